@@ -1,0 +1,136 @@
+/*
+ * The frame arena: zone Normal (a 4 KiB shmem memfd) and zone Huge (a
+ * MFD_HUGETLB memfd of 2 MiB pages, present only when the host's hugetlb
+ * pool has room), each mapped once as the direct map and managed by a buddy
+ * zone. Also the frame allocation entry points, whose order 0..3 path goes
+ * through per-thread caches (pcp.c) and takes no lock.
+ *
+ * HFNs number the frames of all zones: Normal first, then Huge.
+ */
+#ifndef MM_ARENA_H
+#define MM_ARENA_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <pthread.h>
+#include "buddy.h"
+#include "mmthread.h"
+
+enum mm_zone_id { ZONE_NORMAL = 0, ZONE_HUGE, MM_NR_ZONES };
+enum mm_huge_mode { MM_HUGE_AUTO = 0, MM_HUGE_ON, MM_HUGE_OFF };
+
+#define HUGE_PAGE_SIZE (2UL << 20)
+/* Orders a per-thread cache keeps, as Linux's per-CPU lists (0..3). */
+#define PCP_MAX_ORDER 3
+
+struct mm_arena_config {
+	size_t normal_bytes;        /* rounded up to 4 KiB; must be > 0 */
+	size_t huge_bytes;          /* rounded up to 2 MiB; 0 = no zone Huge */
+	enum mm_huge_mode huge;     /* AUTO: Huge only if the pool has room */
+	unsigned max_order;         /* 0 = MM_DEFAULT_MAX_ORDER */
+};
+
+/* One thread's cached free blocks in one zone. */
+struct pcp_slot {
+	uint32_t head[PCP_MAX_ORDER + 1][MT_NR_TYPES];
+	uint32_t count[PCP_MAX_ORDER + 1][MT_NR_TYPES];  /* blocks per list */
+	uint64_t frames;                                /* frames held in all lists */
+	uint64_t hits, misses;                          /* served from the list / refilled */
+} __attribute__((aligned(64)));
+
+struct slab;
+
+struct mm_zone {
+	struct buddy_zone buddy;
+	enum mm_zone_id id;
+	bool present;
+	int memfd;
+	uint8_t *base;              /* direct map, aligned to a max-order block */
+	size_t bytes;
+	uint64_t base_hfn;          /* HFN of frame 0 */
+	unsigned pcp_batch, pcp_high;  /* frames moved per refill / kept at most */
+	struct pcp_slot *pcp;       /* MM_MAX_THREADS slots */
+	struct mm_percpu_owner pcp_owner;
+	struct slab *slabs;         /* slab descriptors, one per frame, touched lazily */
+	void *frames_map;           /* mapping holding frames, pageblocks */
+	size_t frames_map_bytes;
+	struct mm_arena *arena;
+};
+
+struct slab_cache;
+struct kmalloc_set;
+struct vmap_area;
+
+struct mm_arena {
+	struct mm_zone zone[MM_NR_ZONES];
+	unsigned max_order;
+	char huge_status[160];      /* why zone Huge is or is not there */
+	pthread_mutex_t caches_lock;  /* protects the cache list below */
+	struct slab_cache *caches;  /* every cache of this arena, for slabinfo */
+	struct slab_cache *desc_cache; /* small internal objects (vmap records) */
+	struct kmalloc_set *kmalloc;
+	struct vmap_area *vmap;
+};
+
+/*
+ * Creates an arena. Zone Huge: with MM_HUGE_AUTO it is created only when the
+ * hugetlb pool has room for huge_bytes, otherwise the arena runs with Normal
+ * alone and says so in huge_status; MM_HUGE_ON fails with -ENOMEM instead.
+ * Also creates the kmalloc caches and the vmap area. 0 or -errno.
+ */
+int mm_arena_create(const struct mm_arena_config *cfg, struct mm_arena **out);
+void mm_arena_destroy(struct mm_arena *a);
+
+static inline struct mm_zone *mm_zone_get(struct mm_arena *a, enum mm_zone_id id)
+{
+	return a->zone[id].present ? &a->zone[id] : NULL;
+}
+
+static inline void *mm_frame_ptr(const struct mm_zone *z, uint32_t idx)
+{
+	return z->base + ((size_t)idx << PAGE_SHIFT);
+}
+
+static inline bool mm_zone_contains(const struct mm_zone *z, const void *p)
+{
+	return z->present && (const uint8_t *)p >= z->base &&
+	       (const uint8_t *)p < z->base + z->bytes;
+}
+
+/* Frame index of a direct-map address (which must lie in the zone). */
+static inline uint32_t mm_ptr_frame(const struct mm_zone *z, const void *p)
+{
+	return (uint32_t)(((const uint8_t *)p - z->base) >> PAGE_SHIFT);
+}
+
+/* The zone whose direct map holds p, or NULL (a foreign pointer). */
+struct mm_zone *mm_arena_zone_of(struct mm_arena *a, const void *p);
+
+/*
+ * Frame allocation. Orders 0..PCP_MAX_ORDER come from this thread's cache
+ * without a lock (refilled from the buddy in batches); larger orders go to
+ * the buddy. Returns the zone-relative head index or a negative errno.
+ */
+long mm_frames_alloc(struct mm_zone *z, unsigned order, enum migratetype mt,
+		     enum frame_state st, bool compound);
+int mm_frames_free(struct mm_zone *z, uint32_t idx, unsigned order);
+/* Gives this thread's cached frames in z back to the buddy. */
+void mm_pcp_drain(struct mm_zone *z);
+/* Sets up / tears down the per-thread caches of a zone (arena.c calls these). */
+int mm_pcp_init(struct mm_zone *z);
+void mm_pcp_destroy(struct mm_zone *z);
+
+/* I1 over all zones: counts[zone][state]; 0 if every zone adds up. */
+int mm_arena_check_frames(struct mm_arena *a, uint64_t counts[MM_NR_ZONES][FRAME_NR_OWNER_STATES]);
+
+/*
+ * Kernel-format text, appended to buf (NUL-terminated, truncated at len).
+ * Return the length the full text needs, like snprintf.
+ */
+size_t mm_format_buddyinfo(struct mm_arena *a, char *buf, size_t len);
+size_t mm_format_pagetypeinfo(struct mm_arena *a, char *buf, size_t len);
+/* Frame-state counts per zone, proving I1: one line per zone. */
+size_t mm_format_frames(struct mm_arena *a, char *buf, size_t len);
+
+#endif

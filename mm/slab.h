@@ -1,0 +1,117 @@
+/*
+ * Slab caches (SLUB-style) for the VMM's own metadata: named caches of
+ * fixed-size objects carved from buddy blocks of a per-cache order.
+ *
+ * Fast path: each thread has a slot per cache (a userspace kmem_cache_cpu)
+ * holding a cpu slab and its freelist; alloc and free of objects of that slab
+ * are plain loads and stores, no locked instruction. Frees of objects of a
+ * slab another thread holds go to that slab's atomic remote list. Slabs no
+ * thread holds sit on the cache's partial list (kept to min_partial empty
+ * slabs) or are full. Free pointers live inside free objects, hardened like
+ * CONFIG_SLAB_FREELIST_HARDENED. Compatible caches merge; debug flags F/Z/P/U
+ * are chosen at creation or through MEMVISOR_SLAB_DEBUG.
+ */
+#ifndef MM_SLAB_H
+#define MM_SLAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include "arena.h"
+
+/* Debug flags, as Linux's slub_debug letters. */
+#define SLAB_F_CONSISTENCY 0x01u   /* F: checks on every alloc and free */
+#define SLAB_F_REDZONE     0x02u   /* Z: red zones around each object */
+#define SLAB_F_POISON      0x04u   /* P: free objects poisoned, checked on alloc */
+#define SLAB_F_TRACK       0x08u   /* U: alloc/free caller recorded per object */
+#define SLAB_F_DEBUG_MASK  0x0fu
+/* Other creation flags. */
+#define SLAB_F_NO_MERGE    0x100u  /* never share a cache with another */
+#define SLAB_F_HWCACHE_ALIGN 0x200u /* align objects to 64 bytes */
+
+#define SLAB_NAME_MAX 32
+#define SLAB_MAX_ALIASES 8
+
+/* Environment variable read at cache creation: "FZPU" for every cache, or
+ * "FZ,kmalloc-64,p2m_table" for the named ones (like slub_debug=). */
+#define SLAB_DEBUG_ENV "MEMVISOR_SLAB_DEBUG"
+
+struct slab_cache_params {
+	size_t size;             /* object size, > 0 */
+	size_t align;            /* 0 = 8 bytes */
+	unsigned flags;          /* SLAB_F_* */
+	int order;               /* slab order; -1 = chosen like Linux */
+	void (*ctor)(void *obj); /* called on each new object; prevents merging */
+	enum mm_zone_id zone;    /* where slabs come from (falls back to Normal) */
+};
+
+/* What /proc/slabinfo and x-query-slabinfo show about one cache. */
+struct slab_cache_info {
+	char name[SLAB_NAME_MAX];
+	unsigned long active_objs, num_objs;
+	unsigned objsize;            /* object size with metadata */
+	unsigned size;               /* object size asked for */
+	unsigned objperslab, pagesperslab;
+	unsigned long active_slabs, num_slabs;
+	unsigned long partial_slabs, cpu_slabs;
+	unsigned min_partial;
+	unsigned flags;              /* debug flags in force */
+	unsigned nr_aliases;
+	char aliases[SLAB_MAX_ALIASES][SLAB_NAME_MAX];
+	uint64_t alloc_fast, alloc_slow, free_fast, free_slow, free_remote;
+	uint64_t slabs_allocated, slabs_freed, bad_frees;
+};
+
+/*
+ * Creates a cache, or returns a compatible existing one (same size after
+ * alignment, compatible flags, no constructor, no debug flags) with this name
+ * recorded as an alias. NULL with errno set on bad parameters (size 0 or
+ * larger than an order-3 slab, a name too long or already used) or no memory.
+ */
+struct slab_cache *slab_cache_create(struct mm_arena *a, const char *name,
+				     const struct slab_cache_params *p);
+/* Drops one reference; the last one frees the cache. Objects still in use
+ * are reported and their slabs leaked rather than handed to the buddy. */
+void slab_cache_destroy(struct slab_cache *c);
+
+void *slab_alloc(struct slab_cache *c);
+void slab_free(struct slab_cache *c, void *obj);
+
+/* Size the object was created with (what a user may write). */
+size_t slab_object_size(const struct slab_cache *c);
+const char *slab_cache_name(const struct slab_cache *c);
+
+/* The cache an arena address belongs to if it is in a slab, else NULL. */
+struct slab_cache *slab_cache_of(struct mm_arena *a, const void *p);
+
+/* Gives empty slabs back to the buddy (this thread's cached slab too).
+ * Returns the number of frames freed. */
+size_t slab_cache_shrink(struct slab_cache *c);
+size_t slab_shrink_all(struct mm_arena *a);
+
+/* Walks every slab of the cache and checks its freelists, counters and
+ * lists; reports what it finds. 0 if consistent, -EUCLEAN otherwise. */
+int slab_cache_validate(struct slab_cache *c);
+
+void slab_cache_get_info(struct slab_cache *c, struct slab_cache_info *info);
+/* Calls fn for each cache of the arena (merged caches once), in creation order. */
+void slab_for_each_cache(struct mm_arena *a, void (*fn)(struct slab_cache *c, void *arg),
+			 void *arg);
+
+/* /proc/slabinfo version 2.1 text; returns the length the full text needs. */
+size_t slab_format_slabinfo(struct mm_arena *a, char *buf, size_t len);
+
+/*
+ * Where reports of bad calls and corruption go (default: stderr). Each
+ * report names the cache and the object address, in Linux's words.
+ */
+typedef void (*slab_report_fn)(const char *report, void *arg);
+void slab_set_report_hook(slab_report_fn fn, void *arg);
+/* Used by kmalloc/kvmalloc to report through the same hook. */
+void slab_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Internal: called by the arena. */
+int slab_zone_attach(struct mm_zone *z);
+void slab_zone_detach(struct mm_zone *z);
+
+#endif

@@ -1,0 +1,26 @@
+/*
+ * Shared test fixture for tests/mm: fresh arenas, and the invariant checks
+ * every test ends with (I1: frame states add up; I3: with everything freed,
+ * every zone coalesces back into max-order blocks).
+ */
+#ifndef TESTS_MM_FIXTURE_H
+#define TESTS_MM_FIXTURE_H
+
+#include <stddef.h>
+#include "mm/arena.h"
+
+/* An arena with zone Normal of normal_mib MiB and no zone Huge. */
+struct mm_arena *fixture_arena(size_t normal_mib);
+/* Same, with a config of the caller's. Fails the test if creation fails. */
+struct mm_arena *fixture_arena_cfg(const struct mm_arena_config *cfg);
+/* Asserts I1 on every zone. */
+void fixture_check_i1(struct mm_arena *a);
+/*
+ * Caller has freed everything it allocated: shrinks every slab cache, drains
+ * this thread's frame caches, asserts I1 and that zones hold no frames other
+ * than the arena's own caches' (I3 for the frames the test used), then
+ * destroys the arena and asserts every zone was fully coalesced.
+ */
+void fixture_finish(struct mm_arena *a);
+
+#endif
