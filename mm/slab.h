@@ -76,6 +76,9 @@ void slab_cache_destroy(struct slab_cache *c);
 
 void *slab_alloc(struct slab_cache *c);
 void slab_free(struct slab_cache *c, void *obj);
+/* The same, naming the caller that flag U records (kmalloc passes its own). */
+void *slab_alloc_caller(struct slab_cache *c, void *caller);
+void slab_free_caller(struct slab_cache *c, void *obj, void *caller);
 
 /* Size the object was created with (what a user may write). */
 size_t slab_object_size(const struct slab_cache *c);

@@ -1,0 +1,532 @@
+/*
+ * Slab allocation and freeing: the per-thread fast paths, the slow paths
+ * (cpu partial list, node partial list, new slabs), remote frees, slab
+ * deactivation, shrinking, and the walks that keep bad frees from reaching
+ * the buddy. Debug caches go to slab_debug.c instead.
+ *
+ * Damage control without debug flags: every chain walk is bounded and
+ * checked, a chain found corrupt is dropped (its objects leak, counted as in
+ * use), and a slab is handed back to the buddy only after its freelist has
+ * been counted exactly. Leaking is never corruption; a frame given away
+ * while a stale pointer can still write to it would be.
+ */
+#include <errno.h>
+#include <string.h>
+#include "slab_internal.h"
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+static void slab_report_object(struct slab_cache *c, struct slab *s, const void *obj,
+			       const char *what)
+{
+	if (s)
+		slab_report("=============================================================================\n"
+			    "BUG %s: %s\n"
+			    "Object 0x%016lx @offset=%lu slab 0x%016lx objects=%u inuse=%u\n",
+			    c->name, what, (unsigned long)(uintptr_t)obj,
+			    (unsigned long)((uintptr_t)obj - slab_base(c, s)),
+			    (unsigned long)slab_base(c, s), s->objects, s->inuse);
+	else
+		slab_report("=============================================================================\n"
+			    "BUG %s: %s\nObject 0x%016lx\n",
+			    c->name, what, (unsigned long)(uintptr_t)obj);
+}
+
+void slab_list_del(struct slab_list_head *h, struct slab *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		h->first = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->next = s->prev = NULL;
+	h->nr--;
+}
+
+void slab_list_add(struct slab_list_head *h, struct slab *s)
+{
+	s->prev = NULL;
+	s->next = h->first;
+	if (h->first)
+		h->first->prev = s;
+	h->first = s;
+	h->nr++;
+}
+
+static void slab_unlist_locked(struct slab_cache *c, struct slab *s)
+{
+	if (s->list == SLAB_LIST_PARTIAL)
+		slab_list_del(&c->partial, s);
+	else if (s->list == SLAB_LIST_FULL)
+		slab_list_del(&c->full, s);
+	s->list = SLAB_LIST_NONE;
+}
+
+struct slab *slab_of(struct mm_arena *a, const void *p)
+{
+	struct mm_zone *z = mm_arena_zone_of(a, p);
+	if (!z || !z->slabs)
+		return NULL;
+	uint32_t idx = mm_ptr_frame(z, p);
+	struct frame *f = &z->buddy.frames[idx];
+	uint32_t head = idx;
+	if (__atomic_load_n(&f->flags, __ATOMIC_RELAXED) & FRAME_F_COMPOUND) {
+		head = __atomic_load_n(&f->owner, __ATOMIC_RELAXED);
+		if (head >= z->buddy.nr_frames)
+			return NULL;
+	}
+	if (frame_state_get(&z->buddy.frames[head]) != FRAME_VMM)
+		return NULL;
+	struct slab *s = &z->slabs[head];
+	return __atomic_load_n(&s->cache, __ATOMIC_ACQUIRE) ? s : NULL;
+}
+
+bool slab_obj_valid(const struct slab_cache *c, const struct slab *s, const void *obj)
+{
+	uintptr_t base = slab_base(c, s) + c->red_left;
+	if ((uintptr_t)obj < base)
+		return false;
+	uintptr_t off = (uintptr_t)obj - base;
+	if (off >= (uintptr_t)s->objects * c->stride)
+		return false;
+	return (uintptr_t)slab_obj_index(c, off) * c->stride == off;
+}
+
+/* Counts the chain from head; -1 if it leaves the slab, points between
+ * objects or is longer than the slab (a cycle: a double free). */
+static long slab_chain_len(const struct slab_cache *c, const struct slab *s, void *head,
+			   void **tail)
+{
+	long n = 0;
+	void *last = NULL;
+	for (void *p = head; p; p = slab_get_fp(c, p)) {
+		if (n >= s->objects || !slab_obj_valid(c, s, p))
+			return -1;
+		last = p;
+		n++;
+	}
+	if (tail)
+		*tail = last;
+	return n;
+}
+
+unsigned slab_walk_freelist(const struct slab_cache *c, const struct slab *s, void *head,
+			    bool *corrupt)
+{
+	long n = slab_chain_len(c, s, head, NULL);
+	*corrupt = n < 0;
+	return n < 0 ? 0 : (unsigned)n;
+}
+
+/* Moves the slab's remote frees onto *list (the holder's chain). Returns the
+ * number moved; a corrupt remote chain is reported and dropped. */
+static unsigned slab_take_remote(struct slab_cache *c, struct slab *s, void **list)
+{
+	void *r = atomic_exchange_explicit(&s->remote, NULL, memory_order_acquire);
+	if (!r)
+		return 0;
+	void *tail;
+	long n = slab_chain_len(c, s, r, &tail);
+	if (n < 0) {
+		slab_report_object(c, s, r, "Remote free list corrupted (double free?); objects leaked");
+		c->bad_frees++;
+		return 0;
+	}
+	slab_set_fp(c, tail, *list);
+	*list = r;
+	return (unsigned)n;
+}
+
+void slab_quarantine_locked(struct slab_cache *c, struct slab *s, const char *why)
+{
+	slab_report_object(c, s, (void *)slab_base(c, s), why);
+	slab_unlist_locked(c, s);
+	s->list = SLAB_LIST_QUARANTINE;
+	atomic_store(&s->owner, SLAB_OWNER_NODE);
+	c->nr_quarantined++;
+}
+
+/* Gives an empty slab back to the buddy, node lock held. Its freelist must
+ * count exactly the slab's objects: anything else means a double free left
+ * a live object on it, and the slab is kept out of the buddy for good. */
+void slab_discard(struct slab_cache *c, struct slab *s)
+{
+	bool corrupt;
+	unsigned n = slab_walk_freelist(c, s, s->freelist, &corrupt);
+	if (corrupt || n != s->objects || atomic_load(&s->remote)) {
+		slab_quarantine_locked(c, s, "Freelist does not match an empty slab; slab quarantined");
+		return;
+	}
+	slab_unlist_locked(c, s);
+	uint32_t frame = s->frame;
+	__atomic_store_n(&s->cache, NULL, __ATOMIC_RELEASE);
+	memset(s, 0, sizeof(*s));
+	atomic_store(&s->owner, SLAB_OWNER_NODE);
+	mm_frames_free(c->zone, frame, c->order);
+	c->nr_slabs--;
+	c->slabs_freed++;
+}
+
+/* Puts a node-held slab on the list its fill level calls for. */
+static void slab_relist_locked(struct slab_cache *c, struct slab *s, bool keep_empty)
+{
+	s->inuse -= (uint16_t)slab_take_remote(c, s, &s->freelist);
+	if (s->inuse == 0 && !keep_empty && c->partial.nr >= c->min_partial) {
+		slab_discard(c, s);
+		return;
+	}
+	enum slab_list want = s->inuse == s->objects ? SLAB_LIST_FULL : SLAB_LIST_PARTIAL;
+	if (s->list == want)
+		return;
+	slab_unlist_locked(c, s);
+	slab_list_add(want == SLAB_LIST_FULL ? &c->full : &c->partial, s);
+	s->list = want;
+}
+
+/* Hands a slab this thread held back to the node lists, node lock held. */
+static void slab_unfreeze_locked(struct slab_cache *c, struct slab *s)
+{
+	/* Publish the new holder before draining: a remote freer that pushed
+	 * after our drain then sees NODE and drains it itself. */
+	atomic_store(&s->owner, SLAB_OWNER_NODE);
+	s->list = SLAB_LIST_NONE;
+	slab_relist_locked(c, s, false);
+}
+
+static void slab_unfreeze_partials_locked(struct slab_cache *c, struct slab_cpu *cpu)
+{
+	while (cpu->partial) {
+		struct slab *s = cpu->partial;
+		cpu->partial = s->next;
+		s->next = NULL;
+		slab_unfreeze_locked(c, s);
+	}
+	cpu->nr_partial = 0;
+}
+
+/* Ends the cpu slab's frozen state: its free objects go back onto the slab. */
+static void slab_deactivate(struct slab_cache *c, struct slab_cpu *cpu)
+{
+	struct slab *s = cpu->slab;
+	bool corrupt;
+	unsigned n = slab_walk_freelist(c, s, cpu->freelist, &corrupt);
+	if (corrupt) {
+		slab_report_object(c, s, cpu->freelist, "Freelist corrupted; objects leaked");
+		n = 0;
+		cpu->freelist = NULL;
+	}
+	s->freelist = cpu->freelist;
+	s->inuse = (uint16_t)(s->objects - n);
+	cpu->freelist = NULL;
+	cpu->slab = NULL;
+	cpu->slab_base = 0;
+	pthread_mutex_lock(&c->node_lock);
+	if (corrupt)
+		c->bad_frees++;
+	slab_unfreeze_locked(c, s);
+	pthread_mutex_unlock(&c->node_lock);
+}
+
+void slab_cpu_flush(struct slab_cache *c, int idx)
+{
+	struct slab_cpu *cpu = &c->cpu[idx];
+	if (cpu->slab)
+		slab_deactivate(c, cpu);
+	if (cpu->partial) {
+		pthread_mutex_lock(&c->node_lock);
+		slab_unfreeze_partials_locked(c, cpu);
+		pthread_mutex_unlock(&c->node_lock);
+	}
+}
+
+/* A fresh slab from the buddy, node lock held; node-held, all objects free. */
+struct slab *slab_new(struct slab_cache *c)
+{
+	long fi = mm_frames_alloc(c->zone, c->order, MT_UNMOVABLE, FRAME_VMM, true);
+	if (fi < 0)
+		return NULL;
+	struct slab *s = &c->zone->slabs[fi];
+	memset(s, 0, sizeof(*s));
+	s->frame = (uint32_t)fi;
+	s->objects = (uint16_t)c->objects;
+	atomic_store(&s->owner, SLAB_OWNER_NODE);
+	uintptr_t base = (uintptr_t)mm_frame_ptr(c->zone, s->frame) + c->red_left;
+	void *head = NULL;
+	for (unsigned i = c->objects; i-- > 0;) {
+		void *obj = (void *)(base + (uintptr_t)i * c->stride);
+		if (c->debug)
+			slab_debug_init_object(c, obj);
+		else if (c->ctor)
+			c->ctor(obj);
+		slab_set_fp(c, obj, head);
+		head = obj;
+	}
+	s->freelist = head;
+	__atomic_store_n(&s->cache, c, __ATOMIC_RELEASE);
+	c->nr_slabs++;
+	c->slabs_allocated++;
+	return s;
+}
+
+/* Makes s (held by this thread, not on any node list) the cpu slab. */
+static void slab_install_cpu(struct slab_cache *c, struct slab_cpu *cpu, struct slab *s)
+{
+	void *list = s->freelist;
+	slab_take_remote(c, s, &list);
+	s->freelist = NULL;
+	s->inuse = s->objects;
+	s->list = SLAB_LIST_CPU;
+	cpu->freelist = list;
+	cpu->slab = s;
+	cpu->slab_base = slab_base(c, s);
+}
+
+static void *slab_alloc_slow(struct slab_cache *c, int idx)
+{
+	struct slab_cpu *cpu = &c->cpu[idx];
+	cpu->alloc_slow++;
+	while (!cpu->freelist) {
+		if (cpu->slab) {
+			/* Frees other threads made into our cpu slab. */
+			if (slab_take_remote(c, cpu->slab, &cpu->freelist))
+				break;
+			slab_deactivate(c, cpu);
+		}
+		if (cpu->partial) {
+			struct slab *s = cpu->partial;
+			cpu->partial = s->next;
+			s->next = NULL;
+			cpu->nr_partial--;
+			slab_install_cpu(c, cpu, s);
+			continue;
+		}
+		pthread_mutex_lock(&c->node_lock);
+		struct slab *s = c->partial.first;
+		if (s) {
+			slab_list_del(&c->partial, s);
+			s->inuse -= (uint16_t)slab_take_remote(c, s, &s->freelist);
+		} else {
+			s = slab_new(c);
+		}
+		if (s) {
+			s->list = SLAB_LIST_NONE;
+			atomic_store(&s->owner, (int8_t)idx);
+		}
+		pthread_mutex_unlock(&c->node_lock);
+		if (!s) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		slab_install_cpu(c, cpu, s);
+	}
+	void *obj = cpu->freelist;
+	void *next = slab_get_fp(c, obj);
+	if (next && !slab_obj_valid(c, cpu->slab, next)) {
+		slab_report_object(c, cpu->slab, obj, "Freepointer corrupt; rest of freelist leaked");
+		next = NULL;
+	}
+	cpu->freelist = next;
+	return obj;
+}
+
+static void *slab_alloc_shared(struct slab_cache *c)
+{
+	pthread_mutex_lock(&c->shared_lock);
+	void *obj = slab_alloc_slow(c, SLAB_SHARED_SLOT);
+	pthread_mutex_unlock(&c->shared_lock);
+	return obj;
+}
+
+void *slab_alloc_caller(struct slab_cache *c, void *caller)
+{
+	if (unlikely(c->debug))
+		return slab_alloc_debug(c, caller);
+	int idx = mm_thread_idx();
+	if (unlikely(idx < 0))
+		return slab_alloc_shared(c);
+	struct slab_cpu *cpu = &c->cpu[idx];
+	void *obj = cpu->freelist;
+	if (likely(obj)) {
+		void *next = slab_get_fp(c, obj);
+		/* A use-after-free write into a free object shows up here as a
+		 * pointer outside the cpu slab; never hand that out. */
+		if (likely(((uintptr_t)next & c->slab_mask) == cpu->slab_base || !next)) {
+			cpu->freelist = next;
+			cpu->alloc_fast++;
+			return obj;
+		}
+		slab_report_object(c, cpu->slab, obj, "Freepointer corrupt; rest of freelist leaked");
+		cpu->freelist = NULL;
+		c->bad_frees++;
+	}
+	return slab_alloc_slow(c, idx);
+}
+
+void *slab_alloc(struct slab_cache *c)
+{
+	return slab_alloc_caller(c, __builtin_return_address(0));
+}
+
+static void slab_free_remote(struct slab_cache *c, struct slab *s, void *obj)
+{
+	void *old = atomic_load_explicit(&s->remote, memory_order_relaxed);
+	do {
+		slab_set_fp(c, obj, old);
+	} while (!atomic_compare_exchange_weak_explicit(&s->remote, &old, obj,
+							memory_order_seq_cst, memory_order_relaxed));
+	atomic_fetch_add_explicit(&c->remote_frees, 1, memory_order_relaxed);
+	/* If the holder gave the slab back meanwhile, nobody will drain it. */
+	if (atomic_load(&s->owner) == SLAB_OWNER_NODE) {
+		pthread_mutex_lock(&c->node_lock);
+		if (atomic_load(&s->owner) == SLAB_OWNER_NODE && s->list != SLAB_LIST_QUARANTINE)
+			slab_relist_locked(c, s, false);
+		pthread_mutex_unlock(&c->node_lock);
+	}
+}
+
+static bool slab_push_owned(struct slab_cache *c, struct slab *s, void *obj)
+{
+	if (obj == s->freelist || s->inuse == 0) {
+		slab_report_object(c, s, obj, "Object already free");
+		return false;
+	}
+	slab_set_fp(c, obj, s->freelist);
+	s->freelist = obj;
+	s->inuse--;
+	return true;
+}
+
+static void slab_free_slow(struct slab_cache *c, void *obj, int idx)
+{
+	struct slab_cpu *cpu = &c->cpu[idx];
+	struct slab *s = slab_of(c->arena, obj);
+	if (!s || s->cache != c || !slab_obj_valid(c, s, obj)) {
+		slab_report_object(c, NULL, obj, !s ? "Object is not in a slab (foreign pointer)" :
+					 s->cache != c ? "Object belongs to another cache" :
+					 "Invalid object pointer");
+		pthread_mutex_lock(&c->node_lock);
+		c->bad_frees++;
+		pthread_mutex_unlock(&c->node_lock);
+		return;
+	}
+	cpu->free_slow++;
+	for (;;) {
+		int owner = atomic_load(&s->owner);
+		if (owner == idx) {
+			if (s == cpu->slab) {  /* only the shared slot gets here */
+				if (obj == cpu->freelist) {
+					slab_report_object(c, s, obj, "Object already free");
+					return;
+				}
+				slab_set_fp(c, obj, cpu->freelist);
+				cpu->freelist = obj;
+				return;
+			}
+			slab_push_owned(c, s, obj);
+			return;
+		}
+		if (owner != SLAB_OWNER_NODE) {
+			cpu->free_remote++;
+			slab_free_remote(c, s, obj);
+			return;
+		}
+		pthread_mutex_lock(&c->node_lock);
+		if (atomic_load(&s->owner) != SLAB_OWNER_NODE) {
+			pthread_mutex_unlock(&c->node_lock);
+			continue;   /* someone took it meanwhile: try again */
+		}
+		if (s->list == SLAB_LIST_QUARANTINE) {
+			pthread_mutex_unlock(&c->node_lock);
+			return;
+		}
+		s->inuse -= (uint16_t)slab_take_remote(c, s, &s->freelist);
+		if (!slab_push_owned(c, s, obj)) {
+			c->bad_frees++;
+			pthread_mutex_unlock(&c->node_lock);
+			return;
+		}
+		if (idx == SLAB_SHARED_SLOT) {
+			slab_relist_locked(c, s, false);
+		} else {
+			/* Like put_cpu_partial: the next frees into this slab
+			 * from this thread are plain stores. */
+			if (cpu->nr_partial >= c->cpu_partial_max)
+				slab_unfreeze_partials_locked(c, cpu);
+			slab_unlist_locked(c, s);
+			s->list = SLAB_LIST_CPU;
+			atomic_store(&s->owner, (int8_t)idx);
+			s->next = cpu->partial;
+			cpu->partial = s;
+			cpu->nr_partial++;
+		}
+		pthread_mutex_unlock(&c->node_lock);
+		return;
+	}
+}
+
+void slab_free_caller(struct slab_cache *c, void *obj, void *caller)
+{
+	if (unlikely(!obj))
+		return;
+	if (unlikely(c->debug)) {
+		slab_free_debug(c, obj, caller);
+		return;
+	}
+	int idx = mm_thread_idx();
+	if (likely(idx >= 0)) {
+		struct slab_cpu *cpu = &c->cpu[idx];
+		uintptr_t off = (uintptr_t)obj - cpu->slab_base;
+		/* Inside the cpu slab and on an object boundary: push. */
+		if (likely(((uintptr_t)obj & c->slab_mask) == cpu->slab_base &&
+			   (uintptr_t)slab_obj_index(c, off) * c->stride == off &&
+			   obj != cpu->freelist)) {
+			slab_set_fp(c, obj, cpu->freelist);
+			cpu->freelist = obj;
+			cpu->free_fast++;
+			return;
+		}
+		if (obj == cpu->freelist) {
+			slab_report_object(c, cpu->slab, obj, "Object already free");
+			return;
+		}
+		slab_free_slow(c, obj, idx);
+		return;
+	}
+	pthread_mutex_lock(&c->shared_lock);
+	slab_free_slow(c, obj, SLAB_SHARED_SLOT);
+	pthread_mutex_unlock(&c->shared_lock);
+}
+
+void slab_free(struct slab_cache *c, void *obj)
+{
+	slab_free_caller(c, obj, __builtin_return_address(0));
+}
+
+size_t slab_cache_shrink(struct slab_cache *c)
+{
+	int idx = mm_thread_idx();
+	if (idx >= 0)
+		slab_cpu_flush(c, idx);
+	pthread_mutex_lock(&c->shared_lock);
+	slab_cpu_flush(c, SLAB_SHARED_SLOT);
+	pthread_mutex_unlock(&c->shared_lock);
+
+	pthread_mutex_lock(&c->node_lock);
+	unsigned long before = c->slabs_freed;
+	/* Full slabs may hold remote frees that make them partial or empty. */
+	for (struct slab *s = c->full.first, *next; s; s = next) {
+		next = s->next;
+		slab_relist_locked(c, s, true);
+	}
+	for (struct slab *s = c->partial.first, *next; s; s = next) {
+		next = s->next;
+		s->inuse -= (uint16_t)slab_take_remote(c, s, &s->freelist);
+		if (s->inuse == 0)
+			slab_discard(c, s);
+	}
+	size_t freed = (c->slabs_freed - before) << c->order;
+	pthread_mutex_unlock(&c->node_lock);
+	return freed;
+}

@@ -1,0 +1,162 @@
+/*
+ * Slab internals shared by the slab's files: the slab descriptor, the cache,
+ * the per-thread slot, and the hardened free pointer.
+ *
+ * Ownership rules (why the fast path needs no locked instruction):
+ * - A slab is held either by one thread (as its cpu slab or on its cpu
+ *   partial list; slab.owner = that thread's index) or by the cache's node
+ *   lists (owner = SLAB_OWNER_NODE, protected by node_lock).
+ * - Only the holder touches slab.freelist and slab.inuse. Everyone else
+ *   frees into slab.remote with a CAS push; the holder drains it.
+ * - A cpu slab is "frozen" as in SLUB: its free objects live in the slot's
+ *   freelist and its inuse is pinned at objects until it is deactivated.
+ */
+#ifndef MM_SLAB_INTERNAL_H
+#define MM_SLAB_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include "slab.h"
+
+#define SLAB_MAX_ORDER 3             /* like PAGE_ALLOC_COSTLY_ORDER */
+#define SLAB_OWNER_NODE (-1)
+#define SLAB_SHARED_SLOT MM_MAX_THREADS /* slot for threads without an index */
+
+enum slab_list {
+	SLAB_LIST_NONE = 0,
+	SLAB_LIST_CPU,        /* some thread's cpu slab or cpu partial list */
+	SLAB_LIST_PARTIAL,    /* node partial list */
+	SLAB_LIST_FULL,       /* node full list */
+	SLAB_LIST_QUARANTINE, /* corrupt: kept away from the buddy for good */
+};
+
+struct slab {
+	struct slab_cache *cache;   /* NULL: the frame heads no slab */
+	void *freelist;             /* holder's free objects (hardened chain) */
+	void *_Atomic remote;       /* frees by other threads (hardened chain) */
+	struct slab *next, *prev;   /* node lists; next also links cpu partial */
+	uint16_t inuse;             /* objects not on freelist (remote ones count) */
+	uint16_t objects;
+	_Atomic int8_t owner;       /* thread index holding it, or SLAB_OWNER_NODE */
+	uint8_t list;               /* enum slab_list */
+	uint32_t frame;             /* head frame index in zone */
+};
+
+/* A userspace kmem_cache_cpu: touched only by its thread. */
+struct slab_cpu {
+	void *freelist;             /* free objects of the cpu slab */
+	uintptr_t slab_base;        /* address of the cpu slab (0: none) */
+	struct slab *slab;
+	struct slab *partial;       /* cpu partial list, linked through next */
+	unsigned nr_partial;
+	uint64_t alloc_fast, free_fast;
+	uint64_t alloc_slow, free_slow, free_remote;
+} __attribute__((aligned(64)));
+
+struct slab_list_head {
+	struct slab *first;
+	unsigned long nr;
+};
+
+/* Owner tracking record (flag U), one for alloc and one for free. */
+struct slab_track {
+	void *caller;
+	int tid;
+	uint64_t when_ns;
+};
+
+struct slab_cache {
+	/* Hot fields first: the fast path reads only these and its slot. */
+	uintptr_t slab_mask;        /* ~(slab bytes - 1): slabs are size-aligned */
+	uintptr_t random;           /* free-pointer hardening key */
+	unsigned offset;            /* free pointer offset inside a slot */
+	unsigned stride;            /* bytes from one object slot to the next */
+	unsigned debug;             /* SLAB_F_DEBUG_MASK bits in force */
+	unsigned order;
+	unsigned objects;           /* per slab */
+	unsigned object_size;       /* what users may write */
+	unsigned align;
+	unsigned red_left;          /* left red zone bytes (Z) before the object */
+	unsigned track_offset;      /* where the two slab_track records start (U) */
+	uint32_t reciprocal;        /* for offset / stride without a division */
+	unsigned flags;             /* creation flags */
+	unsigned min_partial;
+	unsigned cpu_partial_max;   /* slabs a thread keeps on its cpu partial list */
+	void (*ctor)(void *);
+	struct mm_arena *arena;
+	struct mm_zone *zone;
+
+	pthread_mutex_t node_lock;
+	struct slab_list_head partial, full;
+	unsigned long nr_slabs;      /* slabs allocated and not freed (all lists) */
+	unsigned long nr_quarantined;
+	uint64_t slabs_allocated, slabs_freed;
+	_Atomic uint64_t bad_frees;     /* refused frees, dropped chains */
+	_Atomic uint64_t remote_frees;
+
+	pthread_mutex_t shared_lock; /* serializes users of the shared slot */
+	struct mm_percpu_owner percpu;
+	char name[SLAB_NAME_MAX];
+	unsigned refs;
+	unsigned nr_aliases;
+	char aliases[SLAB_MAX_ALIASES][SLAB_NAME_MAX];
+	struct slab_cache *next_in_arena;
+
+	struct slab_cpu cpu[MM_MAX_THREADS + 1];
+};
+
+/* Free pointer: ptr ^ random ^ bswap(address where it is stored). */
+static inline void **slab_fp_addr(const struct slab_cache *c, void *obj)
+{
+	return (void **)((char *)obj + c->offset);
+}
+
+static inline void slab_set_fp(const struct slab_cache *c, void *obj, void *next)
+{
+	void **at = slab_fp_addr(c, obj);
+	*at = (void *)((uintptr_t)next ^ c->random ^ __builtin_bswap64((uintptr_t)at));
+}
+
+static inline void *slab_get_fp(const struct slab_cache *c, void *obj)
+{
+	void **at = slab_fp_addr(c, obj);
+	return (void *)((uintptr_t)*at ^ c->random ^ __builtin_bswap64((uintptr_t)at));
+}
+
+static inline uintptr_t slab_base(const struct slab_cache *c, const struct slab *s)
+{
+	return (uintptr_t)mm_frame_ptr(c->zone, s->frame);
+}
+
+/* Index of an object slot; offset must be < slab bytes. */
+static inline unsigned slab_obj_index(const struct slab_cache *c, uintptr_t offset)
+{
+	return (unsigned)(((uint64_t)offset * c->reciprocal) >> 32);
+}
+
+/* The slot start of the object at obj (the object follows the left red zone). */
+static inline void *slab_obj_slot(const struct slab_cache *c, void *obj)
+{
+	return (char *)obj - c->red_left;
+}
+
+/* slab_alloc.c */
+struct slab *slab_of(struct mm_arena *a, const void *p);
+bool slab_obj_valid(const struct slab_cache *c, const struct slab *s, const void *obj);
+unsigned slab_walk_freelist(const struct slab_cache *c, const struct slab *s, void *head,
+			    bool *corrupt);
+void slab_discard(struct slab_cache *c, struct slab *s);
+void slab_cpu_flush(struct slab_cache *c, int idx);
+void slab_quarantine_locked(struct slab_cache *c, struct slab *s, const char *why);
+void slab_list_del(struct slab_list_head *h, struct slab *s);
+void slab_list_add(struct slab_list_head *h, struct slab *s);
+struct slab *slab_new(struct slab_cache *c);
+
+/* slab_debug.c */
+unsigned slab_debug_flags_for(const char *name, unsigned flags);
+void slab_debug_init_object(struct slab_cache *c, void *obj);
+void *slab_alloc_debug(struct slab_cache *c, void *caller);
+void slab_free_debug(struct slab_cache *c, void *obj, void *caller);
+int slab_validate_slab(struct slab_cache *c, struct slab *s);
+
+#endif

@@ -1,0 +1,360 @@
+/*
+ * Tests for mm/slab*.c: layout and orders, the fast and slow paths, partial
+ * lists and shrinking, merging and aliases, the hardened free pointer, and
+ * bad calls with debug flags off.
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+#include "fixture.h"
+#include "report_capture.h"
+#include "mm/slab.h"
+#include "mm/slab_internal.h"
+
+static struct slab_cache *make(struct mm_arena *a, const char *name, size_t size, unsigned flags)
+{
+	struct slab_cache_params p = { .size = size, .flags = flags, .order = -1 };
+	struct slab_cache *c = slab_cache_create(a, name, &p);
+	cr_assert_not_null(c, "slab_cache_create(%s, %zu)", name, size);
+	return c;
+}
+
+Test(slab, alloc_free_distinct_aligned_objects)
+{
+	struct mm_arena *a = fixture_arena(16);
+	struct slab_cache *c = make(a, "t64", 64, SLAB_F_NO_MERGE);
+	enum { N = 1000 };
+	static uint8_t *objs[N];
+	for (int i = 0; i < N; i++) {
+		objs[i] = slab_alloc(c);
+		cr_assert_not_null(objs[i]);
+		cr_assert_eq((uintptr_t)objs[i] % 8, 0);
+		memset(objs[i], i & 0xff, 64);
+		cr_assert_eq(slab_cache_of(a, objs[i]), c);
+	}
+	for (int i = 0; i < N; i++)
+		for (int j = 0; j < 64; j++)
+			cr_assert_eq(objs[i][j], (uint8_t)i, "object %d overlaps another", i);
+	struct slab_cache_info info;
+	slab_cache_get_info(c, &info);
+	cr_assert_eq(info.objperslab, 64);
+	cr_assert_eq(info.pagesperslab, 1);
+	cr_assert_geq(info.num_objs, N);
+	cr_assert_eq(slab_cache_validate(c), 0);
+	for (int i = 0; i < N; i++)
+		slab_free(c, objs[i]);
+	cr_assert_eq(slab_cache_validate(c), 0);
+	slab_cache_destroy(c);
+	fixture_finish(a);
+}
+
+Test(slab, orders_follow_object_size)
+{
+	struct mm_arena *a = fixture_arena(16);
+	struct { size_t size; unsigned order, objs; } want[] = {
+		{ 8, 0, 512 }, { 64, 0, 64 }, { 256, 0, 16 }, { 4096, 3, 8 }, { 8192, 3, 4 },
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "ord%zu", want[i].size);
+		struct slab_cache *c = make(a, name, want[i].size, SLAB_F_NO_MERGE);
+		struct slab_cache_info info;
+		slab_cache_get_info(c, &info);
+		cr_assert_eq(info.pagesperslab, 1u << want[i].order, "%s", name);
+		cr_assert_eq(info.objperslab, want[i].objs, "%s", name);
+		void *p = slab_alloc(c);
+		cr_assert_not_null(p);
+		/* slabs are aligned to their size: the fast path relies on it */
+		cr_assert_eq(((uintptr_t)p & ((PAGE_SIZE << want[i].order) - 1)) % info.objsize, 0);
+		slab_free(c, p);
+		slab_cache_destroy(c);
+	}
+	fixture_finish(a);
+}
+
+Test(slab, bad_parameters_are_refused)
+{
+	struct mm_arena *a = fixture_arena(4);
+	struct slab_cache_params p = { .size = 0, .order = -1 };
+	cr_assert_null(slab_cache_create(a, "zero", &p));
+	p.size = 40000;
+	cr_assert_null(slab_cache_create(a, "huge", &p));
+	p.size = 64;
+	p.align = 24;
+	cr_assert_null(slab_cache_create(a, "oddalign", &p));
+	p.align = 0;
+	cr_assert_null(slab_cache_create(a, "a-name-that-is-far-too-long-for-a-cache", &p));
+	struct slab_cache *c = make(a, "dup", 64, SLAB_F_NO_MERGE);
+	cr_assert_null(slab_cache_create(a, "dup", &p));
+	slab_cache_destroy(c);
+	fixture_finish(a);
+}
+
+Test(slab, free_pointer_is_hardened)
+{
+	struct mm_arena *a = fixture_arena(4);
+	struct slab_cache *c = make(a, "hard", 64, SLAB_F_NO_MERGE);
+	void *x = slab_alloc(c), *y = slab_alloc(c);
+	slab_free(c, x);
+	slab_free(c, y);   /* y's free pointer now leads to x */
+	void *stored;
+	memcpy(&stored, (char *)y + c->offset, sizeof(stored));
+	cr_assert_neq(stored, x, "free pointer stored in the clear");
+	cr_assert_eq(slab_get_fp(c, y), x);
+	cr_assert_eq(c->offset, 32, "free pointer must sit mid-object");
+	slab_cache_destroy(c);
+	fixture_finish(a);
+}
+
+Test(slab, empty_slabs_go_back_to_the_buddy)
+{
+	struct mm_arena *a = fixture_arena(16);
+	struct slab_cache *c = make(a, "shrinkme", 256, SLAB_F_NO_MERGE);
+	struct mm_zone *z = mm_zone_get(a, ZONE_NORMAL);
+	enum { N = 16 * 40 };   /* 40 slabs of 16 objects */
+	static void *objs[N];
+	uint64_t before[MM_NR_ZONES][FRAME_NR_OWNER_STATES];
+	mm_arena_check_frames(a, before);
+	for (int i = 0; i < N; i++)
+		objs[i] = slab_alloc(c);
+	struct slab_cache_info info;
+	slab_cache_get_info(c, &info);
+	cr_assert_geq(info.num_slabs, 40);
+	for (int i = 0; i < N; i++)
+		slab_free(c, objs[i]);
+	slab_cache_get_info(c, &info);
+	/* Without shrinking, Linux keeps at most min_partial empty slabs on the
+	 * node and a few on the thread; the rest went back already. */
+	cr_assert_leq(info.num_slabs, info.min_partial + c->cpu_partial_max + 1);
+	size_t freed = slab_cache_shrink(c);
+	slab_cache_get_info(c, &info);
+	cr_assert_eq(info.num_slabs, 0);
+	cr_assert_gt(freed, 0);
+	mm_pcp_drain(z);
+	uint64_t after[MM_NR_ZONES][FRAME_NR_OWNER_STATES];
+	cr_assert_eq(mm_arena_check_frames(a, after), 0);
+	cr_assert_eq(after[ZONE_NORMAL][FRAME_VMM], before[ZONE_NORMAL][FRAME_VMM]);
+	slab_cache_destroy(c);
+	fixture_finish(a);
+}
+
+Test(slab, compatible_caches_merge_with_aliases)
+{
+	struct mm_arena *a = fixture_arena(4);
+	struct slab_cache *first = make(a, "obj_a", 200, 0);
+	struct slab_cache *second = make(a, "obj_b", 200, 0);
+	struct slab_cache *near = make(a, "obj_c", 196, 0);
+	cr_assert_eq(first, second, "same size, no ctor, no debug: must merge");
+	cr_assert_eq(first, near, "size within a word after alignment: must merge");
+	struct slab_cache_info info;
+	slab_cache_get_info(first, &info);
+	cr_assert_eq(info.nr_aliases, 2);
+	cr_assert_str_eq(info.aliases[0], "obj_b");
+	cr_assert_str_eq(info.aliases[1], "obj_c");
+
+	struct slab_cache *nomerge = make(a, "obj_d", 200, SLAB_F_NO_MERGE);
+	struct slab_cache *debug = make(a, "obj_e", 200, SLAB_F_REDZONE);
+	struct slab_cache_params p = { .size = 200, .order = -1, .ctor = (void (*)(void *))abort };
+	struct slab_cache *ctor = slab_cache_create(a, "obj_f", &p);
+	cr_assert_neq(nomerge, first);
+	cr_assert_neq(debug, first);
+	cr_assert_neq(ctor, first);
+
+	char text[4096];
+	slab_format_slabinfo(a, text, sizeof(text));
+	cr_assert_not_null(strstr(text, "\nobj_a "));
+	cr_assert_null(strstr(text, "\nobj_b "), "merged caches appear once:\n%s", text);
+
+	slab_cache_destroy(near);
+	slab_cache_destroy(second);
+	slab_cache_get_info(first, &info);
+	cr_assert_eq(info.nr_aliases, 0);
+	slab_cache_destroy(first);
+	slab_cache_destroy(nomerge);
+	slab_cache_destroy(debug);
+	slab_cache_destroy(ctor);
+	fixture_finish(a);
+}
+
+static unsigned ctor_calls;
+static void ctor_fill(void *obj)
+{
+	ctor_calls++;
+	memset(obj, 0x5a, 48);
+}
+
+Test(slab, constructor_runs_once_per_new_object)
+{
+	struct mm_arena *a = fixture_arena(4);
+	struct slab_cache_params p = { .size = 48, .order = -1, .ctor = ctor_fill };
+	struct slab_cache *c = slab_cache_create(a, "ctor48", &p);
+	cr_assert_not_null(c);
+	uint8_t *o = slab_alloc(c);
+	for (int i = 0; i < 48; i++)
+		cr_assert_eq(o[i], 0x5a);
+	struct slab_cache_info info;
+	slab_cache_get_info(c, &info);
+	cr_assert_eq(ctor_calls, info.objperslab);
+	slab_free(c, o);
+	/* the free pointer lives outside a constructed object */
+	o = slab_alloc(c);
+	for (int i = 0; i < 48; i++)
+		cr_assert_eq(o[i], 0x5a);
+	slab_free(c, o);
+	slab_cache_destroy(c);
+	fixture_finish(a);
+}
+
+Test(slab, slabinfo_is_version_2_1)
+{
+	struct mm_arena *a = fixture_arena(4);
+	struct slab_cache *c = make(a, "bio-312", 312, SLAB_F_NO_MERGE);
+	void *objs[12];
+	for (int i = 0; i < 12; i++)
+		objs[i] = slab_alloc(c);
+	char text[8192];
+	size_t n = slab_format_slabinfo(a, text, sizeof(text));
+	cr_assert_eq(n, strlen(text));
+	cr_assert(!strncmp(text, "slabinfo - version: 2.1\n"
+		  "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>"
+		  " : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs>"
+		  " <num_slabs> <sharedavail>\n", strlen("slabinfo - version: 2.1\n")));
+	/* 312 bytes round to 312 (8-aligned); 13 fit an order-0 slab */
+	const char *row = strstr(text, "\nbio-312 ");
+	cr_assert_not_null(row, "%s", text);
+	char want[200];
+	snprintf(want, sizeof(want), "%-17s %6lu %6lu %6u %4u %4d : tunables %4u %4u %4u : slabdata %6lu %6lu %6lu\n",
+		 "bio-312", 13ul, 13ul, 312u, 13u, 1, 0u, 0u, 0u, 1ul, 1ul, 0ul);
+	cr_assert(!strncmp(row + 1, want, strlen(want)), "got:\n%s\nwant:\n%s", row + 1, want);
+	/* truncation still reports the full length */
+	char small[16];
+	cr_assert_eq(slab_format_slabinfo(a, small, sizeof(small)), n);
+	cr_assert_eq(strlen(small), sizeof(small) - 1);
+	for (int i = 0; i < 12; i++)
+		slab_free(c, objs[i]);
+	slab_cache_destroy(c);
+	fixture_finish(a);
+}
+
+Test(slab, exhaustion_and_recovery)
+{
+	struct mm_arena *a = fixture_arena(4);
+	struct slab_cache *c = make(a, "fill", 1024, SLAB_F_NO_MERGE);
+	size_t cap = 4 << 20 >> 10, n = 0;
+	void **objs = calloc(cap, sizeof(void *));
+	while (n < cap && (objs[n] = slab_alloc(c)))
+		n++;
+	cr_assert_lt(n, cap, "a 4 MiB arena cannot hold 4096 KiB objects plus metadata");
+	cr_assert_gt(n, cap / 2);
+	fixture_check_i1(a);
+	for (size_t i = 0; i < n; i++)
+		slab_free(c, objs[i]);
+	/* everything allocatable again */
+	size_t m = 0;
+	while (m < cap && (objs[m] = slab_alloc(c)))
+		m++;
+	cr_assert_eq(m, n);
+	for (size_t i = 0; i < m; i++)
+		slab_free(c, objs[i]);
+	free(objs);
+	slab_cache_destroy(c);
+	fixture_finish(a);
+}
+
+/* ---- bad calls with debug flags off ---- */
+
+Test(slab_bad_calls, consecutive_double_free_is_refused)
+{
+	struct mm_arena *a = fixture_arena(4);
+	struct slab_cache *c = make(a, "dfree", 64, SLAB_F_NO_MERGE);
+	report_capture_start();
+	void *x = slab_alloc(c);
+	slab_free(c, x);
+	slab_free(c, x);
+	cr_assert(report_capture_has("dfree", x, "already free"), "%s", report_capture_text());
+	void *y = slab_alloc(c), *z = slab_alloc(c);
+	cr_assert_neq(y, z, "a double free handed the same object out twice");
+	slab_free(c, y);
+	slab_free(c, z);
+	report_capture_stop();
+	cr_assert_eq(slab_cache_validate(c), 0);
+	slab_cache_destroy(c);
+	fixture_finish(a);
+}
+
+Test(slab_bad_calls, foreign_pointers_are_refused)
+{
+	struct mm_arena *a = fixture_arena(4);
+	struct slab_cache *c = make(a, "mine", 64, SLAB_F_NO_MERGE);
+	struct slab_cache *other = make(a, "theirs", 128, SLAB_F_NO_MERGE);
+	char *x = slab_alloc(c);
+	void *o = slab_alloc(other);
+	char on_stack[64];
+	void *heap = malloc(64);
+	report_capture_start();
+	slab_free(c, on_stack);
+	cr_assert(report_capture_has("mine", on_stack, "not in a slab"));
+	slab_free(c, heap);
+	slab_free(c, o);
+	cr_assert(report_capture_has("mine", o, "another cache"));
+	slab_free(c, x + 8);
+	cr_assert(report_capture_has("mine", x + 8, "Invalid object pointer"));
+	/* a frame the buddy owns but no slab does */
+	long f = mm_frames_alloc(mm_zone_get(a, ZONE_NORMAL), 0, MT_UNMOVABLE, FRAME_VMM, false);
+	cr_assert_geq(f, 0);
+	void *page = mm_frame_ptr(mm_zone_get(a, ZONE_NORMAL), (uint32_t)f);
+	slab_free(c, page);
+	cr_assert(report_capture_has("mine", page, "not in a slab"));
+	report_capture_stop();
+	cr_assert_eq(slab_cache_validate(c), 0);
+	cr_assert_eq(slab_cache_validate(other), 0);
+	mm_frames_free(mm_zone_get(a, ZONE_NORMAL), (uint32_t)f, 0);
+	free(heap);
+	slab_free(c, x);
+	slab_free(other, o);
+	slab_cache_destroy(c);
+	slab_cache_destroy(other);
+	fixture_finish(a);
+}
+
+/* A double free that the head check cannot see leaves a loop in a freelist.
+ * The slab must then never go back to the buddy. */
+Test(slab_bad_calls, hidden_double_free_never_reaches_the_buddy)
+{
+	struct mm_arena *a = fixture_arena(4);
+	struct slab_cache *c = make(a, "hidden", 64, SLAB_F_NO_MERGE);
+	report_capture_start();
+	void *x = slab_alloc(c), *y = slab_alloc(c);
+	slab_free(c, x);
+	slab_free(c, y);
+	slab_free(c, x);   /* x -> y -> x: a cycle */
+	slab_cache_shrink(c);
+	cr_assert(report_capture_has("hidden", NULL, "corrupt"), "%s", report_capture_text());
+	report_capture_stop();
+	struct slab_cache_info info;
+	slab_cache_get_info(c, &info);
+	cr_assert_eq(info.num_slabs, 1, "the damaged slab stays out of the buddy");
+	fixture_check_i1(a);
+	slab_cache_destroy(c);
+	mm_arena_destroy(a);
+}
+
+Test(slab_bad_calls, write_after_free_into_free_pointer_is_caught)
+{
+	struct mm_arena *a = fixture_arena(4);
+	struct slab_cache *c = make(a, "uaf", 64, SLAB_F_NO_MERGE);
+	report_capture_start();
+	char *x = slab_alloc(c);
+	slab_free(c, x);
+	memset(x, 0x41, 64);   /* clobbers the free pointer */
+	char *again = slab_alloc(c);
+	cr_assert_eq(again, x);
+	char *next = slab_alloc(c);
+	cr_assert_not_null(next);
+	cr_assert(slab_cache_of(a, next) == c, "a corrupt free pointer was handed out");
+	cr_assert(report_capture_has("uaf", x, "Freepointer corrupt"), "%s", report_capture_text());
+	report_capture_stop();
+	fixture_check_i1(a);
+	slab_cache_destroy(c);
+	mm_arena_destroy(a);
+}
