@@ -1,42 +1,165 @@
 # memvisor build. Every output goes under build/.
-#   make          build everything          make test   run every Criterion suite
-#   make run      boot the default guest    make bench  run the benchmarks
-#   make deps     install missing Debian packages (as root)
+#   make              build everything: libmm, the test suites, the benchmark,
+#                     and the freestanding buddy core that guest/ links
+#   make test         run every Criterion suite (tests/*/ -> build/tests/*.test)
+#   make bench        run the benchmarks beside glibc, jemalloc, mimalloc, tcmalloc
+#   make check-asan   everything again under ASan+UBSan in build/asan/, every suite run
+#   make check-clang  everything again with clang -Werror in build/clang/ (if installed)
+#   make deps         install missing Debian packages (as root; else print the command)
+#   make clean
+# Targets that need packages check them first (once; a stamp under build/
+# remembers), and test/bench make sure the hugetlb pool has room for zone Huge.
 
-CC      ?= gcc
-BUILD   ?= build
-CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -pthread -D_GNU_SOURCE -fno-strict-aliasing
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+BUILD    ?= build
+STAMPS   ?= $(BUILD)/.stamps
+CFLAGS   ?= -O2 -g
+# The house flags stay when CFLAGS is overridden; SANITIZE is set by check-asan.
+HOUSE_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -pthread -D_GNU_SOURCE -fno-strict-aliasing
 CPPFLAGS += -I.
-LDLIBS  += -pthread
+ALL_CFLAGS = $(HOUSE_CFLAGS) $(CFLAGS) $(SANITIZE)
+LDFLAGS  += $(SANITIZE)
+LDLIBS   += -lxxhash -pthread
 
-MM_SRC  := $(wildcard mm/*.c)
-MM_OBJ  := $(MM_SRC:%.c=$(BUILD)/%.o)
-LIBMM   := $(BUILD)/libmm.a
+.PHONY: all test bench bench-build deps hugepages check-asan check-clang clean
+all:
 
-TEST_MM_SRC := $(wildcard tests/mm/*.c)
-TEST_MM_OBJ := $(TEST_MM_SRC:%.c=$(BUILD)/%.o)
-TEST_MM_BIN := $(BUILD)/tests/mm.test
+# ---- packages ---------------------------------------------------------------
+DEPS_BUILD := $(STAMPS)/deps-build
+DEPS_BENCH := $(STAMPS)/deps-bench
 
-.PHONY: all test clean
-all: $(LIBMM) $(TEST_MM_BIN)
+$(DEPS_BUILD): tools/deps.sh
+	tools/deps.sh --stamp $@ build
+$(DEPS_BENCH): tools/deps.sh
+	tools/deps.sh --stamp $@ bench
 
-$(BUILD)/%.o: %.c
+# Always asks dpkg (no stamp shortcut), then refreshes both stamps.
+deps:
+	tools/deps.sh build bench
+	@mkdir -p $(STAMPS) && touch $(DEPS_BUILD) $(DEPS_BENCH)
+
+# ---- the memory manager -------------------------------------------------------
+MM_SRC := $(wildcard mm/*.c)
+LIBMM  := $(BUILD)/libmm.a
+
+$(BUILD)/%.o: %.c | $(DEPS_BUILD)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(LIBMM): $(MM_OBJ)
+$(LIBMM): $(MM_SRC:%.c=$(BUILD)/%.o)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(TEST_MM_BIN): $(TEST_MM_OBJ) $(LIBMM)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $^ -o $@ -lcriterion $(LDLIBS)
+# ---- the freestanding buddy core ----------------------------------------------
+# guest/ links these: no libc, no stack protector, no red zone (interrupts at
+# CPL0 would clobber it). The relocatable link proves that nothing outside the
+# two files is needed but the four functions a freestanding C compiler may
+# call on its own.
+FREESTANDING_SRC := mm/buddy.c mm/frame.c
+FREESTANDING_OBJ := $(FREESTANDING_SRC:mm/%.c=$(BUILD)/freestanding/%.o)
+FREESTANDING_CORE := $(BUILD)/freestanding/buddy-core.o
+FREESTANDING_CFLAGS := -std=gnu11 -Wall -Wextra -Werror $(CFLAGS) \
+	-ffreestanding -fno-builtin -fno-stack-protector -mno-red-zone
+FREESTANDING_ALLOWED := memcpy memmove memset memcmp
 
-test: all
-	$(TEST_MM_BIN) --jobs 1
+$(BUILD)/freestanding/%.o: mm/%.c | $(DEPS_BUILD)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(FREESTANDING_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FREESTANDING_CORE): $(FREESTANDING_OBJ)
+	$(CC) -nostdlib -r $^ -o $@
+	@extra=$$(nm -u $@ | awk '{print $$NF}' | grep -vxF $(FREESTANDING_ALLOWED:%=-e %) || true); \
+	if [ -n "$$extra" ]; then \
+		echo "memvisor: buddy core is not freestanding: it calls" $$extra >&2; \
+		rm -f $@; exit 1; \
+	fi
+
+# ---- test suites --------------------------------------------------------------
+# Every directory tests/NAME/ with C files is a suite: build/tests/NAME.test,
+# linked with Criterion and SUITE_LIBS_NAME (libraries it tests).
+SUITES     := $(patsubst tests/%/,%,$(sort $(dir $(wildcard tests/*/*.c))))
+SUITE_BINS := $(SUITES:%=$(BUILD)/tests/%.test)
+SUITE_LIBS_mm := $(LIBMM)
+# A hung test fails after TEST_TIMEOUT seconds instead of stalling the run.
+TEST_TIMEOUT ?= 120
+TEST_FLAGS ?= --jobs 1 --timeout $(TEST_TIMEOUT)
+# What the suites run under (check-asan sets the sanitizers' options).
+TEST_ENV   ?=
+HUGEPAGES  ?= 256
+
+define suite_rule
+$(BUILD)/tests/$(1).test: $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/$(1)/*.c)) $(SUITE_LIBS_$(1))
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_CFLAGS) $$(LDFLAGS) $$^ -o $$@ -lcriterion $$(LDLIBS)
+endef
+$(foreach s,$(SUITES),$(eval $(call suite_rule,$(s))))
+
+hugepages:
+	@tools/hugepages.sh $(HUGEPAGES)
+
+# Runs every suite even when one fails, then fails if any did.
+test: all hugepages
+	@failed=; for t in $(SUITE_BINS); do \
+		echo "== $$t"; \
+		$(TEST_ENV) $$t $(TEST_FLAGS) || failed="$$failed $$t"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "memvisor: failed suites:$$failed" >&2; exit 1; fi
+
+# ---- benchmarks ---------------------------------------------------------------
+# One peer source, one binary per malloc: the library linked before libc
+# replaces malloc, and PEER_LIB is checked at run time to be where it came from.
+BENCH_DIR := $(BUILD)/bench
+PEERS     := glibc jemalloc mimalloc tcmalloc
+PEER_LDLIBS_glibc    :=
+PEER_LDLIBS_jemalloc := -ljemalloc
+PEER_LDLIBS_mimalloc := -lmimalloc
+PEER_LDLIBS_tcmalloc := -ltcmalloc_minimal
+PEER_LIB_glibc    := libc.so
+PEER_LIB_jemalloc := libjemalloc.so
+PEER_LIB_mimalloc := libmimalloc.so
+PEER_LIB_tcmalloc := libtcmalloc_minimal.so
+
+$(BENCH_DIR)/memvisor-bench: $(BUILD)/tools/bench/memvisor.o $(LIBMM)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BENCH_DIR)/peer-%: tools/bench/peer.c tools/bench/bench.h | $(DEPS_BUILD) $(DEPS_BENCH)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -DPEER_NAME='"$*"' -DPEER_LIB='"$(PEER_LIB_$*)"' \
+		$(LDFLAGS) $< -o $@ $(PEER_LDLIBS_$*)
+
+bench-build: $(BENCH_DIR)/memvisor-bench $(PEERS:%=$(BENCH_DIR)/peer-%)
+
+bench: bench-build hugepages
+	tools/bench/run.sh $(BENCH_DIR)
+
+# ---- everything ---------------------------------------------------------------
+all: $(LIBMM) $(FREESTANDING_CORE) $(SUITE_BINS) $(BENCH_DIR)/memvisor-bench
+
+# ---- checks -------------------------------------------------------------------
+SANITIZE_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+# Criterion runs each test in a worker process: aborting turns a sanitizer
+# report into a crashed test, which fails the suite (a leak found when the
+# worker exits too).
+SANITIZE_ENV   := ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1 \
+	UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
+
+check-asan:
+	$(MAKE) BUILD=$(BUILD)/asan STAMPS=$(STAMPS) SANITIZE='$(SANITIZE_FLAGS)' \
+		TEST_ENV='$(SANITIZE_ENV)' test
+
+check-clang:
+	@if command -v clang >/dev/null; then \
+		$(MAKE) CC=clang BUILD=$(BUILD)/clang STAMPS=$(STAMPS) all bench-build; \
+	else \
+		echo "check-clang: clang is not installed, skipped (tools/deps.sh clang installs it)"; \
+	fi
 
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# Header dependencies of this tree's objects (not of the check trees inside it).
+-include $(shell find $(BUILD) \( -path $(BUILD)/asan -o -path $(BUILD)/clang \) -prune \
+	-o -name '*.d' -print 2>/dev/null)

@@ -36,6 +36,7 @@ struct pcp_slot {
 	uint32_t head[PCP_MAX_ORDER + 1][MT_NR_TYPES];
 	uint32_t count[PCP_MAX_ORDER + 1][MT_NR_TYPES];  /* blocks per list */
 	uint64_t frames;                                /* frames held in all lists */
+	uint64_t frames_synced;  /* the part of frames counted in nr_pcp_pages (zone lock) */
 	uint64_t hits, misses;                          /* served from the list / refilled */
 } __attribute__((aligned(64)));
 

@@ -66,6 +66,8 @@ static inline uint32_t buddy_nr_pageblocks(uint32_t nr_frames)
  * Sets up a zone whose frames all start free (pageblocks movable, as Linux
  * boots). nr_frames need not be a multiple of anything: the tail becomes
  * smaller blocks. max_order must be <= MM_MAX_ORDER_LIMIT.
+ * The frame array must be ZERO-FILLED by the caller: only block heads are
+ * written, so a large zone's descriptors are touched as they are used.
  */
 int buddy_zone_init(struct buddy_zone *z, const char *name, struct frame *frames,
 		    uint8_t *pageblock_mt, uint32_t nr_frames, unsigned max_order);
@@ -76,9 +78,12 @@ void buddy_unlock(struct buddy_zone *z);
 /*
  * Takes a block of 2^order frames of migrate type mt (falling back to the
  * other type and stealing pageblocks as Linux does); its head gets state st
- * and every frame of it FRAME_TAIL behind the head. With compound set, the
- * tails also record the head index in .owner. Returns the head index or
- * BUDDY_ENOMEM / BUDDY_EINVAL. buddy_alloc_locked expects the lock held.
+ * (an owner state: vmm, guest or ballooned). The other frames are not
+ * written (they stay zero: walks jump from head to head), unless compound is
+ * set: then every tail gets FRAME_TAIL, FRAME_F_COMPOUND and the head index
+ * in .owner, and the head FRAME_F_COMPOUND and its own index, so the head is
+ * one load away from any frame. Returns the head index or BUDDY_ENOMEM /
+ * BUDDY_EINVAL. buddy_alloc_locked expects the lock held.
  */
 long buddy_alloc(struct buddy_zone *z, unsigned order, enum migratetype mt,
 		 enum frame_state st, bool compound);

@@ -184,7 +184,9 @@ struct slab_cache *slab_cache_create(struct mm_arena *a, const char *name,
 		for (struct slab_cache *c = a->caches; c; c = c->next_in_arena) {
 			if (c->nr_aliases < SLAB_MAX_ALIASES &&
 			    slab_mergeable(c, p->size, align, p->flags, p->zone)) {
+				pthread_mutex_lock(&c->node_lock);
 				snprintf(c->aliases[c->nr_aliases++], SLAB_NAME_MAX, "%s", name);
+				pthread_mutex_unlock(&c->node_lock);
 				c->refs++;
 				pthread_mutex_unlock(&a->caches_lock);
 				return c;
@@ -233,8 +235,10 @@ void slab_cache_destroy(struct slab_cache *c)
 	pthread_mutex_lock(&a->caches_lock);
 	if (--c->refs > 0) {
 		/* An alias went away: drop its name (the newest alias first). */
+		pthread_mutex_lock(&c->node_lock);
 		if (c->nr_aliases)
 			c->nr_aliases--;
+		pthread_mutex_unlock(&c->node_lock);
 		pthread_mutex_unlock(&a->caches_lock);
 		return;
 	}
@@ -304,6 +308,8 @@ void slab_cache_get_info(struct slab_cache *c, struct slab_cache_info *info)
 	info->slabs_allocated = c->slabs_allocated;
 	info->slabs_freed = c->slabs_freed;
 	info->bad_frees = c->bad_frees;
+	info->nr_aliases = c->nr_aliases;
+	memcpy(info->aliases, c->aliases, sizeof(info->aliases));
 	pthread_mutex_unlock(&c->node_lock);
 	info->num_objs = info->num_slabs * c->objects;
 	info->active_objs = info->num_objs - nr_free;
@@ -326,10 +332,6 @@ void slab_cache_get_info(struct slab_cache *c, struct slab_cache_info *info)
 			info->cpu_slabs++;
 	}
 	info->free_remote = atomic_load(&c->remote_frees);
-	pthread_mutex_lock(&c->arena->caches_lock);
-	info->nr_aliases = c->nr_aliases;
-	memcpy(info->aliases, c->aliases, sizeof(info->aliases));
-	pthread_mutex_unlock(&c->arena->caches_lock);
 }
 
 int slab_zone_attach(struct mm_zone *z)

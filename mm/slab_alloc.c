@@ -360,6 +360,7 @@ void *slab_alloc_caller(struct slab_cache *c, void *caller)
 		slab_report_object(c, cpu->slab, obj, "Freepointer corrupt; rest of freelist leaked");
 		cpu->freelist = NULL;
 		c->bad_frees++;
+		return obj;
 	}
 	return slab_alloc_slow(c, idx);
 }

@@ -98,7 +98,7 @@ struct slab_cache {
 	struct mm_percpu_owner percpu;
 	char name[SLAB_NAME_MAX];
 	unsigned refs;
-	unsigned nr_aliases;
+	unsigned nr_aliases;         /* aliases: under node_lock */
 	char aliases[SLAB_MAX_ALIASES][SLAB_NAME_MAX];
 	struct slab_cache *next_in_arena;
 

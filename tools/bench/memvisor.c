@@ -1,0 +1,288 @@
+/*
+ * memvisor's side of the benchmarks: slab alloc+free pairs and kmalloc mixed
+ * sizes (the same loops peer.c runs on malloc), buddy frame pairs through the
+ * per-thread cache, kvmalloc 1 MiB contiguous against the scattered fallback,
+ * and metadata overhead of the slab and the buddy. One JSON line per figure.
+ */
+#include <errno.h>
+#include <sys/mman.h>
+#include "bench.h"
+#include "mm/arena.h"
+#include "mm/kmalloc.h"
+#include "mm/slab.h"
+#include "mm/slab_internal.h"
+
+#define IMPL "memvisor"
+#define ARENA_MIB 256
+/* kvmalloc pairs per repetition: the scattered path makes system calls. */
+#define KV_CONTIG_PAIRS 200000u
+#define KV_SCATTERED_PAIRS 2000u
+#define KV_SIZE (1u << 20)
+
+static void *batch[BENCH_BATCH];
+static uint32_t mixed[BENCH_MIXED_TABLE];
+static struct mm_arena *arena;
+/* ", \"debug\": \"FZ\"": the slab debug letters in force (empty: none). */
+static char debug_field[64];
+
+struct slab_arg {
+	struct slab_cache *c;
+};
+
+static uint64_t slab_single(void *argp)
+{
+	struct slab_cache *c = ((struct slab_arg *)argp)->c;
+	uint64_t t0 = bench_now_ns();
+	for (unsigned i = 0; i < BENCH_SINGLE_PAIRS; i++) {
+		void *p = slab_alloc(c);
+		bench_use(p);
+		slab_free(c, p);
+	}
+	return bench_now_ns() - t0;
+}
+
+static uint64_t slab_batch(void *argp)
+{
+	struct slab_cache *c = ((struct slab_arg *)argp)->c;
+	uint64_t t0 = bench_now_ns();
+	for (unsigned r = 0; r < BENCH_BATCH_ROUNDS; r++) {
+		for (unsigned i = 0; i < BENCH_BATCH; i++) {
+			batch[i] = slab_alloc(c);
+			bench_use(batch[i]);
+		}
+		for (unsigned i = 0; i < BENCH_BATCH; i++)
+			slab_free(c, batch[i]);
+	}
+	return bench_now_ns() - t0;
+}
+
+static uint64_t kmalloc_single(void *argp)
+{
+	(void)argp;
+	uint64_t t0 = bench_now_ns();
+	for (unsigned i = 0; i < BENCH_SINGLE_PAIRS; i++) {
+		void *p = kmalloc(arena, mixed[i % BENCH_MIXED_TABLE]);
+		bench_use(p);
+		kfree(arena, p);
+	}
+	return bench_now_ns() - t0;
+}
+
+static uint64_t kmalloc_batch(void *argp)
+{
+	(void)argp;
+	uint64_t t0 = bench_now_ns();
+	for (unsigned r = 0; r < BENCH_BATCH_ROUNDS; r++) {
+		unsigned base = r * BENCH_BATCH;
+		for (unsigned i = 0; i < BENCH_BATCH; i++) {
+			batch[i] = kmalloc(arena, mixed[(base + i) % BENCH_MIXED_TABLE]);
+			bench_use(batch[i]);
+		}
+		for (unsigned i = 0; i < BENCH_BATCH; i++)
+			kfree(arena, batch[i]);
+	}
+	return bench_now_ns() - t0;
+}
+
+struct buddy_arg {
+	struct mm_zone *z;
+	unsigned order;
+};
+
+static uint64_t buddy_pairs(void *argp)
+{
+	struct buddy_arg *b = argp;
+	uint64_t t0 = bench_now_ns();
+	for (unsigned i = 0; i < BENCH_SINGLE_PAIRS; i++) {
+		long idx = mm_frames_alloc(b->z, b->order, MT_UNMOVABLE, FRAME_VMM, false);
+		if (idx < 0)
+			bench_die("mm_frames_alloc failed");
+		__asm__ volatile("" : : "r"(idx) : "memory");
+		mm_frames_free(b->z, (uint32_t)idx, b->order);
+	}
+	return bench_now_ns() - t0;
+}
+
+struct kv_arg {
+	unsigned flags;
+	unsigned pairs;
+};
+
+/* The memory is not touched: this is the cost of getting and giving back
+ * 1 MiB of address space with frames behind it, not of faulting it in. */
+static uint64_t kv_pairs(void *argp)
+{
+	struct kv_arg *k = argp;
+	uint64_t t0 = bench_now_ns();
+	for (unsigned i = 0; i < k->pairs; i++) {
+		void *p = kvmalloc_flags(arena, KV_SIZE, k->flags);
+		if (!p)
+			bench_die("kvmalloc_flags(1 MiB) failed");
+		__asm__ volatile("" : : "r"(p) : "memory");
+		kvfree(arena, p);
+	}
+	return bench_now_ns() - t0;
+}
+
+static struct slab_cache *bench_cache(const char *name, size_t size)
+{
+	struct slab_cache_params p = { .size = size, .flags = SLAB_F_NO_MERGE, .order = -1,
+				       .zone = ZONE_NORMAL };
+	struct slab_cache *c = slab_cache_create(arena, name, &p);
+	if (!c) {
+		fprintf(stderr, "bench: slab_cache_create(%s): %s\n", name, strerror(errno));
+		exit(1);
+	}
+	struct slab_cache_info info;
+	slab_cache_get_info(c, &info);
+	static const char letters[] = "FZPU";
+	char dbg[8] = "";
+	for (unsigned i = 0, n = 0; i < 4; i++)
+		if (info.flags & (1u << i))
+			dbg[n++] = letters[i];
+	snprintf(debug_field, sizeof(debug_field), ", \"debug\": \"%s\"", dbg);
+	return c;
+}
+
+/*
+ * Slab metadata per live 64-byte object: what its slabs take beyond the
+ * objects (unused tails, the frame descriptors of their frames, the slab
+ * descriptors), from the cache's own counters. The RSS growth is printed
+ * beside it as a cross-check.
+ */
+static void slab_overhead(void)
+{
+	size_t n = BENCH_OVERHEAD_OBJECTS, size = BENCH_OVERHEAD_SIZE;
+	struct slab_cache *c = bench_cache("bench-overhead", size);
+	void **objs = mmap(NULL, n * sizeof(*objs), PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (objs == MAP_FAILED)
+		bench_die("mmap of the pointer array failed");
+	memset(objs, 0, n * sizeof(*objs));
+
+	long rss0 = bench_rss_bytes();
+	for (size_t i = 0; i < n; i++) {
+		objs[i] = slab_alloc(c);
+		if (!objs[i])
+			bench_die("slab_alloc failed");
+		bench_use(objs[i]);
+	}
+	long rss1 = bench_rss_bytes();
+
+	struct slab_cache_info info;
+	slab_cache_get_info(c, &info);
+	double pages = (double)info.num_slabs * info.pagesperslab;
+	double meta = pages * PAGE_SIZE - (double)n * size + pages * sizeof(struct frame) +
+		      (double)info.num_slabs * sizeof(struct slab);
+	double per_obj = meta / (double)n;
+	double rss_per_obj = ((double)(rss1 - rss0) - (double)(n * size)) / (double)n;
+	bench_json("metadata_overhead", IMPL,
+		   "%s, \"size\": %zu, \"objects\": %zu, \"method\": \"slabinfo\""
+		   ", \"slabs\": %lu, \"pages_per_slab\": %u, \"objs_per_slab\": %u"
+		   ", \"frame_desc_bytes\": %zu, \"slab_desc_bytes\": %zu"
+		   ", \"bytes_per_object\": %.2f, \"percent\": %.2f"
+		   ", \"rss_growth_bytes\": %ld, \"rss_bytes_per_object\": %.2f",
+		   debug_field, size, n, info.num_slabs, info.pagesperslab, info.objperslab,
+		   sizeof(struct frame), sizeof(struct slab), per_obj, 100.0 * per_obj / (double)size,
+		   rss1 - rss0, rss_per_obj);
+
+	for (size_t i = 0; i < n; i++)
+		slab_free(c, objs[i]);
+	munmap(objs, n * sizeof(*objs));
+	slab_cache_destroy(c);
+}
+
+static void buddy_overhead(void)
+{
+	/* One descriptor per frame and one migrate-type byte per pageblock. */
+	double per_frame = (double)sizeof(struct frame) + 1.0 / PAGEBLOCK_FRAMES;
+	bench_json("metadata_overhead", IMPL,
+		   ", \"what\": \"buddy\", \"method\": \"sizeof\", \"bytes_per_frame\": %.3f"
+		   ", \"percent\": %.3f",
+		   per_frame, 100.0 * per_frame / PAGE_SIZE);
+}
+
+int main(void)
+{
+	struct mm_arena_config cfg = {
+		.normal_bytes = (size_t)ARENA_MIB << 20,
+		.huge = MM_HUGE_OFF,
+	};
+	unsigned reps = bench_reps();
+	int rc = mm_arena_create(&cfg, &arena);
+	if (rc) {
+		fprintf(stderr, "bench: mm_arena_create: %s\n", strerror(-rc));
+		return 1;
+	}
+	struct mm_zone *z = mm_zone_get(arena, ZONE_NORMAL);
+
+	/* First, while the arena is fresh, like the peers' overhead run. */
+	slab_overhead();
+	buddy_overhead();
+
+	static const size_t sizes[] = { 64, 256 };
+	for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char name[SLAB_NAME_MAX];
+		snprintf(name, sizeof(name), "bench-%zu", sizes[i]);
+		struct slab_arg arg = { .c = bench_cache(name, sizes[i]) };
+		double ns = bench_best(slab_single, &arg, BENCH_SINGLE_PAIRS);
+		bench_json("alloc_free_pair", IMPL,
+			   "%s, \"size\": %zu, \"pattern\": \"single\", \"ns_per_op\": %.2f"
+			   ", \"ops\": %u, \"reps\": %u",
+			   debug_field, sizes[i], ns, BENCH_SINGLE_PAIRS, reps);
+		ns = bench_best(slab_batch, &arg, (uint64_t)BENCH_BATCH * BENCH_BATCH_ROUNDS);
+		bench_json("alloc_free_pair", IMPL,
+			   "%s, \"size\": %zu, \"pattern\": \"batch\", \"batch\": %u"
+			   ", \"ns_per_op\": %.2f, \"ops\": %u, \"reps\": %u",
+			   debug_field, sizes[i], BENCH_BATCH, ns, BENCH_BATCH * BENCH_BATCH_ROUNDS,
+			   reps);
+		slab_cache_destroy(arg.c);
+	}
+
+	bench_mixed_sizes(mixed);
+	double ns = bench_best(kmalloc_single, NULL, BENCH_SINGLE_PAIRS);
+	bench_json("mixed_pair", IMPL,
+		   ", \"api\": \"kmalloc\", \"sizes\": \"%u..%u\", \"pattern\": \"single\""
+		   ", \"ns_per_op\": %.2f, \"ops\": %u, \"reps\": %u",
+		   BENCH_MIXED_MIN, BENCH_MIXED_MAX, ns, BENCH_SINGLE_PAIRS, reps);
+	ns = bench_best(kmalloc_batch, NULL, (uint64_t)BENCH_BATCH * BENCH_BATCH_ROUNDS);
+	bench_json("mixed_pair", IMPL,
+		   ", \"api\": \"kmalloc\", \"sizes\": \"%u..%u\", \"pattern\": \"batch\""
+		   ", \"batch\": %u, \"ns_per_op\": %.2f, \"ops\": %u, \"reps\": %u",
+		   BENCH_MIXED_MIN, BENCH_MIXED_MAX, BENCH_BATCH, ns,
+		   BENCH_BATCH * BENCH_BATCH_ROUNDS, reps);
+
+	static const unsigned orders[] = { 0, 9 };
+	for (unsigned i = 0; i < 2; i++) {
+		struct buddy_arg b = { .z = z, .order = orders[i] };
+		ns = bench_best(buddy_pairs, &b, BENCH_SINGLE_PAIRS);
+		bench_json("buddy_pair", IMPL,
+			   ", \"zone\": \"Normal\", \"order\": %u, \"path\": \"%s\""
+			   ", \"ns_per_op\": %.2f, \"ops\": %u, \"reps\": %u",
+			   orders[i], orders[i] <= PCP_MAX_ORDER ? "per-thread cache" : "buddy",
+			   ns, BENCH_SINGLE_PAIRS, reps);
+	}
+	mm_pcp_drain(z);
+
+	struct kv_arg kv[] = {
+		{ .flags = 0, .pairs = KV_CONTIG_PAIRS },
+		{ .flags = KV_NO_CONTIG, .pairs = KV_SCATTERED_PAIRS },
+	};
+	for (unsigned i = 0; i < 2; i++) {
+		/* Say which path really served it, in case contiguous fell back. */
+		void *probe = kvmalloc_flags(arena, KV_SIZE, kv[i].flags);
+		if (!probe)
+			bench_die("kvmalloc_flags(1 MiB) failed");
+		const char *kind = kvmalloc_kind(arena, probe);
+		kvfree(arena, probe);
+		ns = bench_best(kv_pairs, &kv[i], kv[i].pairs);
+		bench_json("kvmalloc_pair", IMPL,
+			   ", \"size\": %u, \"flags\": \"%s\", \"path\": \"%s\", \"touched\": false"
+			   ", \"ns_per_op\": %.2f, \"ops\": %u, \"reps\": %u",
+			   KV_SIZE, kv[i].flags & KV_NO_CONTIG ? "KV_NO_CONTIG" : "0",
+			   kind ? kind : "unknown", ns, kv[i].pairs, reps);
+	}
+
+	mm_arena_destroy(arena);
+	return 0;
+}

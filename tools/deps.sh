@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Owns the list of Debian packages memvisor needs, by group, and installs the
+# missing ones: as root with apt-get; otherwise it prints the exact command and
+# fails. Does nothing (and calls no apt) when everything is there.
+#
+# usage: tools/deps.sh [--stamp FILE] GROUP...
+#   groups: build  compilers and libraries for `make` and `make test`
+#           bench  the peer allocators `make bench` compares against
+#           clang  optional: clang for `make check-clang`
+#   --stamp FILE   touched once every package of the groups is installed
+set -euo pipefail
+
+declare -A packages=(
+	[build]="gcc make pkg-config libcriterion-dev libxxhash-dev"
+	[bench]="libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev"
+	[clang]="clang libclang-rt-14-dev"
+)
+
+stamp=
+if [[ ${1-} == --stamp ]]; then
+	stamp=${2:?--stamp needs a file}
+	shift 2
+fi
+(($#)) || { echo "usage: $0 [--stamp FILE] build|bench|clang..." >&2; exit 2; }
+
+wanted=()
+for g in "$@"; do
+	[[ -v packages[$g] ]] || { echo "deps: unknown group '$g' (build, bench, clang)" >&2; exit 2; }
+	read -ra list <<<"${packages[$g]}"
+	wanted+=("${list[@]}")
+done
+
+if ! command -v dpkg-query >/dev/null; then
+	echo "deps: not a Debian system (no dpkg-query); make sure these are installed: ${wanted[*]}" >&2
+	exit 1
+fi
+
+missing() {
+	local p
+	for p in "${wanted[@]}"; do
+		[[ $(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null) == ii* ]] || echo "$p"
+	done
+}
+
+mapfile -t absent < <(missing)
+if ((${#absent[@]})); then
+	cmd="apt-get update && apt-get install -y --no-install-recommends ${absent[*]}"
+	if ((EUID != 0)); then
+		echo "deps: missing Debian packages: ${absent[*]}" >&2
+		echo "deps: run as root (or with sudo):  $cmd" >&2
+		exit 1
+	fi
+	echo "deps: installing ${absent[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update
+	apt-get install -y --no-install-recommends "${absent[@]}"
+	mapfile -t absent < <(missing)
+	if ((${#absent[@]})); then
+		echo "deps: still missing after apt-get: ${absent[*]}" >&2
+		exit 1
+	fi
+fi
+
+if [[ -n $stamp ]]; then
+	mkdir -p "$(dirname "$stamp")"
+	touch "$stamp"
+fi
