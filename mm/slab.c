@@ -128,6 +128,9 @@ static struct slab_cache *slab_cache_new(struct mm_arena *a, const char *name,
 	c->zone = mm_zone_get(a, p->zone);
 	if (!c->zone)
 		c->zone = mm_zone_get(a, ZONE_NORMAL);
+	c->zone_base = (uintptr_t)c->zone->base;
+	c->zone_bytes = c->zone->bytes;
+	c->zone_slabs = c->zone->slabs;
 	c->flags = p->flags & ~SLAB_F_DEBUG_MASK;
 	c->debug = debug;
 	c->ctor = p->ctor;
@@ -142,6 +145,7 @@ static struct slab_cache *slab_cache_new(struct mm_arena *a, const char *name,
 	c->order = (unsigned)order;
 	c->objects = (unsigned)((PAGE_SIZE << order) / c->stride);
 	c->slab_mask = ~((uintptr_t)(PAGE_SIZE << order) - 1);
+	c->slab_used = c->objects * c->stride;
 	c->reciprocal = (uint32_t)(((1ULL << 32) + c->stride - 1) / c->stride);
 	c->min_partial = clamp_u(ilog2_u(c->stride) / 2, 5, 10);
 	/* Linux keeps about 2x (120, 52, 24 or 6 objects) on a cpu partial list. */
@@ -324,8 +328,6 @@ void slab_cache_get_info(struct slab_cache *c, struct slab_cache_info *info)
 		struct slab_cpu *cpu = &c->cpu[i];
 		/* Other threads' counters are read without their cooperation:
 		 * monotonic, so a slightly stale sum is all that can happen. */
-		info->alloc_fast += __atomic_load_n(&cpu->alloc_fast, __ATOMIC_RELAXED);
-		info->free_fast += __atomic_load_n(&cpu->free_fast, __ATOMIC_RELAXED);
 		info->alloc_slow += __atomic_load_n(&cpu->alloc_slow, __ATOMIC_RELAXED);
 		info->free_slow += __atomic_load_n(&cpu->free_slow, __ATOMIC_RELAXED);
 		if (__atomic_load_n(&cpu->slab, __ATOMIC_RELAXED))

@@ -58,7 +58,8 @@ struct slab_cache_info {
 	unsigned flags;              /* debug flags in force */
 	unsigned nr_aliases;
 	char aliases[SLAB_MAX_ALIASES][SLAB_NAME_MAX];
-	uint64_t alloc_fast, alloc_slow, free_fast, free_slow, free_remote;
+	/* Slow-path events; the fast paths count nothing, to stay short. */
+	uint64_t alloc_slow, free_slow, free_remote;
 	uint64_t slabs_allocated, slabs_freed, bad_frees;
 };
 

@@ -339,24 +339,21 @@ static void *slab_alloc_shared(struct slab_cache *c)
 	return obj;
 }
 
-void *slab_alloc_caller(struct slab_cache *c, void *caller)
+/* Everything the inline fast path does not handle: debug caches, threads
+ * without a slot, an empty cpu freelist, a corrupt free pointer. */
+static __attribute__((noinline)) void *slab_alloc_miss(struct slab_cache *c, void *caller)
 {
-	if (unlikely(c->debug))
+	if (c->debug)
 		return slab_alloc_debug(c, caller);
 	int idx = mm_thread_idx();
-	if (unlikely(idx < 0))
+	if (idx < 0)
 		return slab_alloc_shared(c);
 	struct slab_cpu *cpu = &c->cpu[idx];
 	void *obj = cpu->freelist;
-	if (likely(obj)) {
-		void *next = slab_get_fp(c, obj);
-		/* A use-after-free write into a free object shows up here as a
-		 * pointer outside the cpu slab; never hand that out. */
-		if (likely(((uintptr_t)next & c->slab_mask) == cpu->slab_base || !next)) {
-			cpu->freelist = next;
-			cpu->alloc_fast++;
-			return obj;
-		}
+	if (obj) {
+		/* A use-after-free write into a free object shows up as a next
+		 * pointer outside the cpu slab: hand out this object, drop the
+		 * rest of the chain rather than follow it. */
 		slab_report_object(c, cpu->slab, obj, "Freepointer corrupt; rest of freelist leaked");
 		cpu->freelist = NULL;
 		c->bad_frees++;
@@ -365,9 +362,36 @@ void *slab_alloc_caller(struct slab_cache *c, void *caller)
 	return slab_alloc_slow(c, idx);
 }
 
+/*
+ * The fast path: pop the cpu freelist. Debug caches never have a cpu
+ * freelist, so they fall through to the miss path without a test here.
+ */
+static inline __attribute__((always_inline)) void *slab_alloc_inline(struct slab_cache *c,
+								     void *caller)
+{
+	int i = mm_thread_idx_plus1;
+	if (likely(i > 0)) {
+		struct slab_cpu *cpu = &c->cpu[i - 1];
+		void *obj = cpu->freelist;
+		if (likely(obj)) {
+			void *next = slab_get_fp(c, obj);
+			if (likely(((uintptr_t)next & c->slab_mask) == cpu->slab_base || !next)) {
+				cpu->freelist = next;
+				return obj;
+			}
+		}
+	}
+	return slab_alloc_miss(c, caller);
+}
+
+void *slab_alloc_caller(struct slab_cache *c, void *caller)
+{
+	return slab_alloc_inline(c, caller);
+}
+
 void *slab_alloc(struct slab_cache *c)
 {
-	return slab_alloc_caller(c, __builtin_return_address(0));
+	return slab_alloc_inline(c, __builtin_return_address(0));
 }
 
 static void slab_free_remote(struct slab_cache *c, struct slab *s, void *obj)
@@ -467,29 +491,21 @@ static void slab_free_slow(struct slab_cache *c, void *obj, int idx)
 	}
 }
 
-void slab_free_caller(struct slab_cache *c, void *obj, void *caller)
+static __attribute__((noinline)) void slab_free_miss(struct slab_cache *c, void *obj,
+							  void *caller)
 {
-	if (unlikely(!obj))
+	if (!obj)
 		return;
-	if (unlikely(c->debug)) {
+	if (c->debug) {
 		slab_free_debug(c, obj, caller);
 		return;
 	}
 	int idx = mm_thread_idx();
-	if (likely(idx >= 0)) {
+	if (idx >= 0) {
 		struct slab_cpu *cpu = &c->cpu[idx];
-		uintptr_t off = (uintptr_t)obj - cpu->slab_base;
-		/* Inside the cpu slab and on an object boundary: push. */
-		if (likely(((uintptr_t)obj & c->slab_mask) == cpu->slab_base &&
-			   (uintptr_t)slab_obj_index(c, off) * c->stride == off &&
-			   obj != cpu->freelist)) {
-			slab_set_fp(c, obj, cpu->freelist);
-			cpu->freelist = obj;
-			cpu->free_fast++;
-			return;
-		}
 		if (obj == cpu->freelist) {
 			slab_report_object(c, cpu->slab, obj, "Object already free");
+			c->bad_frees++;
 			return;
 		}
 		slab_free_slow(c, obj, idx);
@@ -500,9 +516,52 @@ void slab_free_caller(struct slab_cache *c, void *obj, void *caller)
 	pthread_mutex_unlock(&c->shared_lock);
 }
 
+/*
+ * The fast paths: an object of this thread's cpu slab goes on the cpu
+ * freelist; an object of a slab on this thread's cpu partial list goes on
+ * that slab's freelist. Slabs are aligned to their size, so the slab is
+ * found with a mask and its descriptor with a shift. Both check that the
+ * pointer is an object boundary and not the freelist head.
+ */
+static inline __attribute__((always_inline)) void slab_free_inline(struct slab_cache *c,
+								   void *obj, void *caller)
+{
+	int i = mm_thread_idx_plus1;
+	if (likely(i > 0)) {
+		struct slab_cpu *cpu = &c->cpu[i - 1];
+		uintptr_t head = (uintptr_t)obj & c->slab_mask;
+		uintptr_t off = (uintptr_t)obj - head;
+		bool boundary = off < c->slab_used &&
+				(uintptr_t)slab_obj_index(c, off) * c->stride == off;
+		if (likely(head == cpu->slab_base)) {
+			if (likely(boundary && obj != cpu->freelist)) {
+				slab_set_fp(c, obj, cpu->freelist);
+				cpu->freelist = obj;
+				return;
+			}
+		} else if (head - c->zone_base < c->zone_bytes) {
+			struct slab *s = &c->zone_slabs[(head - c->zone_base) >> PAGE_SHIFT];
+			if (likely(s->cache == c && boundary &&
+				   atomic_load_explicit(&s->owner, memory_order_relaxed) == i - 1 &&
+				   obj != s->freelist && s->inuse)) {
+				slab_set_fp(c, obj, s->freelist);
+				s->freelist = obj;
+				s->inuse--;
+				return;
+			}
+		}
+	}
+	slab_free_miss(c, obj, caller);
+}
+
+void slab_free_caller(struct slab_cache *c, void *obj, void *caller)
+{
+	slab_free_inline(c, obj, caller);
+}
+
 void slab_free(struct slab_cache *c, void *obj)
 {
-	slab_free_caller(c, obj, __builtin_return_address(0));
+	slab_free_inline(c, obj, __builtin_return_address(0));
 }
 
 size_t slab_cache_shrink(struct slab_cache *c)

@@ -49,7 +49,6 @@ struct slab_cpu {
 	struct slab *slab;
 	struct slab *partial;       /* cpu partial list, linked through next */
 	unsigned nr_partial;
-	uint64_t alloc_fast, free_fast;
 	uint64_t alloc_slow, free_slow, free_remote;
 } __attribute__((aligned(64)));
 
@@ -69,6 +68,10 @@ struct slab_cache {
 	/* Hot fields first: the fast path reads only these and its slot. */
 	uintptr_t slab_mask;        /* ~(slab bytes - 1): slabs are size-aligned */
 	uintptr_t random;           /* free-pointer hardening key */
+	uintptr_t zone_base;        /* the zone's direct map and descriptors, */
+	uintptr_t zone_bytes;       /* so a free finds its slab with no lookup */
+	struct slab *zone_slabs;
+	unsigned slab_used;         /* objects * stride: bytes of a slab in objects */
 	unsigned offset;            /* free pointer offset inside a slot */
 	unsigned stride;            /* bytes from one object slot to the next */
 	unsigned debug;             /* SLAB_F_DEBUG_MASK bits in force */

@@ -23,6 +23,7 @@ struct worker {
 	struct slab_cache *c;
 	struct ring *out, *in;
 	unsigned char tag, peer_tag;   /* what it writes / what the peer writes */
+	_Atomic int *done;             /* workers that finished allocating */
 	unsigned long freed, bad;
 };
 
@@ -80,6 +81,14 @@ static void *worker_run(void *arg)
 		if (q)
 			consume(w, q);
 	}
+	/* Keep consuming until the peer is done too, or it could wait
+	 * forever on a full ring. */
+	atomic_fetch_add(w->done, 1);
+	while (atomic_load(w->done) < 2) {
+		void *q = ring_pop(w->in);
+		if (q)
+			consume(w, q);
+	}
 	return NULL;
 }
 
@@ -90,8 +99,9 @@ Test(slab_threads, cross_thread_frees_leave_caches_consistent, .timeout = 60)
 	struct slab_cache *c = slab_cache_create(a, "xthread", &p);
 	cr_assert_not_null(c);
 	static struct ring ab, ba;
-	struct worker wa = { .c = c, .out = &ab, .in = &ba, .tag = 0x11, .peer_tag = 0x22 };
-	struct worker wb = { .c = c, .out = &ba, .in = &ab, .tag = 0x22, .peer_tag = 0x11 };
+	static _Atomic int done;
+	struct worker wa = { .c = c, .out = &ab, .in = &ba, .tag = 0x11, .peer_tag = 0x22, .done = &done };
+	struct worker wb = { .c = c, .out = &ba, .in = &ab, .tag = 0x22, .peer_tag = 0x11, .done = &done };
 	pthread_t ta, tb;
 	pthread_create(&ta, NULL, worker_run, &wa);
 	pthread_create(&tb, NULL, worker_run, &wb);
