@@ -82,9 +82,9 @@ $(FREESTANDING_CORE): $(FREESTANDING_OBJ)
 SUITES     := $(patsubst tests/%/,%,$(sort $(dir $(wildcard tests/*/*.c))))
 SUITE_BINS := $(SUITES:%=$(BUILD)/tests/%.test)
 SUITE_LIBS_mm := $(LIBMM)
-# A hung test fails after TEST_TIMEOUT seconds instead of stalling the run.
-TEST_TIMEOUT ?= 120
-TEST_FLAGS ?= --jobs 1 --timeout $(TEST_TIMEOUT)
+TEST_FLAGS ?= --jobs 1
+# A suite still running after this many seconds is stopped and fails.
+SUITE_TIMEOUT ?= 300
 # What the suites run under (check-asan sets the sanitizers' options).
 TEST_ENV   ?=
 HUGEPAGES  ?= 256
@@ -103,7 +103,7 @@ hugepages:
 test: all hugepages
 	@failed=; for t in $(SUITE_BINS); do \
 		echo "== $$t"; \
-		$(TEST_ENV) $$t $(TEST_FLAGS) || failed="$$failed $$t"; \
+		$(TEST_ENV) tools/run-suite.sh $(SUITE_TIMEOUT) $$t $(TEST_FLAGS) || failed="$$failed $$t"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "memvisor: failed suites:$$failed" >&2; exit 1; fi
 

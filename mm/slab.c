@@ -148,10 +148,14 @@ static struct slab_cache *slab_cache_new(struct mm_arena *a, const char *name,
 	c->slab_used = c->objects * c->stride;
 	c->reciprocal = (uint32_t)(((1ULL << 32) + c->stride - 1) / c->stride);
 	c->min_partial = clamp_u(ilog2_u(c->stride) / 2, 5, 10);
-	/* Linux keeps about 2x (120, 52, 24 or 6 objects) on a cpu partial list. */
-	unsigned keep = c->stride >= PAGE_SIZE ? 6 : c->stride >= 1024 ? 24 :
-			c->stride >= 256 ? 52 : 120;
-	c->cpu_partial_max = clamp_u(keep * 2 / c->objects, 2, 32);
+	/* Linux keeps about 240 objects on a cpu partial list; we let a thread
+	 * keep 256 KiB of objects (tcmalloc keeps up to 4 MiB per thread), so
+	 * a batch of a thousand small objects cycles without the node lists.
+	 * Full slabs cost nothing to hold; the cap only bounds how long remote
+	 * frees into them can wait. */
+	unsigned slab_bytes = (unsigned)(PAGE_SIZE << c->order);
+	c->cpu_partial_max = clamp_u((256u << 10) / slab_bytes, 2, 64);
+	c->cpu_full_max = 128;
 	if (getrandom(&c->random, sizeof(c->random), 0) != sizeof(c->random))
 		c->random = (uintptr_t)c ^ 0x9e3779b97f4a7c15ULL;
 	snprintf(c->name, sizeof(c->name), "%s", name);

@@ -195,15 +195,47 @@ static void slab_unfreeze_locked(struct slab_cache *c, struct slab *s)
 	slab_relist_locked(c, s, false);
 }
 
-static void slab_unfreeze_partials_locked(struct slab_cache *c, struct slab_cpu *cpu)
+/* Hands every slab of one of a thread's lists back, node lock held. */
+static void slab_release_list_locked(struct slab_cache *c, struct slab_list_head *h)
 {
-	while (cpu->partial) {
-		struct slab *s = cpu->partial;
-		cpu->partial = s->next;
-		s->next = NULL;
+	while (h->first) {
+		struct slab *s = h->first;
+		slab_list_del(h, s);
 		slab_unfreeze_locked(c, s);
 	}
-	cpu->nr_partial = 0;
+}
+
+static void slab_release_list(struct slab_cache *c, struct slab_list_head *h)
+{
+	pthread_mutex_lock(&c->node_lock);
+	slab_release_list_locked(c, h);
+	pthread_mutex_unlock(&c->node_lock);
+}
+
+/* A used-up cpu slab stays with the thread: frees into it are then plain
+ * stores, and nothing is locked. */
+static void slab_park_full(struct slab_cache *c, struct slab_cpu *cpu)
+{
+	struct slab *s = cpu->slab;
+	cpu->slab = NULL;
+	cpu->slab_base = 0;
+	s->freelist = NULL;
+	s->inuse = s->objects;
+	s->list = SLAB_LIST_CPU_FULL;
+	slab_list_add(&cpu->full, s);
+	if (cpu->full.nr > c->cpu_full_max)
+		slab_release_list(c, &cpu->full);
+}
+
+/* The first free into a held full slab makes it a partial one. */
+static __attribute__((noinline)) void slab_held_unfull(struct slab_cache *c,
+						       struct slab_cpu *cpu, struct slab *s)
+{
+	slab_list_del(&cpu->full, s);
+	s->list = SLAB_LIST_CPU_PARTIAL;
+	slab_list_add(&cpu->partial, s);
+	if (cpu->partial.nr > c->cpu_partial_max)
+		slab_release_list(c, &cpu->partial);
 }
 
 /* Ends the cpu slab's frozen state: its free objects go back onto the slab. */
@@ -234,9 +266,10 @@ void slab_cpu_flush(struct slab_cache *c, int idx)
 	struct slab_cpu *cpu = &c->cpu[idx];
 	if (cpu->slab)
 		slab_deactivate(c, cpu);
-	if (cpu->partial) {
+	if (cpu->partial.first || cpu->full.first) {
 		pthread_mutex_lock(&c->node_lock);
-		slab_unfreeze_partials_locked(c, cpu);
+		slab_release_list_locked(c, &cpu->partial);
+		slab_release_list_locked(c, &cpu->full);
 		pthread_mutex_unlock(&c->node_lock);
 	}
 }
@@ -292,13 +325,11 @@ static void *slab_alloc_slow(struct slab_cache *c, int idx)
 			/* Frees other threads made into our cpu slab. */
 			if (slab_take_remote(c, cpu->slab, &cpu->freelist))
 				break;
-			slab_deactivate(c, cpu);
+			slab_park_full(c, cpu);
 		}
-		if (cpu->partial) {
-			struct slab *s = cpu->partial;
-			cpu->partial = s->next;
-			s->next = NULL;
-			cpu->nr_partial--;
+		if (cpu->partial.first) {
+			struct slab *s = cpu->partial.first;
+			slab_list_del(&cpu->partial, s);
 			slab_install_cpu(c, cpu, s);
 			continue;
 		}
@@ -377,6 +408,10 @@ static inline __attribute__((always_inline)) void *slab_alloc_inline(struct slab
 			void *next = slab_get_fp(c, obj);
 			if (likely(((uintptr_t)next & c->slab_mask) == cpu->slab_base || !next)) {
 				cpu->freelist = next;
+				/* As SLUB's prefetch_freepointer: the next pop reads
+				 * there, and a chain of cold objects would otherwise
+				 * cost one cache miss after another. */
+				__builtin_prefetch(slab_fp_addr(c, next));
 				return obj;
 			}
 		}
@@ -449,7 +484,8 @@ static void slab_free_slow(struct slab_cache *c, void *obj, int idx)
 				cpu->freelist = obj;
 				return;
 			}
-			slab_push_owned(c, s, obj);
+			if (slab_push_owned(c, s, obj) && s->list == SLAB_LIST_CPU_FULL)
+				slab_held_unfull(c, cpu, s);
 			return;
 		}
 		if (owner != SLAB_OWNER_NODE) {
@@ -477,14 +513,12 @@ static void slab_free_slow(struct slab_cache *c, void *obj, int idx)
 		} else {
 			/* Like put_cpu_partial: the next frees into this slab
 			 * from this thread are plain stores. */
-			if (cpu->nr_partial >= c->cpu_partial_max)
-				slab_unfreeze_partials_locked(c, cpu);
+			if (cpu->partial.nr >= c->cpu_partial_max)
+				slab_release_list_locked(c, &cpu->partial);
 			slab_unlist_locked(c, s);
-			s->list = SLAB_LIST_CPU;
+			s->list = SLAB_LIST_CPU_PARTIAL;
 			atomic_store(&s->owner, (int8_t)idx);
-			s->next = cpu->partial;
-			cpu->partial = s;
-			cpu->nr_partial++;
+			slab_list_add(&cpu->partial, s);
 		}
 		pthread_mutex_unlock(&c->node_lock);
 		return;
@@ -518,8 +552,8 @@ static __attribute__((noinline)) void slab_free_miss(struct slab_cache *c, void 
 
 /*
  * The fast paths: an object of this thread's cpu slab goes on the cpu
- * freelist; an object of a slab on this thread's cpu partial list goes on
- * that slab's freelist. Slabs are aligned to their size, so the slab is
+ * freelist; an object of another slab this thread holds goes on that
+ * slab's freelist. Slabs are aligned to their size, so the slab is
  * found with a mask and its descriptor with a shift. Both check that the
  * pointer is an object boundary and not the freelist head.
  */
@@ -547,6 +581,8 @@ static inline __attribute__((always_inline)) void slab_free_inline(struct slab_c
 				slab_set_fp(c, obj, s->freelist);
 				s->freelist = obj;
 				s->inuse--;
+				if (unlikely(s->list == SLAB_LIST_CPU_FULL))
+					slab_held_unfull(c, cpu, s);
 				return;
 			}
 		}

@@ -355,6 +355,30 @@ static int slab_validate_list(struct slab_cache *c, struct slab_list_head *h, en
 	return errors;
 }
 
+/* Checks one of slot idx's lists of held slabs. */
+static int slab_validate_held(struct slab_cache *c, struct slab_list_head *h, int idx,
+			      enum slab_list kind)
+{
+	int errors = 0;
+	unsigned long n = 0;
+	for (struct slab *s = h->first; s; s = s->next, n++) {
+		bool corrupt;
+		unsigned nfree = slab_walk_freelist(c, s, s->freelist, &corrupt);
+		if (corrupt || nfree != (unsigned)(s->objects - s->inuse) || s->list != kind ||
+		    atomic_load(&s->owner) != idx || (kind == SLAB_LIST_CPU_FULL && nfree)) {
+			slab_report("BUG %s: slab 0x%016lx held by slot %d is corrupt\n", c->name,
+				    (unsigned long)slab_base(c, s), idx);
+			errors++;
+		}
+	}
+	if (n != h->nr) {
+		slab_report("BUG %s: slot %d counts %lu held slabs, holds %lu\n", c->name, idx,
+			    h->nr, n);
+		errors++;
+	}
+	return errors;
+}
+
 /* Meant for quiet moments (tests, the monitor): it reads other threads'
  * slots, which only their threads write. */
 int slab_cache_validate(struct slab_cache *c)
@@ -366,7 +390,7 @@ int slab_cache_validate(struct slab_cache *c)
 	unsigned long held = 0;
 	for (int i = 0; i <= MM_MAX_THREADS; i++) {
 		struct slab_cpu *cpu = &c->cpu[i];
-		held += (cpu->slab ? 1 : 0) + cpu->nr_partial;
+		held += (cpu->slab ? 1 : 0) + cpu->partial.nr + cpu->full.nr;
 		if (cpu->slab) {
 			bool corrupt;
 			slab_walk_freelist(c, cpu->slab, cpu->freelist, &corrupt);
@@ -375,21 +399,8 @@ int slab_cache_validate(struct slab_cache *c)
 				errors++;
 			}
 		}
-		unsigned n = 0;
-		for (struct slab *s = cpu->partial; s; s = s->next, n++) {
-			bool corrupt;
-			unsigned nfree = slab_walk_freelist(c, s, s->freelist, &corrupt);
-			if (corrupt || nfree != (unsigned)(s->objects - s->inuse) ||
-			    atomic_load(&s->owner) != i) {
-				slab_report("BUG %s: cpu partial slab of slot %d is corrupt\n", c->name, i);
-				errors++;
-			}
-		}
-		if (n != cpu->nr_partial) {
-			slab_report("BUG %s: slot %d counts %u partial slabs, holds %u\n",
-				    c->name, i, cpu->nr_partial, n);
-			errors++;
-		}
+		errors += slab_validate_held(c, &cpu->partial, i, SLAB_LIST_CPU_PARTIAL);
+		errors += slab_validate_held(c, &cpu->full, i, SLAB_LIST_CPU_FULL);
 	}
 	unsigned long listed = c->partial.nr + c->full.nr + held + c->nr_quarantined;
 	if (listed != c->nr_slabs) {

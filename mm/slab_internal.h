@@ -24,7 +24,9 @@
 
 enum slab_list {
 	SLAB_LIST_NONE = 0,
-	SLAB_LIST_CPU,        /* some thread's cpu slab or cpu partial list */
+	SLAB_LIST_CPU,        /* some thread's cpu slab */
+	SLAB_LIST_CPU_PARTIAL,/* a thread's list of held slabs with free objects */
+	SLAB_LIST_CPU_FULL,   /* a thread's list of held slabs it used up */
 	SLAB_LIST_PARTIAL,    /* node partial list */
 	SLAB_LIST_FULL,       /* node full list */
 	SLAB_LIST_QUARANTINE, /* corrupt: kept away from the buddy for good */
@@ -42,20 +44,25 @@ struct slab {
 	uint32_t frame;             /* head frame index in zone */
 };
 
-/* A userspace kmem_cache_cpu: touched only by its thread. */
-struct slab_cpu {
-	void *freelist;             /* free objects of the cpu slab */
-	uintptr_t slab_base;        /* address of the cpu slab (0: none) */
-	struct slab *slab;
-	struct slab *partial;       /* cpu partial list, linked through next */
-	unsigned nr_partial;
-	uint64_t alloc_slow, free_slow, free_remote;
-} __attribute__((aligned(64)));
-
 struct slab_list_head {
 	struct slab *first;
 	unsigned long nr;
 };
+
+/*
+ * A userspace kmem_cache_cpu: touched only by its thread. Besides the cpu
+ * slab, a thread holds the slabs it used up (full) and the ones it freed
+ * into (partial), so that a batch of frees and the allocations after it
+ * take no lock and rebuild no freelist. Full slabs cost no memory (their
+ * objects are in use); partial ones are capped by cpu_partial_max.
+ */
+struct slab_cpu {
+	void *freelist;             /* free objects of the cpu slab */
+	uintptr_t slab_base;        /* address of the cpu slab (0: none) */
+	struct slab *slab;
+	struct slab_list_head partial, full;
+	uint64_t alloc_slow, free_slow, free_remote;
+} __attribute__((aligned(64)));
 
 /* Owner tracking record (flag U), one for alloc and one for free. */
 struct slab_track {
@@ -84,7 +91,8 @@ struct slab_cache {
 	uint32_t reciprocal;        /* for offset / stride without a division */
 	unsigned flags;             /* creation flags */
 	unsigned min_partial;
-	unsigned cpu_partial_max;   /* slabs a thread keeps on its cpu partial list */
+	unsigned cpu_partial_max;   /* slabs a thread keeps on its partial list */
+	unsigned cpu_full_max;      /* and on its full list */
 	void (*ctor)(void *);
 	struct mm_arena *arena;
 	struct mm_zone *zone;

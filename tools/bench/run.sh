@@ -55,13 +55,15 @@ function ratio_row(label, k,    s, i, r, faster, known) {
 	print s
 }
 # One memvisor figure; limit, if given, is the target it should stay below.
-function single(label, k, limit,    v, verdict) {
+function single(label, k, limit,    v, verdict, line) {
 	v = sprintf("%12s", "-"); verdict = ""
 	if ((k, "memvisor") in val) {
 		v = sprintf("%12.2f", val[k, "memvisor"])
 		if (limit != "") verdict = (val[k, "memvisor"] + 0 < limit + 0) ? "ok" : "MISSED"
 	}
-	printf "%-46s%s   %-10s %s\n", label, v, (limit != "" ? "< " limit : ""), verdict
+	line = sprintf("%-46s%s   %-10s %s", label, v, (limit != "" ? "< " limit : ""), verdict)
+	sub(/ +$/, "", line)
+	print line
 }
 /^\{/ {
 	b = get($0, "bench"); impl = get($0, "impl"); ns = get($0, "ns_per_op")
@@ -112,7 +114,7 @@ END {
 	row("percent of the object", "meta percent")
 
 	print ""
-	printf "%-46s%12s   %-10s %s\n", "memvisor alone", "value", "target", ""
+	printf "%-46s%12s   %s\n", "memvisor alone", "value", "target"
 	single("buddy order-0 pair (per-thread cache), ns", "buddy 0", 15)
 	single("buddy order-9 pair (zone lock), ns", "buddy 9", "")
 	single("kvmalloc 1 MiB contiguous pair, ns", "kv 0", "")
