@@ -163,3 +163,6 @@ clean:
 # Header dependencies of this tree's objects (not of the check trees inside it).
 -include $(shell find $(BUILD) \( -path $(BUILD)/asan -o -path $(BUILD)/clang \) -prune \
 	-o -name '*.d' -print 2>/dev/null)
+
+# ---- the VMM and the guests (their own fragments) -----------------------------
+include $(wildcard guest/guest.mk vmm/vmm.mk)
