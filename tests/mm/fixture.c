@@ -25,6 +25,15 @@ struct mm_arena *fixture_arena(size_t normal_mib)
 	return fixture_arena_cfg(&cfg);
 }
 
+struct slab_cache *fixture_cache(struct mm_arena *a, const char *name, size_t size,
+				 unsigned flags)
+{
+	struct slab_cache_params p = { .size = size, .flags = flags, .order = -1 };
+	struct slab_cache *c = slab_cache_create(a, name, &p);
+	cr_assert_not_null(c, "slab_cache_create(%s, %zu)", name, size);
+	return c;
+}
+
 void fixture_check_i1(struct mm_arena *a)
 {
 	uint64_t counts[MM_NR_ZONES][FRAME_NR_OWNER_STATES];

@@ -13,6 +13,9 @@
 struct mm_arena *fixture_arena(size_t normal_mib);
 /* Same, with a config of the caller's. Fails the test if creation fails. */
 struct mm_arena *fixture_arena_cfg(const struct mm_arena_config *cfg);
+/* A slab cache with the order chosen for it; fails the test if refused. */
+struct slab_cache *fixture_cache(struct mm_arena *a, const char *name, size_t size,
+				 unsigned flags);
 /* Asserts I1 on every zone. */
 void fixture_check_i1(struct mm_arena *a);
 /*

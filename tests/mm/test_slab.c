@@ -12,18 +12,10 @@
 #include "mm/slab.h"
 #include "mm/slab_internal.h"
 
-static struct slab_cache *make(struct mm_arena *a, const char *name, size_t size, unsigned flags)
-{
-	struct slab_cache_params p = { .size = size, .flags = flags, .order = -1 };
-	struct slab_cache *c = slab_cache_create(a, name, &p);
-	cr_assert_not_null(c, "slab_cache_create(%s, %zu)", name, size);
-	return c;
-}
-
 Test(slab, alloc_free_distinct_aligned_objects)
 {
 	struct mm_arena *a = fixture_arena(16);
-	struct slab_cache *c = make(a, "t64", 64, SLAB_F_NO_MERGE);
+	struct slab_cache *c = fixture_cache(a, "t64", 64, SLAB_F_NO_MERGE);
 	enum { N = 1000 };
 	static uint8_t *objs[N];
 	for (int i = 0; i < N; i++) {
@@ -58,7 +50,7 @@ Test(slab, orders_follow_object_size)
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "ord%zu", want[i].size);
-		struct slab_cache *c = make(a, name, want[i].size, SLAB_F_NO_MERGE);
+		struct slab_cache *c = fixture_cache(a, name, want[i].size, SLAB_F_NO_MERGE);
 		struct slab_cache_info info;
 		slab_cache_get_info(c, &info);
 		cr_assert_eq(info.pagesperslab, 1u << want[i].order, "%s", name);
@@ -85,7 +77,7 @@ Test(slab, bad_parameters_are_refused)
 	cr_assert_null(slab_cache_create(a, "oddalign", &p));
 	p.align = 0;
 	cr_assert_null(slab_cache_create(a, "a-name-that-is-far-too-long-for-a-cache", &p));
-	struct slab_cache *c = make(a, "dup", 64, SLAB_F_NO_MERGE);
+	struct slab_cache *c = fixture_cache(a, "dup", 64, SLAB_F_NO_MERGE);
 	cr_assert_null(slab_cache_create(a, "dup", &p));
 	slab_cache_destroy(c);
 	fixture_finish(a);
@@ -94,7 +86,7 @@ Test(slab, bad_parameters_are_refused)
 Test(slab, free_pointer_is_hardened)
 {
 	struct mm_arena *a = fixture_arena(4);
-	struct slab_cache *c = make(a, "hard", 64, SLAB_F_NO_MERGE);
+	struct slab_cache *c = fixture_cache(a, "hard", 64, SLAB_F_NO_MERGE);
 	void *x = slab_alloc(c), *y = slab_alloc(c);
 	slab_free(c, x);
 	slab_free(c, y);   /* y's free pointer now leads to x */
@@ -110,7 +102,7 @@ Test(slab, free_pointer_is_hardened)
 Test(slab, empty_slabs_go_back_to_the_buddy)
 {
 	struct mm_arena *a = fixture_arena(16);
-	struct slab_cache *c = make(a, "shrinkme", 256, SLAB_F_NO_MERGE);
+	struct slab_cache *c = fixture_cache(a, "shrinkme", 256, SLAB_F_NO_MERGE);
 	struct mm_zone *z = mm_zone_get(a, ZONE_NORMAL);
 	enum { N = 16 * 40 };   /* 40 slabs of 16 objects */
 	static void *objs[N];
@@ -142,9 +134,9 @@ Test(slab, empty_slabs_go_back_to_the_buddy)
 Test(slab, compatible_caches_merge_with_aliases)
 {
 	struct mm_arena *a = fixture_arena(4);
-	struct slab_cache *first = make(a, "obj_a", 200, 0);
-	struct slab_cache *second = make(a, "obj_b", 200, 0);
-	struct slab_cache *near = make(a, "obj_c", 196, 0);
+	struct slab_cache *first = fixture_cache(a, "obj_a", 200, 0);
+	struct slab_cache *second = fixture_cache(a, "obj_b", 200, 0);
+	struct slab_cache *near = fixture_cache(a, "obj_c", 196, 0);
 	cr_assert_eq(first, second, "same size, no ctor, no debug: must merge");
 	cr_assert_eq(first, near, "size within a word after alignment: must merge");
 	struct slab_cache_info info;
@@ -153,8 +145,8 @@ Test(slab, compatible_caches_merge_with_aliases)
 	cr_assert_str_eq(info.aliases[0], "obj_b");
 	cr_assert_str_eq(info.aliases[1], "obj_c");
 
-	struct slab_cache *nomerge = make(a, "obj_d", 200, SLAB_F_NO_MERGE);
-	struct slab_cache *debug = make(a, "obj_e", 200, SLAB_F_REDZONE);
+	struct slab_cache *nomerge = fixture_cache(a, "obj_d", 200, SLAB_F_NO_MERGE);
+	struct slab_cache *debug = fixture_cache(a, "obj_e", 200, SLAB_F_REDZONE);
 	struct slab_cache_params p = { .size = 200, .order = -1, .ctor = (void (*)(void *))abort };
 	struct slab_cache *ctor = slab_cache_create(a, "obj_f", &p);
 	cr_assert_neq(nomerge, first);
@@ -209,7 +201,7 @@ Test(slab, constructor_runs_once_per_new_object)
 Test(slab, slabinfo_is_version_2_1)
 {
 	struct mm_arena *a = fixture_arena(4);
-	struct slab_cache *c = make(a, "bio-312", 312, SLAB_F_NO_MERGE);
+	struct slab_cache *c = fixture_cache(a, "bio-312", 312, SLAB_F_NO_MERGE);
 	void *objs[12];
 	for (int i = 0; i < 12; i++)
 		objs[i] = slab_alloc(c);
@@ -240,7 +232,7 @@ Test(slab, slabinfo_is_version_2_1)
 Test(slab, exhaustion_and_recovery)
 {
 	struct mm_arena *a = fixture_arena(4);
-	struct slab_cache *c = make(a, "fill", 1024, SLAB_F_NO_MERGE);
+	struct slab_cache *c = fixture_cache(a, "fill", 1024, SLAB_F_NO_MERGE);
 	size_t cap = 2 * (4 << 20 >> 10), n = 0;
 	void **objs = calloc(cap, sizeof(void *));
 	while (n < cap && (objs[n] = slab_alloc(c)))
@@ -268,7 +260,7 @@ Test(slab, exhaustion_and_recovery)
 Test(slab_bad_calls, consecutive_double_free_is_refused)
 {
 	struct mm_arena *a = fixture_arena(4);
-	struct slab_cache *c = make(a, "dfree", 64, SLAB_F_NO_MERGE);
+	struct slab_cache *c = fixture_cache(a, "dfree", 64, SLAB_F_NO_MERGE);
 	report_capture_start();
 	void *x = slab_alloc(c);
 	slab_free(c, x);
@@ -287,8 +279,8 @@ Test(slab_bad_calls, consecutive_double_free_is_refused)
 Test(slab_bad_calls, foreign_pointers_are_refused)
 {
 	struct mm_arena *a = fixture_arena(4);
-	struct slab_cache *c = make(a, "mine", 64, SLAB_F_NO_MERGE);
-	struct slab_cache *other = make(a, "theirs", 128, SLAB_F_NO_MERGE);
+	struct slab_cache *c = fixture_cache(a, "mine", 64, SLAB_F_NO_MERGE);
+	struct slab_cache *other = fixture_cache(a, "theirs", 128, SLAB_F_NO_MERGE);
 	char *x = slab_alloc(c);
 	void *o = slab_alloc(other);
 	char on_stack[64];
@@ -324,7 +316,7 @@ Test(slab_bad_calls, foreign_pointers_are_refused)
 Test(slab_bad_calls, hidden_double_free_never_reaches_the_buddy)
 {
 	struct mm_arena *a = fixture_arena(4);
-	struct slab_cache *c = make(a, "hidden", 64, SLAB_F_NO_MERGE);
+	struct slab_cache *c = fixture_cache(a, "hidden", 64, SLAB_F_NO_MERGE);
 	report_capture_start();
 	void *x = slab_alloc(c), *y = slab_alloc(c);
 	slab_free(c, x);
@@ -344,7 +336,7 @@ Test(slab_bad_calls, hidden_double_free_never_reaches_the_buddy)
 Test(slab_bad_calls, write_after_free_into_free_pointer_is_caught)
 {
 	struct mm_arena *a = fixture_arena(4);
-	struct slab_cache *c = make(a, "uaf", 64, SLAB_F_NO_MERGE);
+	struct slab_cache *c = fixture_cache(a, "uaf", 64, SLAB_F_NO_MERGE);
 	report_capture_start();
 	char *x = slab_alloc(c);
 	slab_free(c, x);

@@ -9,14 +9,6 @@
 #include "report_capture.h"
 #include "mm/slab.h"
 
-static struct slab_cache *make(struct mm_arena *a, const char *name, size_t size, unsigned flags)
-{
-	struct slab_cache_params p = { .size = size, .flags = flags, .order = -1 };
-	struct slab_cache *c = slab_cache_create(a, name, &p);
-	cr_assert_not_null(c, "slab_cache_create(%s)", name);
-	return c;
-}
-
 static void finish(struct mm_arena *a, struct slab_cache *c)
 {
 	report_capture_stop();
@@ -28,7 +20,7 @@ static void finish(struct mm_arena *a, struct slab_cache *c)
 Test(slab_debug, redzone_catches_a_write_past_the_object)
 {
 	struct mm_arena *a = fixture_arena(4);
-	struct slab_cache *c = make(a, "rz-cache", 60, SLAB_F_REDZONE);
+	struct slab_cache *c = fixture_cache(a, "rz-cache", 60, SLAB_F_REDZONE);
 	report_capture_start();
 	char *x = slab_alloc(c);
 	memset(x, 1, 60);
@@ -47,7 +39,7 @@ Test(slab_debug, redzone_catches_a_write_past_the_object)
 Test(slab_debug, poison_catches_a_write_after_free)
 {
 	struct mm_arena *a = fixture_arena(4);
-	struct slab_cache *c = make(a, "poison-cache", 128, SLAB_F_POISON);
+	struct slab_cache *c = fixture_cache(a, "poison-cache", 128, SLAB_F_POISON);
 	report_capture_start();
 	uint8_t *x = slab_alloc(c);
 	cr_assert_eq(x[0], 0x6b, "a fresh object carries the free poison");
@@ -65,7 +57,7 @@ Test(slab_debug, poison_catches_a_write_after_free)
 Test(slab_debug, consistency_checks_catch_every_double_free)
 {
 	struct mm_arena *a = fixture_arena(4);
-	struct slab_cache *c = make(a, "f-cache", 64, SLAB_F_CONSISTENCY);
+	struct slab_cache *c = fixture_cache(a, "f-cache", 64, SLAB_F_CONSISTENCY);
 	report_capture_start();
 	void *x = slab_alloc(c), *y = slab_alloc(c);
 	slab_free(c, x);
@@ -84,7 +76,7 @@ Test(slab_debug, consistency_checks_catch_every_double_free)
 Test(slab_debug, foreign_pointer_is_reported)
 {
 	struct mm_arena *a = fixture_arena(4);
-	struct slab_cache *c = make(a, "fz-cache", 64, SLAB_F_CONSISTENCY | SLAB_F_REDZONE);
+	struct slab_cache *c = fixture_cache(a, "fz-cache", 64, SLAB_F_CONSISTENCY | SLAB_F_REDZONE);
 	report_capture_start();
 	int local;
 	slab_free(c, &local);
@@ -106,7 +98,7 @@ static __attribute__((noinline)) void *allocate_here(struct slab_cache *c)
 Test(slab_debug, owner_tracking_names_the_caller)
 {
 	struct mm_arena *a = fixture_arena(4);
-	struct slab_cache *c = make(a, "u-cache", 32, SLAB_F_TRACK | SLAB_F_REDZONE);
+	struct slab_cache *c = fixture_cache(a, "u-cache", 32, SLAB_F_TRACK | SLAB_F_REDZONE);
 	report_capture_start();
 	char *x = allocate_here(c);
 	x[35] = 1;   /* in the right red zone: a report with the tracks */
@@ -125,8 +117,8 @@ Test(slab_debug, environment_variable_picks_caches)
 {
 	setenv(SLAB_DEBUG_ENV, "Z,envcache", 1);
 	struct mm_arena *a = fixture_arena(4);
-	struct slab_cache *c = make(a, "envcache", 40, 0);
-	struct slab_cache *plain = make(a, "plaincache", 40, SLAB_F_NO_MERGE);
+	struct slab_cache *c = fixture_cache(a, "envcache", 40, 0);
+	struct slab_cache *plain = fixture_cache(a, "plaincache", 40, SLAB_F_NO_MERGE);
 	unsetenv(SLAB_DEBUG_ENV);
 	struct slab_cache_info info;
 	slab_cache_get_info(c, &info);
@@ -146,7 +138,7 @@ Test(slab_debug, environment_variable_for_every_cache)
 {
 	setenv(SLAB_DEBUG_ENV, "FZPU", 1);
 	struct mm_arena *a = fixture_arena(4);
-	struct slab_cache *c = make(a, "allcache", 100, 0);
+	struct slab_cache *c = fixture_cache(a, "allcache", 100, 0);
 	unsetenv(SLAB_DEBUG_ENV);
 	struct slab_cache_info info;
 	slab_cache_get_info(c, &info);
