@@ -352,3 +352,28 @@ Test(slab_bad_calls, write_after_free_into_free_pointer_is_caught)
 	slab_cache_destroy(c);
 	mm_arena_destroy(a);
 }
+
+/* Without red zones a small overflow lands in the next object's first
+ * bytes; the free pointer sits mid-object, so the allocator's state is
+ * untouched (the neighbour's contents are the writer's own damage). */
+Test(slab_bad_calls, small_overflow_leaves_the_allocator_intact)
+{
+	struct mm_arena *a = fixture_arena(4);
+	struct slab_cache *c = fixture_cache(a, "spill", 64, SLAB_F_NO_MERGE);
+	void *objs[200];
+	for (int i = 0; i < 200; i++)
+		objs[i] = slab_alloc(c);
+	for (int i = 0; i < 200; i += 2)
+		slab_free(c, objs[i]);   /* every other neighbour is free */
+	for (int i = 1; i < 200; i += 2)
+		if (((uintptr_t)objs[i] + 64) % PAGE_SIZE)   /* not past the slab */
+			memset(objs[i], 0xee, 64 + 16);   /* 16 bytes past the end */
+	cr_assert_eq(slab_cache_validate(c), 0);
+	for (int i = 0; i < 200; i += 2)
+		cr_assert_not_null(objs[i] = slab_alloc(c));
+	for (int i = 0; i < 200; i++)
+		slab_free(c, objs[i]);
+	cr_assert_eq(slab_cache_validate(c), 0);
+	slab_cache_destroy(c);
+	fixture_finish(a);
+}
