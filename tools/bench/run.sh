@@ -12,17 +12,22 @@ peers=(glibc jemalloc mimalloc tcmalloc)
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
+# Several rounds, every binary once per round, so that a noisy moment on the
+# machine hits memvisor and the peers alike; the table keeps each cell's best.
+rounds=${BENCH_ROUNDS:-3}
 failed=()
-for bin in memvisor-bench "${peers[@]/#/peer-}"; do
-	if ! "$dir/$bin" | tee -a "$out"; then
-		echo "bench: $bin failed; its rows are missing below" >&2
-		failed+=("$bin")
-	fi
+for ((round = 1; round <= rounds; round++)); do
+	for bin in memvisor-bench "${peers[@]/#/peer-}"; do
+		if ! "$dir/$bin" | tee -a "$out"; then
+			echo "bench: $bin failed; its rows are missing below" >&2
+			failed+=("$bin")
+		fi
+	done
 done
 
 # The lines are flat objects written by bench.h, so a key's value is what
 # follows '"key": ' up to the next comma or brace.
-awk -v peers="${peers[*]}" '
+awk -v peers="${peers[*]}" -v rounds="$rounds" '
 function get(line, key,    i, v) {
 	i = index(line, "\"" key "\": ")
 	if (!i) return ""
@@ -65,12 +70,14 @@ function single(label, k, limit,    v, verdict, line) {
 	sub(/ +$/, "", line)
 	print line
 }
+# The best (lowest) figure of all rounds.
+function keep(k, impl, v) { if (!((k, impl) in val) || v + 0 < val[k, impl] + 0) val[k, impl] = v }
 /^\{/ {
 	b = get($0, "bench"); impl = get($0, "impl"); ns = get($0, "ns_per_op")
-	if (b == "alloc_free_pair")   { k = "pair " get($0, "size") " " get($0, "pattern"); val[k, impl] = ns }
-	if (b == "mixed_pair")        { k = "mixed " get($0, "pattern"); val[k, impl] = ns }
-	if (b == "buddy_pair")        { k = "buddy " get($0, "order"); val[k, impl] = ns }
-	if (b == "kvmalloc_pair")     { k = "kv " get($0, "flags"); val[k, impl] = ns }
+	if (b == "alloc_free_pair")   keep("pair " get($0, "size") " " get($0, "pattern"), impl, ns)
+	if (b == "mixed_pair")        keep("mixed " get($0, "pattern"), impl, ns)
+	if (b == "buddy_pair")        keep("buddy " get($0, "order"), impl, ns)
+	if (b == "kvmalloc_pair")     keep("kv " get($0, "flags"), impl, ns)
 	if (b == "metadata_overhead") {
 		if (get($0, "what") == "buddy") { val["buddy meta", impl] = get($0, "percent"); next }
 		val["meta bytes", impl] = get($0, "bytes_per_object")
@@ -88,7 +95,7 @@ END {
 	}
 
 	print ""
-	print "alloc+free pairs, ns per pair, best of " reps " (lower is better)"
+	print "alloc+free pairs, ns per pair, best of " reps " runs in each of " rounds " rounds (lower is better)"
 	print head
 	row("slab vs malloc, 64 B, single", "pair 64 single")
 	row("slab vs malloc, 64 B, batch of 1000", "pair 64 batch")
