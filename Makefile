@@ -57,7 +57,7 @@ $(LIBMM): $(MM_SRC:%.c=$(BUILD)/%.o)
 # CPL0 would clobber it). The relocatable link proves that nothing outside the
 # two files is needed but the four functions a freestanding C compiler may
 # call on its own.
-FREESTANDING_SRC := mm/buddy.c mm/frame.c
+FREESTANDING_SRC := $(wildcard mm/buddy.c mm/buddy_*.c) mm/frame.c
 FREESTANDING_OBJ := $(FREESTANDING_SRC:mm/%.c=$(BUILD)/freestanding/%.o)
 FREESTANDING_CORE := $(BUILD)/freestanding/buddy-core.o
 FREESTANDING_CFLAGS := -std=gnu11 -Wall -Wextra -Werror $(CFLAGS) \
