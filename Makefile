@@ -55,7 +55,7 @@ $(LIBMM): $(MM_SRC:%.c=$(BUILD)/%.o)
 # ---- the freestanding buddy core ----------------------------------------------
 # guest/ links these: no libc, no stack protector, no red zone (interrupts at
 # CPL0 would clobber it). The relocatable link proves that nothing outside the
-# two files is needed but the four functions a freestanding C compiler may
+# core's files is needed but the four functions a freestanding C compiler may
 # call on its own.
 FREESTANDING_SRC := $(wildcard mm/buddy.c mm/buddy_*.c) mm/frame.c
 FREESTANDING_OBJ := $(FREESTANDING_SRC:mm/%.c=$(BUILD)/freestanding/%.o)
