@@ -2,7 +2,8 @@
 #   make              build everything: libmm, the test suites, the benchmark,
 #                     and the freestanding buddy core that guest/ links
 #   make test         run every Criterion suite (tests/*/ -> build/tests/*.test)
-#   make bench        run the benchmarks beside glibc, jemalloc, mimalloc, tcmalloc
+#   make bench        run the benchmarks beside glibc, jemalloc, mimalloc, tcmalloc,
+#                     and the VMM beside QEMU microvm
 #   make check-asan   everything again under ASan+UBSan in build/asan/, every suite run
 #   make check-clang  everything again with clang -Werror in build/clang/ (if installed)
 #   make deps         install missing Debian packages (as root; else print the command)
@@ -130,10 +131,17 @@ $(BENCH_DIR)/peer-%: tools/bench/peer.c tools/bench/bench.h | $(DEPS_BUILD) $(DE
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -DPEER_NAME='"$*"' -DPEER_LIB='"$(PEER_LIB_$*)"' \
 		$(LDFLAGS) $< -o $@ $(PEER_LDLIBS_$*)
 
-bench-build: $(BENCH_DIR)/memvisor-bench $(PEERS:%=$(BENCH_DIR)/peer-%)
+# The VMM side by side with QEMU microvm (tools/bench/boot.c); it runs the
+# guest images with build/memvisor and qemu-system-x86_64.
+$(BENCH_DIR)/boot: tools/bench/boot.c | $(DEPS_BUILD)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) $< -o $@
 
-bench: bench-build hugepages
+bench-build: $(BENCH_DIR)/memvisor-bench $(PEERS:%=$(BENCH_DIR)/peer-%) $(BENCH_DIR)/boot
+
+bench: bench-build hugepages all
 	tools/bench/run.sh $(BENCH_DIR)
+	$(BENCH_DIR)/boot $(BUILD)
 
 # ---- everything ---------------------------------------------------------------
 all: $(LIBMM) $(FREESTANDING_CORE) $(SUITE_BINS) $(BENCH_DIR)/memvisor-bench
