@@ -41,11 +41,13 @@
 /* The value a read of a memvisor port returns, to tell memvisor from QEMU. */
 #define ABI_PORT_SIGNATURE   0x4d564d31u  /* "MVM1" */
 
+#ifndef __ASSEMBLER__   /* guest/ boot code includes this file for the port numbers */
 struct abi_console_buf {
 	unsigned long long buf_gpa;
 	unsigned int len;
 	unsigned int reserved;
 };
+#endif
 
 /*
  * Guest physical layout the VMM uses when it builds the boot structures

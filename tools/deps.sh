@@ -11,7 +11,7 @@
 set -euo pipefail
 
 declare -A packages=(
-	[build]="gcc make pkg-config libcriterion-dev libxxhash-dev"
+	[build]="gcc make pkg-config libcriterion-dev libxxhash-dev qemu-system-x86"
 	[bench]="libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev"
 	[clang]="clang libclang-rt-14-dev"
 )
