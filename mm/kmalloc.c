@@ -85,6 +85,7 @@ int kmalloc_init(struct mm_arena *a)
 		set->cache[i] = slab_cache_create(a, kmalloc_names[i], &p);
 		if (!set->cache[i])
 			goto fail_errno;
+		set->cache[i]->kmalloc_class = i + 1;
 	}
 	if (!a->desc_cache) {
 		/* Records of the vmap area, named like Linux's cache of them. */
@@ -168,6 +169,14 @@ static struct slab_cache *kmalloc_cache_of(struct mm_arena *a, const void *p,
 
 int kfree_caller(struct mm_arena *a, const void *p, void *caller, const char *who)
 {
+	/* The common case first: an object of one of kmalloc's caches, which
+	 * all live in zone Normal. */
+	struct slab *s = slab_of_zone(&a->zone[ZONE_NORMAL], p);
+	struct slab_cache *sc = s ? __atomic_load_n(&s->cache, __ATOMIC_ACQUIRE) : NULL;
+	if (sc && sc->kmalloc_class && slab_obj_valid(sc, s, p)) {
+		slab_free_caller(sc, (void *)p, caller);
+		return 0;
+	}
 	const char *why = NULL;
 	struct slab_cache *c = kmalloc_cache_of(a, p, &why);
 

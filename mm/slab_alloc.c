@@ -66,21 +66,12 @@ static void slab_unlist_locked(struct slab_cache *c, struct slab *s)
 
 struct slab *slab_of(struct mm_arena *a, const void *p)
 {
-	struct mm_zone *z = mm_arena_zone_of(a, p);
-	if (!z || !z->slabs)
-		return NULL;
-	uint32_t idx = mm_ptr_frame(z, p);
-	struct frame *f = &z->buddy.frames[idx];
-	uint32_t head = idx;
-	if (__atomic_load_n(&f->flags, __ATOMIC_RELAXED) & FRAME_F_COMPOUND) {
-		head = __atomic_load_n(&f->owner, __ATOMIC_RELAXED);
-		if (head >= z->buddy.nr_frames)
-			return NULL;
+	for (int i = 0; i < MM_NR_ZONES; i++) {
+		struct slab *s = slab_of_zone(&a->zone[i], p);
+		if (s)
+			return s;
 	}
-	if (frame_state_get(&z->buddy.frames[head]) != FRAME_VMM)
-		return NULL;
-	struct slab *s = &z->slabs[head];
-	return __atomic_load_n(&s->cache, __ATOMIC_ACQUIRE) ? s : NULL;
+	return NULL;
 }
 
 bool slab_obj_valid(const struct slab_cache *c, const struct slab *s, const void *obj)

@@ -91,6 +91,7 @@ struct slab_cache {
 	uint32_t reciprocal;        /* for offset / stride without a division */
 	unsigned flags;             /* creation flags */
 	unsigned min_partial;
+	int kmalloc_class;          /* class + 1 for kmalloc's caches, else 0 */
 	unsigned cpu_partial_max;   /* slabs a thread keeps on its partial list */
 	unsigned cpu_full_max;      /* and on its full list */
 	void (*ctor)(void *);
@@ -149,6 +150,26 @@ static inline unsigned slab_obj_index(const struct slab_cache *c, uintptr_t offs
 static inline void *slab_obj_slot(const struct slab_cache *c, void *obj)
 {
 	return (char *)obj - c->red_left;
+}
+
+/* The slab descriptor of p if p lies in a slab of zone z, else NULL.
+ * Lock-free: a slab's frames keep their compound marks while it lives. */
+static inline struct slab *slab_of_zone(const struct mm_zone *z, const void *p)
+{
+	uintptr_t off = (uintptr_t)p - (uintptr_t)z->base;
+	if (!z->present || off >= z->bytes || !z->slabs)
+		return NULL;
+	uint32_t idx = (uint32_t)(off >> PAGE_SHIFT), head = idx;
+	const struct frame *f = &z->buddy.frames[idx];
+	if (__atomic_load_n(&f->flags, __ATOMIC_RELAXED) & FRAME_F_COMPOUND) {
+		head = __atomic_load_n(&f->owner, __ATOMIC_RELAXED);
+		if (head >= z->buddy.nr_frames)
+			return NULL;
+	}
+	if (frame_state_get(&z->buddy.frames[head]) != FRAME_VMM)
+		return NULL;
+	struct slab *s = &z->slabs[head];
+	return __atomic_load_n(&s->cache, __ATOMIC_ACQUIRE) ? s : NULL;
 }
 
 /* slab_alloc.c */
