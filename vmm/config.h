@@ -1,0 +1,41 @@
+/*
+ * What a VM is made of, as the user asked for it: the command line's result
+ * (cli.c) and the input of vm_create (vm.c). Plain data; the in-process tests
+ * fill it themselves.
+ */
+#ifndef VMM_CONFIG_H
+#define VMM_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "mm/arena.h"
+
+#define VMM_VERSION "0.1.0"
+#define VMM_DEFAULT_MEM (256ULL << 20)
+#define VMM_DEFAULT_KVM_DEVICE "/dev/kvm"
+#define VMM_KVM_DEVICE_ENV "MEMVISOR_KVM_DEVICE"
+/* Guest RAM is handed out in 2 MiB guest views (DESIGN.md, memory model). */
+#define VMM_MEM_ALIGN (2ULL << 20)
+#define VMM_MEM_MIN VMM_MEM_ALIGN
+
+/* Process exit statuses besides the guest's own (README, "Exit status"). */
+#define VMM_EXIT_ERROR 1      /* the VMM could not do what was asked */
+#define VMM_EXIT_CRASH 2      /* the guest crashed; a report is on stderr */
+
+struct vm_config {
+	const char *image;
+	uint64_t mem_bytes;          /* a multiple of VMM_MEM_ALIGN */
+	unsigned cpus;
+	enum mm_huge_mode hugepages;
+	const char *cmdline;         /* NULL: empty */
+	const char *initrd;          /* NULL: none */
+	const char *monitor;         /* kept for the monitor; refused for now */
+	const char *kvm_device;
+	bool stats;                  /* full buddyinfo + slabinfo at exit */
+	int out_fd;                  /* where the guest's console goes */
+};
+
+/* The defaults of every field (image NULL, out_fd 1); in cli.c. */
+void vm_config_init(struct vm_config *cfg);
+
+#endif

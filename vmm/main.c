@@ -1,0 +1,44 @@
+/*
+ * memvisor: parse the command line, build the VM, run it, report, and exit
+ * with the guest's status. Every failure before the guest runs is one line,
+ * "memvisor: <what>: <why>", and status 1.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include "cli.h"
+#include "vm.h"
+
+int main(int argc, char **argv)
+{
+	struct vm_config cfg;
+	struct vm *vm;
+	char err[512];
+	sigset_t stop;
+
+	int rc = cli_parse(argc, argv, &cfg, stdout, err, sizeof(err));
+	if (rc == CLI_DONE)
+		return 0;
+	if (rc < 0) {
+		fprintf(stderr, "memvisor: %s\n", err);
+		return VMM_EXIT_ERROR;
+	}
+	/* A console reader that goes away must not kill the VMM. */
+	signal(SIGPIPE, SIG_IGN);
+	/* Blocked in every thread (the vCPUs inherit the mask) and read by
+	 * vm_run, which stops the guest cleanly. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+
+	rc = vm_create(&cfg, NULL, &vm, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "memvisor: %s\n", err);
+		return VMM_EXIT_ERROR;
+	}
+	int status = vm_run(vm, &stop);
+	vm_print_stats(vm, stderr, cfg.stats);
+	vm_destroy(vm);
+	return status;
+}

@@ -1,0 +1,227 @@
+/*
+ * Building and tearing down a VM. The order is chosen so that bad input
+ * fails early and cheaply: the image and initrd are opened first, then guest
+ * RAM is made and the image loaded (so a bad image is reported even on a
+ * host without KVM), and only then is KVM opened. The struct vm and the
+ * vCPUs live in the VM's own arena.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include "mm/kmalloc.h"
+#include "mm/slab.h"
+#include "guest/abi.h"
+#include "guest_ram.h"
+#include "vcpu.h"
+#include "vm_internal.h"
+
+struct vm_inputs {
+	struct image image, initrd;
+	bool have_initrd;
+};
+
+/* role: how the message names the file ("the image", "the initrd"). */
+static int vm_open_file(const char *path, struct image *img, const char *role, char *err,
+			size_t errlen)
+{
+	int rc = image_open(img, path);
+
+	if (rc == -ENODATA)
+		snprintf(err, errlen, "%s: %s is empty", path, role);
+	else if (rc == -EINVAL)
+		snprintf(err, errlen, "%s: %s is not a regular file", path, role);
+	else if (rc)
+		snprintf(err, errlen, "%s: cannot open %s: %s", path, role, strerror(-rc));
+	return rc;
+}
+
+static int vm_load(struct vm *vm, struct vm_inputs *in, char *err, size_t errlen)
+{
+	struct boot_mem mem;
+	struct boot_ctx ctx = { .mem = &mem, .cmdline = vm->cfg.cmdline,
+				.initrd = in->have_initrd ? &in->initrd : NULL };
+
+	guest_ram_boot_mem(vm->gm, &mem);
+	int rc = loader_load(&in->image, &ctx, &vm->entry);
+	if (rc)
+		snprintf(err, errlen, "%s: %s", vm->cfg.image, ctx.why);
+	return rc;
+}
+
+static int vm_create_vcpus(struct vm *vm, char *err, size_t errlen)
+{
+	if (vm->cfg.cpus > vm->kvm.max_vcpus) {
+		snprintf(err, errlen, "--cpus %u: KVM allows at most %u", vm->cfg.cpus,
+			 vm->kvm.max_vcpus);
+		return -EINVAL;
+	}
+	struct slab_cache_params p = { .size = sizeof(struct vcpu) };
+	vm->vcpu_cache = slab_cache_create(vm->arena, "vcpu", &p);
+	vm->vcpus = kvzalloc(vm->arena, vm->cfg.cpus * sizeof(*vm->vcpus));
+	if (!vm->vcpu_cache || !vm->vcpus) {
+		snprintf(err, errlen, "vCPUs: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < vm->cfg.cpus; i++) {
+		int rc = vcpu_create(vm, i, &vm->vcpus[i]);
+		if (rc) {
+			snprintf(err, errlen, "vCPU %u: %s", i, strerror(-rc));
+			return rc;
+		}
+		vm->nr_vcpus++;
+	}
+	int rc = vcpu_set_boot_state(vm->vcpus[0]);
+	if (rc)
+		snprintf(err, errlen, "vCPU 0: setting the boot registers: %s", strerror(-rc));
+	return rc;
+}
+
+/* Everything that needs KVM. */
+static int vm_create_kvm(struct vm *vm, char *err, size_t errlen)
+{
+	char why[256];
+	int rc = kvm_open(&vm->kvm, vm->cfg.kvm_device, vm->arena, why, sizeof(why));
+
+	if (rc) {
+		snprintf(err, errlen, "%s: %s", vm->cfg.kvm_device, why);
+		return rc;
+	}
+	rc = guest_mem_register(vm->gm, vm->kvm.vm_fd);
+	if (rc) {
+		snprintf(err, errlen, "guest RAM: registering with KVM: %s", strerror(-rc));
+		return rc;
+	}
+	rc = kvm_create_devices(&vm->kvm, why, sizeof(why));
+	if (rc) {
+		snprintf(err, errlen, "%s: %s", vm->cfg.kvm_device, why);
+		return rc;
+	}
+	return vm_create_vcpus(vm, err, errlen);
+}
+
+/* The UART's interrupt line, through the in-kernel irqchip. */
+static void vm_uart_irq(void *arg, int level)
+{
+	struct vm *vm = arg;
+	struct kvm_irq_level irq = { .irq = UART_IRQ, .level = (uint32_t)level };
+
+	if (vm->kvm.vm_fd >= 0 && ioctl(vm->kvm.vm_fd, KVM_IRQ_LINE, &irq) < 0)
+		unhandled_note(&vm->unhandled, UNHANDLED_BAD_REQUEST, ABI_PORT_UART);
+}
+
+static struct vm *vm_alloc(const struct vm_config *cfg, const struct vm_hooks *hooks,
+			   struct mm_arena *a, bool own_arena)
+{
+	struct vm *vm = kzalloc(a, sizeof(*vm));
+
+	if (!vm)
+		return NULL;
+	vm->cfg = *cfg;
+	if (hooks)
+		vm->hooks = *hooks;
+	vm->arena = a;
+	vm->own_arena = own_arena;
+	vm->kvm = (struct kvm){ .sys_fd = -1, .vm_fd = -1, .arena = a };
+	vm->done_fd = eventfd(0, EFD_CLOEXEC);
+	console_init(&vm->console, cfg->out_fd);
+	uart_init(&vm->uart, &vm->console, vm_uart_irq, vm);
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->cond, NULL);
+	if (vm->done_fd < 0 || unhandled_init(&vm->unhandled, a)) {
+		vm->own_arena = false;      /* the caller still owns it */
+		vm_destroy(vm);
+		return NULL;
+	}
+	return vm;
+}
+
+int vm_create(const struct vm_config *cfg, const struct vm_hooks *hooks, struct vm **out,
+	      char *err, size_t errlen)
+{
+	struct vm_inputs in = { .image.fd = -1, .initrd.fd = -1 };
+	struct mm_arena *a = hooks ? hooks->arena : NULL;
+	struct vm *vm = NULL;
+	char why[256];
+	int rc = vm_open_file(cfg->image, &in.image, "the image", err, errlen);
+
+	if (!rc && cfg->initrd) {
+		rc = vm_open_file(cfg->initrd, &in.initrd, "the initrd", err, errlen);
+		in.have_initrd = !rc;
+	}
+	if (!rc && !a)
+		rc = guest_ram_arena(cfg, &a, err, errlen);
+	if (!rc) {
+		vm = vm_alloc(cfg, hooks, a, !(hooks && hooks->arena));
+		rc = vm ? 0 : -ENOMEM;
+		if (!vm) {
+			snprintf(err, errlen, "VM: %s", strerror(ENOMEM));
+			if (!(hooks && hooks->arena))
+				mm_arena_destroy(a);
+		}
+	}
+	if (!rc) {
+		rc = guest_mem_create(a, cfg->mem_bytes, cfg->hugepages, &vm->gm, why, sizeof(why));
+		if (rc)
+			snprintf(err, errlen, "guest RAM of %llu MiB: %s",
+				 (unsigned long long)(cfg->mem_bytes >> 20), why);
+	}
+	if (!rc)
+		rc = vm_load(vm, &in, err, errlen);
+	if (!rc)
+		rc = vm_create_kvm(vm, err, errlen);
+	image_close(&in.image);
+	image_close(&in.initrd);
+	if (rc && vm)
+		vm_destroy(vm);
+	if (!rc)
+		*out = vm;
+	return rc;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (!vm)
+		return;
+	struct mm_arena *a = vm->arena;
+	bool own = vm->own_arena;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_join(vm->vcpus[i]);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_destroy(vm->vcpus[i]);
+	if (vm->vcpus)
+		kvfree(a, vm->vcpus);
+	/* Closing the VM drops its memslots before the views go away. */
+	kvm_close(&vm->kvm);
+	if (vm->gm)
+		guest_mem_destroy(vm->gm);
+	if (vm->vcpu_cache)
+		slab_cache_destroy(vm->vcpu_cache);
+	unhandled_destroy(&vm->unhandled);
+	uart_destroy(&vm->uart);
+	console_destroy(&vm->console);
+	pthread_cond_destroy(&vm->cond);
+	pthread_mutex_destroy(&vm->lock);
+	if (vm->done_fd >= 0)
+		close(vm->done_fd);
+	kfree(a, vm);
+	if (own)
+		mm_arena_destroy(a);
+}
+
+struct guest_mem *vm_guest_mem(struct vm *vm)
+{
+	return vm->gm;
+}
+
+struct mm_arena *vm_arena(struct vm *vm)
+{
+	return vm->arena;
+}
+
+const struct boot_entry *vm_boot_entry(const struct vm *vm)
+{
+	return &vm->entry;
+}
