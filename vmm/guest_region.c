@@ -208,6 +208,12 @@ static uint64_t gm_zone_free(struct mm_zone *z, unsigned min_order)
 	return frames;
 }
 
+/*
+ * Which frames back a region: zone Huge when it has room for all of it in
+ * 2 MiB pages (one run if the buddy finds one, else its 2 MiB blocks);
+ * else, unless hugepages are on, one run of zone Normal; else the largest
+ * free blocks of both zones, zone Huge's whole 2 MiB pages first.
+ */
 int gm_region_build(struct guest_mem *gm, struct gm_region *r, enum mm_huge_mode huge,
 		    char *why, size_t why_len)
 {
