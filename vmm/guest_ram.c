@@ -1,8 +1,10 @@
 /*
- * Sizing the arena. Zone Normal is made large enough for the whole guest
- * plus the VMM's metadata even when zone Huge will hold the guest: its
- * memfd and frame map are sparse, so the unused part costs nothing, and the
- * scattered fallback always has room. Nothing here touches guest RAM.
+ * Sizing the arena. When zone Huge can hold the whole guest, zone Normal
+ * holds only the VMM's metadata: its frame map is written at every
+ * max-order block head when the zone starts, so an unused guest-sized
+ * Normal would still cost a quarter of its descriptors in RSS. Otherwise
+ * zone Normal is made large enough for the whole guest plus the metadata,
+ * so the scattered fallback always has room. Nothing here touches guest RAM.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -61,12 +63,17 @@ static uint64_t huge_zone_bytes(const struct vm_config *cfg)
 	return pool_available() >= with_spare ? with_spare : ram;
 }
 
+static uint64_t normal_zone_bytes(uint64_t guest_bytes, uint64_t ram)
+{
+	return (guest_bytes + META_FIXED + ram / META_SHARE + NORMAL_ALIGN - 1) &
+	       ~(NORMAL_ALIGN - 1);
+}
+
 int guest_ram_arena(const struct vm_config *cfg, struct mm_arena **out, char *err, size_t errlen)
 {
 	uint64_t ram = cfg->mem_bytes;
 	struct mm_arena_config ac = {
-		.normal_bytes = (ram + META_FIXED + ram / META_SHARE + NORMAL_ALIGN - 1) &
-				~(NORMAL_ALIGN - 1),
+		.normal_bytes = normal_zone_bytes(ram, ram),
 		.huge_bytes = huge_zone_bytes(cfg),
 		/* AUTO even for "on": the arena then says why zone Huge is
 		 * missing, and the message below quotes it. */
@@ -77,6 +84,20 @@ int guest_ram_arena(const struct vm_config *cfg, struct mm_arena **out, char *er
 	if (ac.normal_bytes < ram) {
 		snprintf(err, errlen, "--mem: %llu bytes is too large", (unsigned long long)ram);
 		return -E2BIG;
+	}
+	if (ac.huge_bytes > ram) {
+		/* The pool has room for the guest and a spare block. */
+		ac.normal_bytes = normal_zone_bytes(0, ram);
+		if (mm_arena_create(&ac, &a) == 0) {
+			if (mm_zone_get(a, ZONE_HUGE)) {
+				*out = a;
+				return 0;
+			}
+			/* Someone took the pool meanwhile: size Normal for
+			 * the guest after all. */
+			mm_arena_destroy(a);
+		}
+		ac.normal_bytes = normal_zone_bytes(ram, ram);
 	}
 	int rc = mm_arena_create(&ac, &a);
 	if (rc) {
