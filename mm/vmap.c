@@ -16,14 +16,13 @@
 #include <pthread.h>
 #include <sys/mman.h>
 #include "vmap.h"
+#include "mapbudget.h"
 #include "slab.h"
 
 #define VMAP_HASH_BITS 8
 #define VMAP_HASH_SIZE (1u << VMAP_HASH_BITS)
 /* The vmap areas of the process together may use this share of
  * vm.max_map_count; guest views and balloon holes need the rest (I4). */
-#define VMAP_BUDGET_DIVISOR 2
-#define VMAP_DEFAULT_MAX_MAP_COUNT 65530
 
 struct vmap_area {
 	uint8_t *base;
@@ -42,41 +41,6 @@ struct vmap_area {
 	uint64_t nr_runs;              /* host mappings their frames take */
 	uint64_t mapped_pages;
 };
-
-/* Mappings charged by every vmap area of the process, against the budget. */
-static uint64_t vmap_charged;
-static uint64_t vmap_budget;
-static pthread_once_t vmap_budget_once = PTHREAD_ONCE_INIT;
-
-static void vmap_budget_read(void)
-{
-	unsigned long max = VMAP_DEFAULT_MAX_MAP_COUNT;
-	FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
-
-	if (f) {
-		if (fscanf(f, "%lu", &max) != 1 || max == 0)
-			max = VMAP_DEFAULT_MAX_MAP_COUNT;
-		fclose(f);
-	}
-	vmap_budget = max / VMAP_BUDGET_DIVISOR;
-}
-
-/* A mapped range costs its runs plus at most one extra placeholder piece. */
-static int vmap_charge(uint64_t n)
-{
-	pthread_once(&vmap_budget_once, vmap_budget_read);
-	uint64_t now = __atomic_add_fetch(&vmap_charged, n, __ATOMIC_RELAXED);
-	if (now > vmap_budget) {
-		__atomic_sub_fetch(&vmap_charged, n, __ATOMIC_RELAXED);
-		return -ENOSPC;
-	}
-	return 0;
-}
-
-static void vmap_uncharge(uint64_t n)
-{
-	__atomic_sub_fetch(&vmap_charged, n, __ATOMIC_RELAXED);
-}
 
 /* Same flags as the reservation, so the kernel merges adjacent pieces. */
 static int vmap_placeholder(void *addr, size_t len)
@@ -137,7 +101,7 @@ void vmap_area_destroy(struct vmap_area *va)
 		next = r->next;
 		if (r->mapped) {
 			live++;
-			vmap_uncharge(r->nr_runs + 1);
+			mm_maps_uncharge(MM_MAPS_VMAP, r->nr_runs + 1);
 		}
 		if (r != &va->first)
 			slab_free(va->records, r);
@@ -286,7 +250,7 @@ int vmap_map_frames(struct vmap_area *va, struct vmap_range *r, struct mm_zone *
 	long runs = vmap_count_runs(z, first, r->nr_pages);
 	if (runs < 0)
 		return (int)runs;
-	int err = vmap_charge((uint64_t)runs + 1);
+	int err = mm_maps_charge(MM_MAPS_VMAP, (uint64_t)runs + 1);
 	if (err)
 		return err;
 
@@ -297,7 +261,7 @@ int vmap_map_frames(struct vmap_area *va, struct vmap_range *r, struct mm_zone *
 				    (unsigned long)(uintptr_t)r->addr);
 			return -EIO;
 		}
-		vmap_uncharge((uint64_t)runs + 1);
+		mm_maps_uncharge(MM_MAPS_VMAP, (uint64_t)runs + 1);
 		return err;
 	}
 
@@ -349,7 +313,7 @@ int vunmap(struct vmap_area *va, struct vmap_range *r)
 	va->nr_runs -= r->nr_runs;
 	va->mapped_pages -= r->nr_pages;
 	pthread_mutex_unlock(&va->lock);
-	vmap_uncharge((uint64_t)r->nr_runs + 1);
+	mm_maps_uncharge(MM_MAPS_VMAP, (uint64_t)r->nr_runs + 1);
 	return 0;
 }
 

@@ -4,7 +4,6 @@
  * it; and the process's budget of host mappings for guest views (I4).
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include "guest_mem_internal.h"
 
@@ -51,44 +50,3 @@ int gm_block_split(struct mm_zone *z, uint32_t idx, uint64_t gfn)
 	return 0;
 }
 
-/*
- * The budget: vm.max_map_count, less the half the arenas' vmap areas may
- * use (mm/vmap.c), less a reserve for everything else the process maps
- * (libraries, thread stacks, the arena's own mappings).
- */
-#define GM_MAPS_DEFAULT_MAX 65530
-#define GM_MAPS_RESERVE 2048
-
-static uint64_t gm_maps_charged;
-static uint64_t gm_maps_budget;
-static pthread_once_t gm_maps_once = PTHREAD_ONCE_INIT;
-
-static void gm_maps_read_budget(void)
-{
-	unsigned long max = GM_MAPS_DEFAULT_MAX;
-	FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
-
-	if (f) {
-		if (fscanf(f, "%lu", &max) != 1 || max == 0)
-			max = GM_MAPS_DEFAULT_MAX;
-		fclose(f);
-	}
-	unsigned long ours = max - max / 2;
-	gm_maps_budget = ours > 2 * GM_MAPS_RESERVE ? ours - GM_MAPS_RESERVE : ours / 2;
-}
-
-int gm_maps_charge(uint64_t n)
-{
-	pthread_once(&gm_maps_once, gm_maps_read_budget);
-	uint64_t now = __atomic_add_fetch(&gm_maps_charged, n, __ATOMIC_RELAXED);
-	if (now > gm_maps_budget) {
-		__atomic_sub_fetch(&gm_maps_charged, n, __ATOMIC_RELAXED);
-		return -ENOSPC;
-	}
-	return 0;
-}
-
-void gm_maps_uncharge(uint64_t n)
-{
-	__atomic_sub_fetch(&gm_maps_charged, n, __ATOMIC_RELAXED);
-}

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "guest_mem_internal.h"
+#include "mm/mapbudget.h"
 
 /* The page being changed: [g, g + n) backed by frames from idx of z. */
 struct gm_unit {
@@ -144,7 +145,7 @@ static int gm_remap(struct guest_mem *gm, uint64_t gfn, const void *contents)
 
 	uint64_t new_hfn = u.z->base_hfn + (uint64_t)nidx;
 	int64_t delta = gm_maps_delta(gm, &u, new_hfn);
-	if (delta > 0 && (rc = gm_maps_charge((uint64_t)delta)) != 0) {
+	if (delta > 0 && (rc = mm_maps_charge(MM_MAPS_GUEST, (uint64_t)delta)) != 0) {
 		gm_frames_free(u.z, (uint32_t)nidx, u.order);
 		return rc;
 	}
@@ -155,7 +156,7 @@ static int gm_remap(struct guest_mem *gm, uint64_t gfn, const void *contents)
 		 * fails in KVM rather than reaching a freed frame. */
 		gm_unit_map(&u, u.idx);
 		if (delta > 0)
-			gm_maps_uncharge((uint64_t)delta);
+			mm_maps_uncharge(MM_MAPS_GUEST, (uint64_t)delta);
 		gm_frames_free(u.z, (uint32_t)nidx, u.order);
 		return rc;
 	}
@@ -163,7 +164,7 @@ static int gm_remap(struct guest_mem *gm, uint64_t gfn, const void *contents)
 	/* Unreachable through the view since the mmap: the buddy may have it. */
 	gm_unit_release(&u);
 	if (delta < 0)
-		gm_maps_uncharge((uint64_t)-delta);
+		mm_maps_uncharge(MM_MAPS_GUEST, (uint64_t)-delta);
 	u.r->nr_mappings = (uint64_t)((int64_t)u.r->nr_mappings + delta);
 	return 0;
 }

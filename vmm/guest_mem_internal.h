@@ -58,8 +58,6 @@ int gm_frames_free(struct mm_zone *z, uint32_t idx, unsigned order);
 int gm_block_split(struct mm_zone *z, uint32_t idx, uint64_t gfn);
 /* Charges n host mappings against the process's budget for guest views;
  * -ENOSPC when it would overrun. */
-int gm_maps_charge(uint64_t n);
-void gm_maps_uncharge(uint64_t n);
 /* The region holding gfn, or NULL. */
 struct gm_region *gm_region_of(struct guest_mem *gm, uint64_t gfn);
 

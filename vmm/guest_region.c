@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "guest_mem_internal.h"
+#include "mm/mapbudget.h"
 
 /* The run of placed frames waiting to be mapped into the view. */
 struct gm_build {
@@ -53,7 +54,7 @@ static int gm_run_flush(struct gm_build *b)
 
 	if (!b->run_frames)
 		return 0;
-	int rc = gm_maps_charge(1);
+	int rc = mm_maps_charge(MM_MAPS_GUEST, 1);
 	if (rc)
 		return rc;
 	uint8_t *at = r->view + (b->run_off << PAGE_SHIFT);
@@ -61,7 +62,7 @@ static int gm_run_flush(struct gm_build *b)
 	if (mmap(at, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, b->run_zone->memfd,
 		 (off_t)b->run_idx << PAGE_SHIFT) == MAP_FAILED) {
 		rc = -errno;
-		gm_maps_uncharge(1);
+		mm_maps_uncharge(MM_MAPS_GUEST, 1);
 		/* A failed MAP_FIXED may leave a hole; fill it again so nobody
 		 * else's mapping lands inside the view before the teardown. */
 		mmap(at, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
@@ -318,7 +319,7 @@ void gm_region_teardown(struct guest_mem *gm, struct gm_region *r)
 		return;
 	}
 	r->view = NULL;
-	gm_maps_uncharge(r->nr_mappings);
+	mm_maps_uncharge(MM_MAPS_GUEST, r->nr_mappings);
 	r->nr_mappings = 0;
 	struct gm_free_walk w = { .arena = gm->arena };
 	p2m_for_each_leaf(gm->p2m, gm_gfn0(r), r->placed, gm_free_leaf, &w);

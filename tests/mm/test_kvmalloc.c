@@ -14,6 +14,7 @@
 #include "fixture.h"
 #include "report_capture.h"
 #include "mm/kmalloc.h"
+#include "mm/mapbudget.h"
 #include "mm/slab.h"
 #include "mm/vmap.h"
 
@@ -304,23 +305,11 @@ Test(kvmalloc, failed_fallback_gives_everything_back)
 	fixture_finish(a);
 }
 
-static unsigned long max_map_count(void)
-{
-	unsigned long max = 65530;
-	FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
-	if (f) {
-		if (fscanf(f, "%lu", &max) != 1)
-			max = 65530;
-		fclose(f);
-	}
-	return max;
-}
-
 Test(kvmalloc, stitching_stays_within_the_mapping_budget, .timeout = 60)
 {
-	/* The vmap areas may use half of vm.max_map_count (I4). A zone twice
-	 * that size in frames, fragmented, can ask for more. */
-	unsigned long budget = max_map_count() / 2;
+	/* The vmap areas may use their share of vm.max_map_count (I4). A zone
+	 * twice that size in frames, fragmented, can ask for more. */
+	unsigned long budget = mm_maps_share(MM_MAPS_VMAP);
 	if (budget > (1ul << 18))
 		cr_skip_test("vm.max_map_count is too large to exhaust cheaply here");
 	size_t zone_mib = ((2 * budget + 8192) * 4096 >> 20) + 1;
