@@ -173,4 +173,4 @@ clean:
 	-o -name '*.d' -print 2>/dev/null)
 
 # ---- the VMM and the guests (their own fragments) -----------------------------
-include $(wildcard guest/guest.mk vmm/vmm.mk)
+include $(wildcard guest/guest.mk vmm/vmm.mk tools/memvisorctl/memvisorctl.mk)
