@@ -3,7 +3,7 @@
  * caches with aliases), destruction, the per-zone slab descriptor arrays,
  * lookups and the numbers slabinfo shows.
  *
- * Cache descriptors themselves come from the C library: they are the roots
+ * Cache descriptors themselves come straight from mmap: they are the roots
  * the allocator starts from (Linux uses a static boot cache for the same
  * reason), and each holds every thread's slot.
  */
@@ -116,14 +116,32 @@ static void slab_percpu_drain(struct mm_percpu_owner *owner, int idx)
 	slab_cpu_flush(c, idx);
 }
 
+/*
+ * A cache descriptor holds a slot for every possible thread, most of which
+ * are never used: fresh anonymous pages (zero, and resident only once
+ * touched) keep the unused slots from costing memory, which a zeroed heap
+ * block would not.
+ */
+static struct slab_cache *slab_desc_alloc(void)
+{
+	void *p = mmap(NULL, sizeof(struct slab_cache), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void slab_desc_free(struct slab_cache *c)
+{
+	munmap(c, sizeof(*c));
+}
+
 static struct slab_cache *slab_cache_new(struct mm_arena *a, const char *name,
 					 const struct slab_cache_params *p, unsigned debug,
 					 size_t align)
 {
 	struct slab_cache *c;
-	if (posix_memalign((void **)&c, 64, sizeof(*c)))
+	c = slab_desc_alloc();
+	if (!c)
 		return NULL;
-	memset(c, 0, sizeof(*c));
 	c->arena = a;
 	c->zone = mm_zone_get(a, p->zone);
 	if (!c->zone)
@@ -138,7 +156,7 @@ static struct slab_cache *slab_cache_new(struct mm_arena *a, const char *name,
 	int order = p->order >= 0 ? p->order : slab_pick_order(c->stride);
 	if (order < 0 || order > SLAB_MAX_ORDER || (PAGE_SIZE << order) / c->stride < 1 ||
 	    (PAGE_SIZE << order) / c->stride > UINT16_MAX) {
-		free(c);
+		slab_desc_free(c);
 		errno = EINVAL;
 		return NULL;
 	}
@@ -232,7 +250,7 @@ static void slab_cache_free(struct slab_cache *c)
 			    c->name, leaked);
 	pthread_mutex_destroy(&c->node_lock);
 	pthread_mutex_destroy(&c->shared_lock);
-	free(c);
+	slab_desc_free(c);
 }
 
 void slab_cache_destroy(struct slab_cache *c)
