@@ -172,7 +172,15 @@ static inline struct slab *slab_of_zone(const struct mm_zone *z, const void *p)
 	return __atomic_load_n(&s->cache, __ATOMIC_ACQUIRE) ? s : NULL;
 }
 
-/* slab_alloc.c */
+/* slab_lists.c */
+void slab_report_object(struct slab_cache *c, struct slab *s, const void *obj, const char *what);
+unsigned slab_take_remote(struct slab_cache *c, struct slab *s, void **list);
+void slab_relist_locked(struct slab_cache *c, struct slab *s, bool keep_empty);
+void slab_unlist_locked(struct slab_cache *c, struct slab *s);
+void slab_release_list_locked(struct slab_cache *c, struct slab_list_head *h);
+void slab_park_full(struct slab_cache *c, struct slab_cpu *cpu);
+void slab_held_unfull(struct slab_cache *c, struct slab_cpu *cpu, struct slab *s);
+void slab_install_cpu(struct slab_cache *c, struct slab_cpu *cpu, struct slab *s);
 struct slab *slab_of(struct mm_arena *a, const void *p);
 bool slab_obj_valid(const struct slab_cache *c, const struct slab *s, const void *obj);
 unsigned slab_walk_freelist(const struct slab_cache *c, const struct slab *s, void *head,
