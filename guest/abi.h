@@ -36,7 +36,17 @@
 /* Probe support: the guest asks the VMM to run a test hook with this value
  * (used by the invalidation tests; ignored when no hook is set). */
 #define ABI_PORT_PROBE       0x074c
-#define ABI_PORT_COUNT       16      /* 0x740 .. 0x74f */
+/*
+ * Paravirtual halt: hlt is privileged and CPL3 cannot use it here, so an
+ * idle guest writes how long it may sleep, in microseconds (0: no deadline).
+ * The VMM parks the vCPU thread outside KVM_RUN until the time is up, a
+ * device event wakes it, or the VM is paused or stopped, and then completes
+ * the write. Early returns are allowed, as with hlt: the guest re-checks
+ * its clock. Off memvisor the write does nothing, so callers fall back to
+ * waiting on the TSC.
+ */
+#define ABI_PORT_HALT        0x0750
+#define ABI_PORT_COUNT       32      /* 0x740 .. 0x75f */
 
 /* The value a read of a memvisor port returns, to tell memvisor from QEMU. */
 #define ABI_PORT_SIGNATURE   0x4d564d31u  /* "MVM1" */

@@ -198,9 +198,12 @@ boot_null_idtr:
 /*
  * The TSS: RSP0 for exceptions taken at CPL3, and the I/O bitmap, the only
  * way CPL3 reaches ports here (IOPL is ignored). A set bit denies; allowed
- * are the UART, debug-exit (byte accesses) and memvisor's ports (32-bit
- * accesses, so all four bytes of each).
+ * are the UART, debug-exit (byte accesses) and memvisor's whole port range
+ * (32-bit accesses, so all four bytes of each port, the halt port's too).
  */
+	.if (ABI_PORT_BASE % 8) || (ABI_PORT_COUNT % 8)
+	.error "memvisor's port range must fill whole bitmap bytes"
+	.endif
 	.balign 16
 boot_tss:
 	.long 0

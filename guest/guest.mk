@@ -1,13 +1,14 @@
 # The guest images, included by the top Makefile: build/guest/NAME.elf for
 # each image source below, each linked with the runtime (boot code, console,
-# printf, command line, memory map, TSC, fault report) by guest/guest.ld.
+# printf, command line, memory map, TSC, sleeping, fault report) by
+# guest/guest.ld.
 #
 # Freestanding and static: no libc, no PIC, no stack protector, no red zone
 # (the fault report runs C at CPL0 on the interrupted code's terms), and no
 # SSE (-mgeneral-regs-only), so nothing depends on FPU state.
 
-GUEST_IMAGES  := hello memtest fault remap
-GUEST_RUNTIME := boot pagetables start bootinfo memory console printf string cmdline exit tsc trap
+GUEST_IMAGES  := hello memtest fault remap idle
+GUEST_RUNTIME := boot pagetables start bootinfo memory console printf string cmdline exit tsc halt trap
 GUEST_OBJDIR  := $(BUILD)/guest/obj
 GUEST_ELFS    := $(GUEST_IMAGES:%=$(BUILD)/guest/%.elf)
 GUEST_RT_OBJS := $(GUEST_RUNTIME:%=$(GUEST_OBJDIR)/%.o)

@@ -1,7 +1,7 @@
 /*
  * What the guest runtime offers an image: main's signature, the console and
- * printf, exit, the command line, guest RAM, and the TSC. Every function
- * here runs at CPL3 unless it says otherwise.
+ * printf, exit, the command line, guest RAM, the TSC, and sleeping. Every
+ * function here runs at CPL3 unless it says otherwise.
  */
 #ifndef GUEST_RUNTIME_H
 #define GUEST_RUNTIME_H
@@ -64,5 +64,12 @@ uint64_t memory_mapped_end(void);
 /* ---- tsc.c ---- */
 /* The TSC frequency in kHz, 0 if nothing tells it (see tsc.c for sources). */
 uint64_t tsc_khz(void);
+
+/* ---- halt.c: waiting on memvisor's halt port (no host CPU), else spinning ---- */
+/* TSC ticks in us microseconds (an unknown TSC frequency errs long). */
+uint64_t tsc_ticks(uint64_t us);
+/* Returns once the TSC has reached tsc_deadline. */
+void sleep_until(uint64_t tsc_deadline);
+void sleep_us(uint64_t us);
 
 #endif

@@ -11,7 +11,7 @@
 set -euo pipefail
 
 declare -A packages=(
-	[build]="gcc make pkg-config libcriterion-dev libxxhash-dev qemu-system-x86"
+	[build]="gcc make pkg-config libcriterion-dev libxxhash-dev libjansson-dev qemu-system-x86 libvirt-dev libvirt-clients libxml2-dev libxml2-utils"
 	[bench]="libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev"
 	[clang]="clang libclang-rt-14-dev"
 )

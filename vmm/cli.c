@@ -11,13 +11,15 @@
 #include <unistd.h>
 #include "guest/abi.h"
 #include "cli.h"
+#include "domain.h"
 
 /* Far above any KVM's limit; KVM_CAP_MAX_VCPUS decides later. */
 #define CLI_CPUS_MAX 65536
+#define CLI_SOCKET_PATH_MAX 107
 
 enum {
 	OPT_CPUS = 0x100, OPT_HUGEPAGES, OPT_CMDLINE, OPT_INITRD, OPT_MONITOR, OPT_SLAB,
-	OPT_STATS, OPT_KVM_DEVICE, OPT_VERSION,
+	OPT_STATS, OPT_KVM_DEVICE, OPT_VERSION, OPT_DOMAIN,
 };
 
 static const struct option cli_options[] = {
@@ -30,6 +32,7 @@ static const struct option cli_options[] = {
 	{ "slab", required_argument, NULL, OPT_SLAB },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "kvm-device", required_argument, NULL, OPT_KVM_DEVICE },
+	{ "domain", required_argument, NULL, OPT_DOMAIN },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -37,6 +40,7 @@ static const struct option cli_options[] = {
 
 static const char cli_help[] =
 	"usage: memvisor [options] IMAGE\n"
+	"       memvisor --domain FILE [options] [IMAGE]\n"
 	"Boots IMAGE (a PVH ELF, an ELF64 with a long-mode entry, or a Linux bzImage)\n"
 	"in a KVM virtual machine whose RAM comes from memvisor's memory manager.\n"
 	"\n"
@@ -47,10 +51,12 @@ static const char cli_help[] =
 	"                        on (fail when it has not), off\n"
 	"      --cmdline STRING  the guest's command line\n"
 	"      --initrd FILE     initial ramdisk (bzImage) or PVH module\n"
-	"      --monitor PATH    QMP monitor socket: not available in this version\n"
+	"      --monitor PATH    serve QMP on a Unix socket at PATH (mode 0600)\n"
 	"      --slab POLICY     slab allocator policy: slub (the only one so far)\n"
 	"      --stats           print buddyinfo and slabinfo in full at exit\n"
 	"      --kvm-device PATH KVM device (default /dev/kvm, or $MEMVISOR_KVM_DEVICE)\n"
+	"      --domain FILE     the guest from a libvirt domain XML (needs libvirt);\n"
+	"                        the other flags and IMAGE override its values\n"
 	"  -h, --help            this text\n"
 	"      --version         the version\n"
 	"\n"
@@ -182,9 +188,12 @@ static int cli_option(int c, const char *arg, struct vm_config *cfg, char *err, 
 		cfg->initrd = arg;
 		return 0;
 	case OPT_MONITOR:
+		/* The socket's address holds sun_path's 108 bytes, NUL included. */
+		if (!*arg || strlen(arg) > CLI_SOCKET_PATH_MAX)
+			return cli_fail(err, errlen, "--monitor %s: want a path of 1 to %d bytes "
+					"(a Unix socket's limit)", arg, CLI_SOCKET_PATH_MAX);
 		cfg->monitor = arg;
-		return cli_fail(err, errlen, "--monitor %s: not available in this version "
-				"(the QMP monitor comes in the next one)", arg);
+		return 0;
 	case OPT_SLAB:
 		return cli_slab(arg, err, errlen);
 	case OPT_STATS:
@@ -193,8 +202,40 @@ static int cli_option(int c, const char *arg, struct vm_config *cfg, char *err, 
 	case OPT_KVM_DEVICE:
 		cfg->kvm_device = arg;
 		return 0;
+	case OPT_DOMAIN:
+		return 0;       /* read by cli_domain, before the other options */
 	}
 	return cli_fail(err, errlen, "option %d: not handled", c);
+}
+
+/*
+ * --domain first: the XML's values are defaults that the other flags
+ * override, and it is told which ones they give, so that it neither takes
+ * nor checks those. A command line asking for help or holding a bad option
+ * is left to the main pass, without loading libvirt.
+ */
+static int cli_domain(int argc, char **argv, struct vm_config *cfg, char *err, size_t errlen)
+{
+	struct domain_given given = { .image = false };
+	const char *file = NULL;
+	int c;
+
+	while ((c = getopt_long(argc, argv, ":m:h", cli_options, NULL)) != -1) {
+		if (c == 'h' || c == OPT_VERSION || c == '?' || c == ':') {
+			file = NULL;
+			break;
+		}
+		given.mem |= c == 'm';
+		given.cpus |= c == OPT_CPUS;
+		given.hugepages |= c == OPT_HUGEPAGES;
+		given.cmdline |= c == OPT_CMDLINE;
+		given.initrd |= c == OPT_INITRD;
+		if (c == OPT_DOMAIN)
+			file = optarg;
+	}
+	given.image = optind < argc;
+	optind = 0;
+	return file ? domain_load(file, &given, cfg, err, errlen) : 0;
 }
 
 void vm_config_init(struct vm_config *cfg)
@@ -218,6 +259,9 @@ int cli_parse(int argc, char **argv, struct vm_config *cfg, FILE *out, char *err
 		cfg->kvm_device = env_dev;
 	optind = 0;     /* full reset: tests parse many command lines */
 	opterr = 0;
+	int drc = cli_domain(argc, argv, cfg, err, errlen);
+	if (drc)
+		return drc;
 	/* Leading ':' makes a missing value ':' rather than '?'. */
 	while ((c = getopt_long(argc, argv, ":m:h", cli_options, NULL)) != -1) {
 		if (c == 'h') {
@@ -234,6 +278,8 @@ int cli_parse(int argc, char **argv, struct vm_config *cfg, FILE *out, char *err
 		if (rc)
 			return rc;
 	}
+	if (optind >= argc && cfg->domain)
+		return CLI_RUN;         /* IMAGE is the domain's <kernel> */
 	if (optind >= argc)
 		return cli_fail(err, errlen, "IMAGE: missing (usage: memvisor [options] IMAGE)");
 	if (optind + 1 < argc)

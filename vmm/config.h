@@ -22,6 +22,13 @@
 #define VMM_EXIT_ERROR 1      /* the VMM could not do what was asked */
 #define VMM_EXIT_CRASH 2      /* the guest crashed; a report is on stderr */
 
+/* The memory balloon device a domain XML asks for (<memballoon model>). */
+enum vm_balloon_model {
+	VM_BALLOON_UNSET,            /* not said: the balloon code's default */
+	VM_BALLOON_VIRTIO,
+	VM_BALLOON_NONE,
+};
+
 struct vm_config {
 	const char *image;
 	uint64_t mem_bytes;          /* a multiple of VMM_MEM_ALIGN */
@@ -31,6 +38,12 @@ struct vm_config {
 	const char *initrd;          /* NULL: none */
 	const char *monitor;         /* kept for the monitor; refused for now */
 	const char *kvm_device;
+	const char *domain;          /* --domain FILE, NULL: none */
+	/* From the domain XML, for the balloon (which does not act on them yet):
+	 * the RAM the guest should keep at boot (<currentMemory>; 0: all of
+	 * mem_bytes) and the device model. */
+	uint64_t balloon_target_bytes;
+	enum vm_balloon_model balloon;
 	bool stats;                  /* full buddyinfo + slabinfo at exit */
 	int out_fd;                  /* where the guest's console goes */
 };

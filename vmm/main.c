@@ -6,12 +6,14 @@
 #include <signal.h>
 #include <stdio.h>
 #include "cli.h"
+#include "monitor.h"
 #include "vm.h"
 
 int main(int argc, char **argv)
 {
 	struct vm_config cfg;
 	struct vm *vm;
+	struct monitor *mon = NULL;
 	char err[512];
 	sigset_t stop;
 
@@ -37,7 +39,24 @@ int main(int argc, char **argv)
 		fprintf(stderr, "memvisor: %s\n", err);
 		return VMM_EXIT_ERROR;
 	}
+	/* After the VM (the monitor shows it) and before the vCPUs start, so
+	 * the stop signals are blocked in the monitor's thread too. */
+	if (cfg.monitor) {
+		struct monitor_target target;
+		monitor_vm_target(vm, &target);
+		rc = monitor_start(cfg.monitor, &target, &mon, err, sizeof(err));
+		if (rc) {
+			fprintf(stderr, "memvisor: %s\n", err);
+			vm_destroy(vm);
+			return VMM_EXIT_ERROR;
+		}
+	}
 	int status = vm_run(vm, &stop);
+	if (mon) {
+		bool guest;
+		const char *reason = monitor_vm_end_reason(vm, &guest);
+		monitor_stop(mon, guest, reason);
+	}
 	vm_print_stats(vm, stderr, cfg.stats);
 	vm_destroy(vm);
 	return status;

@@ -3,7 +3,8 @@
  * 0xf4. Every value the guest passes is checked: the console descriptor and
  * its buffer must be guest RAM (guest_mem_hva), the length at most
  * PVPORT_CONSOLE_MAX. A bad request is logged once per port and dropped;
- * only the exit ports and a fault report end the VM.
+ * only the exit ports and a fault report end the VM. The halt port parks the
+ * vCPU's thread (vcpu_halt), which is what makes an idle guest free.
  */
 #include <stdio.h>
 #include <string.h>
@@ -70,6 +71,12 @@ static enum exit_action pvports_write(struct vcpu *v, uint16_t port, unsigned si
 	case ABI_PORT_FAULT:
 		crash_report_fault(v, val);
 		return EXIT_STOP;
+	case ABI_PORT_HALT:
+		if (size == 4)
+			vcpu_halt(v, val);
+		else
+			unhandled_note(&vm->unhandled, UNHANDLED_BAD_REQUEST, port);
+		return EXIT_CONTINUE;
 	case ABI_PORT_PROBE:
 		if (vm->hooks.probe)
 			vm->hooks.probe(vm, v->id, val, vm->hooks.probe_arg);

@@ -5,6 +5,7 @@
  * KVM_RUN still makes KVM_RUN return -EINTR at once.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -128,6 +129,27 @@ void vcpu_kick(struct vcpu *v)
 {
 	if (v->started)
 		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+}
+
+/*
+ * The kick signal is blocked while the thread looks for a kick that came
+ * already (the handler set immediate_exit) and is unblocked again only
+ * inside ppoll, atomically, so a kick landing between the check and the
+ * sleep interrupts the sleep instead of being lost. The kick also leaves
+ * immediate_exit set, so the loop passes its checkpoint before the guest
+ * runs again.
+ */
+void vcpu_halt(struct vcpu *v, uint32_t usec)
+{
+	struct timespec limit = { .tv_sec = usec / 1000000, .tv_nsec = (long)(usec % 1000000) * 1000 };
+	sigset_t kick, awake;
+
+	sigemptyset(&kick);
+	sigaddset(&kick, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_BLOCK, &kick, &awake);
+	if (!v->run->immediate_exit && !atomic_load(&v->vm->attention))
+		ppoll(NULL, 0, usec ? &limit : NULL, &awake);
+	pthread_sigmask(SIG_SETMASK, &awake, NULL);
 }
 
 void vcpu_join(struct vcpu *v)

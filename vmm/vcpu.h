@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <linux/kvm.h>
 
 /* The kick signal; no other use in the process may be made of it. */
@@ -40,6 +41,13 @@ int vcpu_signal_init(void);
 int vcpu_start(struct vcpu *v);
 void vcpu_kick(struct vcpu *v);
 void vcpu_join(struct vcpu *v);
+/*
+ * The paravirtual halt (guest/abi.h), on the vCPU's own thread: sleeps
+ * outside KVM_RUN for up to usec microseconds (0: no limit) or until the
+ * thread is kicked. Stop and pause requests kick; so does a device that has
+ * news for a halted guest (vcpu_kick, under the VM's lock).
+ */
+void vcpu_halt(struct vcpu *v, uint32_t usec);
 
 /* The registers at the last exit (SYNC_REGS). */
 static inline const struct kvm_regs *vcpu_regs(const struct vcpu *v)

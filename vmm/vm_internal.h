@@ -39,6 +39,7 @@ struct vm {
 	bool stopping, pause_requested;
 	unsigned running, paused;          /* vCPU threads in their loop / parked */
 	int status;
+	int stop_signal;                   /* the signal that ended the run, or 0 */
 	int done_fd;                       /* eventfd: written when stopping */
 	struct timespec started;
 };

@@ -126,6 +126,9 @@ static void vm_wait(struct vm *vm, int sig_fd)
 		if ((fds[1].revents & POLLIN) && read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
 			fprintf(stderr, "memvisor: stopping the guest on signal %u (%s)\n", si.ssi_signo,
 				strsignal((int)si.ssi_signo));
+			/* For the monitor's SHUTDOWN event: the status alone
+			 * cannot tell a signal from a guest's exit code. */
+			vm->stop_signal = (int)si.ssi_signo;
 			vm_finish(vm, 128 + (int)si.ssi_signo);
 			return;
 		}

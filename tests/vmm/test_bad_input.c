@@ -83,7 +83,7 @@ Test(bad_input, sizes_and_options)
 	ERR("--mem 1T: more than this host's", "--mem", "1T", hello);
 	ERR("--mem 12Q: not a size", "--mem", "12Q", hello);
 	ERR("--cpus 0:", "--cpus", "0", hello);
-	ERR("--monitor /tmp/x.sock: not available", "--monitor", "/tmp/x.sock", hello);
+	ERR("--monitor : want a path of 1 to 107 bytes", "--monitor", "", hello);
 	ERR("--bogus: unknown option", "--bogus", hello);
 	ERR("IMAGE: missing", "-m", "64M");
 	ERR("/nonexistent/rd: cannot open the initrd: No such file or directory", "--initrd",

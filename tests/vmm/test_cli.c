@@ -135,8 +135,10 @@ Test(cli, bad_command_lines)
 	ASSERT_ERROR("--hugepages maybe: want auto, on or off", "--hugepages", "maybe", "x");
 	ASSERT_ERROR("--slab slob: not available yet", "--slab", "slob", "x");
 	ASSERT_ERROR("--slab magic: unknown policy", "--slab", "magic", "x");
-	ASSERT_ERROR("--monitor /tmp/m.sock: not available in this version", "--monitor",
-		     "/tmp/m.sock", "x");
+	ASSERT_ERROR("--monitor : want a path of 1 to 107 bytes", "--monitor", "", "x");
+	ASSERT_ERROR("want a path of 1 to 107 bytes (a Unix socket's limit)", "--monitor",
+		     "/tmp/0123456789012345678901234567890123456789012345678901234567890123456789"
+		     "01234567890123456789012345678901234567.sock", "x");
 	ASSERT_ERROR("--frobnicate: unknown option", "--frobnicate", "x");
 	ASSERT_ERROR("-q: unknown option", "-q", "x");
 	ASSERT_ERROR("--mem: needs a value", "x", "--mem");
@@ -155,7 +157,7 @@ Test(cli, help_and_version)
 	fclose(out);
 	cr_assert(strstr(buf, "usage: memvisor [options] IMAGE"));
 	cr_assert(strstr(buf, "--monitor PATH"));
-	cr_assert(strstr(buf, "not available in this version"));
+	cr_assert(strstr(buf, "serve QMP on a Unix socket"));
 	argv[1] = "--version";
 	memset(buf, 0, sizeof(buf));
 	out = fmemopen(buf, sizeof(buf), "w");

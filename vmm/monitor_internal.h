@@ -1,0 +1,56 @@
+/*
+ * The monitor's insides, shared by the server loop (monitor_server.c) and
+ * the per-client connection code (monitor_client.c). Everything here is
+ * touched by the monitor's thread only, except the stop request (lock).
+ */
+#ifndef VMM_MONITOR_INTERNAL_H
+#define VMM_MONITOR_INTERNAL_H
+
+#include <pthread.h>
+#include "monitor.h"
+#include "monitor_socket.h"
+#include "qmp.h"
+
+struct monitor;
+
+struct monitor_client {
+	int fd;                        /* -1: a free slot */
+	struct monitor *mon;
+	struct qmp_session *session;
+	char *out;                     /* queued bytes are [out_head, out_len) */
+	size_t out_head, out_len, out_cap;
+	bool eof;                      /* reads are over: send what is queued, then close */
+	bool drop;                     /* close at the end of this round, queue or not */
+};
+
+struct monitor {
+	struct monitor_target target;
+	struct qmp_env env;
+	struct monitor_socket sock;
+	struct monitor_client clients[MONITOR_MAX_CLIENTS];
+	int wake_fd;                   /* eventfd: monitor_stop wants the thread's attention */
+	pthread_t thread;
+	bool shutdown_sent;            /* SHUTDOWN goes out once */
+
+	pthread_mutex_t lock;
+	bool stop;
+	bool stop_guest;
+	char stop_reason[32];
+
+	char rbuf[QMP_MAX_MESSAGE];    /* one read from one client */
+};
+
+/* A new connection in a free slot (greeted), or refused with a QMP error
+ * line when every slot is taken. */
+void monitor_client_accept(struct monitor *m, int fd);
+/* Reads what the client sent and answers it. */
+void monitor_client_read(struct monitor_client *c);
+/* Queues one line for the client; a client whose queue would pass
+ * MONITOR_MAX_QUEUED is marked to be dropped instead. */
+void monitor_client_queue(struct monitor_client *c, const char *line, size_t len);
+/* Sends what the socket takes now, without blocking. */
+void monitor_client_flush(struct monitor_client *c);
+bool monitor_client_pending(const struct monitor_client *c);
+void monitor_client_close(struct monitor_client *c);
+
+#endif
