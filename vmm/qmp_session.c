@@ -63,14 +63,19 @@ void qmp_send_json(struct qmp_session *s, json_t *v)
 	size_t len;
 	char *line = v ? qmp_line(v, &len) : NULL;
 
-	json_decref(v);
 	if (line && len > QMP_MAX_REPLY) {
-		free(line);
+		/* Replaced by an error that keeps the request's id. */
 		char desc[96];
 		snprintf(desc, sizeof(desc), "Reply of %zu bytes exceeds %u bytes", len, QMP_MAX_REPLY);
-		line = qmp_line(json_pack("{s:{s:s,s:s}}", "error", "class", "GenericError", "desc",
-					  desc), &len);
+		free(line);
+		line = NULL;
+		json_t *e = json_pack("{s:{s:s,s:s}}", "error", "class", "GenericError", "desc", desc);
+		json_t *id = json_object_get(v, "id");
+		if (e && (!id || json_object_set(e, "id", id) == 0))
+			line = qmp_line(e, &len);
+		json_decref(e);
 	}
+	json_decref(v);
 	if (!line) {
 		/* Out of memory: a fixed line still tells the client. */
 		static const char oom[] =

@@ -1,15 +1,14 @@
 /*
- * build/memvisor --monitor as a child process for the socket-level tests,
- * and a small QMP client over its socket that reads lines with a time
- * limit. Each VM gets a private temporary directory (its socket, console
- * and stderr files), removed when it is finished.
+ * build/memvisor --monitor as a child process for the socket-level tests.
+ * Each VM gets a private temporary directory (its socket, console and
+ * stderr files), removed when it is finished. The client is mon_client.h.
  */
 #ifndef TESTS_MONITOR_MON_PROC_H
 #define TESTS_MONITOR_MON_PROC_H
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <sys/types.h>
+#include "mon_client.h"
 
 struct mon_proc {
 	pid_t pid;
@@ -38,36 +37,5 @@ bool mon_proc_wait(struct mon_proc *p, double timeout_s);
 void mon_proc_finish(struct mon_proc *p);
 /* A file's contents, malloc'd and NUL-terminated ("" if missing). */
 char *mon_read_file(const char *path);
-double mon_now(void);
-
-struct mon_client {
-	int fd;
-	char *buf;
-	size_t len, cap;
-};
-
-/* 0 or -errno. */
-int mon_connect(struct mon_client *c, const char *path);
-void mon_close(struct mon_client *c);
-/* Sends all of text (NUL-terminated) / len bytes; false if the server
- * closed the connection. */
-bool mon_send(struct mon_client *c, const char *text);
-bool mon_send_bytes(struct mon_client *c, const void *data, size_t len);
-/* The next line, decoded (must be a JSON object); NULL on EOF or after
- * timeout_s. */
-json_t *mon_read(struct mon_client *c, double timeout_s);
-/* True when the server closes the connection within timeout_s (lines
- * still arriving are read and dropped). */
-bool mon_wait_eof(struct mon_client *c, double timeout_s);
-/*
- * Connects and reads the greeting, again and again for up to timeout_s
- * while the server turns the connection away for lack of a free slot (it
- * may not have seen other clients leave yet). false if it never greets.
- */
-bool mon_connect_greeted(struct mon_client *c, const char *path, double timeout_s);
-/* Reads the greeting and negotiates. */
-void mon_negotiate(struct mon_client *c);
-/* Sends text and returns the next line that is not an event. */
-json_t *mon_cmd(struct mon_client *c, const char *text);
 
 #endif
