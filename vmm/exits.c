@@ -1,6 +1,7 @@
 /*
  * Exit dispatch. Port I/O may carry several elements (rep ins/outs): each
- * is handled in turn, inside the bounds of the kvm_run mapping. Unknown
+ * is handled in turn, inside the bounds of the kvm_run mapping. MMIO in
+ * the balloon's virtio-mmio window goes to its transport. Unknown
  * ports and MMIO are never fatal: the guest reads all-ones, as from an
  * empty bus, and the address is logged once.
  */
@@ -10,6 +11,7 @@
 #include "crash.h"
 #include "exits.h"
 #include "vcpu.h"
+#include "virtio_balloon.h"
 #include "vm_internal.h"
 
 static enum exit_action exits_io(struct vcpu *v)
@@ -50,7 +52,14 @@ static enum exit_action exits_io(struct vcpu *v)
 static enum exit_action exits_mmio(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
+	struct virtio_balloon *b = v->vm->balloon;
 
+	if (b && run->mmio.len <= sizeof(run->mmio.data) &&
+	    virtio_mmio_claims(virtio_balloon_mmio(b), run->mmio.phys_addr)) {
+		virtio_mmio_access(virtio_balloon_mmio(b), run->mmio.phys_addr, run->mmio.is_write,
+				   run->mmio.data, run->mmio.len);
+		return EXIT_CONTINUE;
+	}
 	unhandled_note(&v->vm->unhandled, UNHANDLED_MMIO, run->mmio.phys_addr);
 	if (!run->mmio.is_write)
 		memset(run->mmio.data, 0xff, sizeof(run->mmio.data));

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 #include "qmp_internal.h"
+#include "qmp_cmd_balloon.h"
 
 static const struct qmp_param caps_params[] = {
 	{ "enable", JSON_ARRAY, true },
@@ -37,6 +38,9 @@ static const struct qmp_command commands[] = {
 	{ "x-query-frames", qmp_cmd_frames, NULL },
 	{ "x-query-p2m", qmp_cmd_p2m, p2m_params },
 	{ "x-query-regions", qmp_cmd_regions, NULL },
+	{ "balloon", qmp_cmd_balloon, qmp_balloon_params },
+	{ "query-balloon", qmp_cmd_query_balloon, NULL },
+	{ "x-query-balloon", qmp_cmd_x_query_balloon, NULL },
 };
 
 const struct qmp_command *qmp_command_find(const char *name)

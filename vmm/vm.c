@@ -15,6 +15,7 @@
 #include "mm/slab.h"
 #include "guest/abi.h"
 #include "guest_ram.h"
+#include "virtio_balloon.h"
 #include "vcpu.h"
 #include "vm_internal.h"
 
@@ -38,17 +39,106 @@ static int vm_open_file(const char *path, struct image *img, const char *role, c
 	return rc;
 }
 
+/* The balloon sits where QEMU microvm puts its first virtio-mmio device. */
+#define VM_BALLOON_BASE (VIRTIO_MMIO_WINDOW_BASE + VIRTIO_MMIO_WINDOW_SIZE - VIRTIO_MMIO_DEV_SIZE)
+#define VM_BALLOON_IRQ  VIRTIO_MMIO_FIRST_IRQ
+
+static bool vm_has_balloon(const struct vm_config *cfg)
+{
+	return cfg->balloon != VM_BALLOON_NONE;
+}
+
+/*
+ * The user's command line with the devices appended as QEMU microvm does
+ * (virtio_mmio.device=SIZE@ADDR:IRQ), so one guest finds them in both VMMs.
+ * From kmalloc; NULL if out of memory.
+ */
+static char *vm_cmdline(struct vm *vm)
+{
+	const char *user = vm->cfg.cmdline ? vm->cfg.cmdline : "";
+	size_t len = strlen(user) + 64;
+	char *s = kmalloc(vm->arena, len);
+
+	if (!s)
+		return NULL;
+	if (vm_has_balloon(&vm->cfg))
+		snprintf(s, len, "%s%svirtio_mmio.device=%llu@0x%llx:%u", user, *user ? " " : "",
+			 (unsigned long long)VIRTIO_MMIO_DEV_SIZE,
+			 (unsigned long long)VM_BALLOON_BASE, VM_BALLOON_IRQ);
+	else
+		snprintf(s, len, "%s", user);
+	return s;
+}
+
 static int vm_load(struct vm *vm, struct vm_inputs *in, char *err, size_t errlen)
 {
 	struct boot_mem mem;
-	struct boot_ctx ctx = { .mem = &mem, .cmdline = vm->cfg.cmdline,
+	char *cmdline = vm_cmdline(vm);
+	struct boot_ctx ctx = { .mem = &mem, .cmdline = cmdline,
 				.initrd = in->have_initrd ? &in->initrd : NULL };
 
+	if (!cmdline) {
+		snprintf(err, errlen, "command line: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
 	guest_ram_boot_mem(vm->gm, &mem);
 	int rc = loader_load(&in->image, &ctx, &vm->entry);
 	if (rc)
 		snprintf(err, errlen, "%s: %s", vm->cfg.image, ctx.why);
+	kfree(vm->arena, cmdline);
 	return rc;
+}
+
+/*
+ * A virtio-mmio interrupt line, level-triggered as the transport's
+ * InterruptStatus is. A guest parked in the paravirtual halt is outside
+ * KVM_RUN, so raising the line also kicks the vCPUs.
+ */
+static void vm_virtio_irq(void *arg, unsigned irq, int level)
+{
+	struct vm *vm = arg;
+	struct kvm_irq_level l = { .irq = irq, .level = (uint32_t)level };
+
+	static atomic_bool said;
+
+	if (vm->kvm.vm_fd >= 0 && ioctl(vm->kvm.vm_fd, KVM_IRQ_LINE, &l) < 0 &&
+	    !atomic_exchange(&said, true))
+		fprintf(stderr, "memvisor: virtio-mmio IRQ %u: KVM_IRQ_LINE: %s (logged once)\n", irq,
+			strerror(errno));
+	if (!level)
+		return;
+	/* Once stopping, the vCPU threads are being joined: no more kicks
+	 * (as in vm_finish). */
+	pthread_mutex_lock(&vm->lock);
+	for (unsigned i = 0; !vm->stopping && i < vm->nr_vcpus; i++)
+		vcpu_kick(vm->vcpus[i]);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+/* The balloon, once the irqchip exists. Without ioeventfd the guest's
+ * notifications reach it through MMIO exits instead. */
+static int vm_create_balloon(struct vm *vm, char *err, size_t errlen)
+{
+	uint64_t target = vm->cfg.balloon_target_bytes;
+	uint32_t pages = target && target < vm->cfg.mem_bytes ?
+			 (uint32_t)((vm->cfg.mem_bytes - target) >> VIRTIO_BALLOON_PFN_SHIFT) : 0;
+
+	if (!vm_has_balloon(&vm->cfg))
+		return 0;
+	int rc = virtio_balloon_create(vm->arena, vm->gm, VM_BALLOON_BASE, VM_BALLOON_IRQ,
+				       vm_virtio_irq, vm, pages, &vm->balloon);
+	if (rc) {
+		snprintf(err, errlen, "the balloon device: %s", strerror(-rc));
+		return rc;
+	}
+	virtio_mmio_notifier_start(&vm->balloon_notify, virtio_balloon_mmio(vm->balloon),
+				   vm->kvm.vm_fd);
+	return 0;
+}
+
+struct virtio_balloon *vm_balloon(struct vm *vm)
+{
+	return vm->balloon;
 }
 
 static int vm_create_vcpus(struct vm *vm, char *err, size_t errlen)
@@ -99,6 +189,9 @@ static int vm_create_kvm(struct vm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", vm->cfg.kvm_device, why);
 		return rc;
 	}
+	rc = vm_create_balloon(vm, err, errlen);
+	if (rc)
+		return rc;
 	return vm_create_vcpus(vm, err, errlen);
 }
 
@@ -125,6 +218,7 @@ static struct vm *vm_alloc(const struct vm_config *cfg, const struct vm_hooks *h
 	vm->arena = a;
 	vm->own_arena = own_arena;
 	vm->kvm = (struct kvm){ .sys_fd = -1, .vm_fd = -1, .arena = a };
+	vm->balloon_notify.stop_fd = -1;
 	vm->done_fd = eventfd(0, EFD_CLOEXEC);
 	console_init(&vm->console, cfg->out_fd);
 	uart_init(&vm->uart, &vm->console, vm_uart_irq, vm);
@@ -187,12 +281,17 @@ void vm_destroy(struct vm *vm)
 		return;
 	struct mm_arena *a = vm->arena;
 	bool own = vm->own_arena;
+	/* The device thread first: it may kick vCPUs that are about to go.
+	 * Without its ioeventfds, notifies arrive as MMIO exits. */
+	virtio_mmio_notifier_stop(&vm->balloon_notify);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_join(vm->vcpus[i]);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(vm->vcpus[i]);
 	if (vm->vcpus)
 		kvfree(a, vm->vcpus);
+	/* After the vCPUs: an MMIO exit may still reach the device. */
+	virtio_balloon_destroy(vm->balloon);
 	/* Closing the VM drops its memslots before the views go away. */
 	kvm_close(&vm->kvm);
 	if (vm->gm)

@@ -11,6 +11,7 @@
 #include "kvm.h"
 #include "uart.h"
 #include "unhandled.h"
+#include "virtio_mmio_notify.h"
 #include "vm.h"
 
 struct vcpu;
@@ -29,6 +30,8 @@ struct vm {
 	struct vm_console console;
 	struct uart uart;
 	struct unhandled_log unhandled;
+	struct virtio_balloon *balloon;    /* NULL: no balloon device */
+	struct virtio_mmio_notifier balloon_notify;
 
 	/* Run control. attention is set whenever a vCPU must look at the
 	 * fields below before entering the guest again (checked without the

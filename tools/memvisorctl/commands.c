@@ -25,9 +25,10 @@ static const struct info_kind info_kinds[] = {
 	{ "p2m", "x-query-p2m", NULL },
 	{ "frames", "x-query-frames", ctl_table_frames },
 	{ "regions", "x-query-regions", ctl_table_regions },
+	{ "balloon", "x-query-balloon", ctl_table_balloon },
 };
 
-const char ctl_info_names[] = "buddyinfo|pagetypeinfo|slabinfo|p2m|frames|regions";
+const char ctl_info_names[] = "buddyinfo|pagetypeinfo|slabinfo|p2m|frames|regions|balloon";
 
 static const struct info_kind *info_find(const char *name)
 {

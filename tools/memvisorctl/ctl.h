@@ -48,6 +48,13 @@ void ctl_table_frames(FILE *f, json_t *ret);
 /* "4 KiB", "2 MiB", "1.5 GiB": n bytes in the largest unit that fits. */
 void ctl_format_size(char *buf, size_t len, uint64_t n);
 
+/* balloon.c: `balloon SIZE`, and the x-query-balloon return for `info balloon`. */
+int ctl_balloon(struct ctl *ctl, const char *size);
+/* Bytes SIZE names (a plain number is MiB); false unless a positive size
+ * that fits a QMP integer. */
+bool ctl_parse_size(const char *s, uint64_t *out);
+void ctl_table_balloon(FILE *f, json_t *ret);
+
 /* top.c */
 int ctl_top(struct ctl *ctl);
 

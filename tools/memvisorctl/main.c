@@ -30,6 +30,8 @@ static void usage(FILE *f)
 		"  status              whether the vCPUs run or are paused\n"
 		"  stop | cont         pause / resume the vCPUs\n"
 		"  quit                end the VM\n"
+		"  balloon SIZE        aim the guest at a logical size of SIZE (MiB, or with\n"
+		"                      a suffix B, K, M, G, T); info balloon shows progress\n"
 		"  raw JSON            send one QMP command exactly as given, print the reply\n"
 		"  top                 live view of the busiest slab caches, the buddy's free\n"
 		"                      blocks per order and the frame states, every second;\n"
@@ -87,6 +89,7 @@ static int run_stop(struct ctl *ctl, char **args) { (void)args; return ctl_simpl
 static int run_cont(struct ctl *ctl, char **args) { (void)args; return ctl_simple(ctl, "cont"); }
 static int run_quit(struct ctl *ctl, char **args) { (void)args; return ctl_simple(ctl, "quit"); }
 static int run_top(struct ctl *ctl, char **args) { (void)args; return ctl_top(ctl); }
+static int run_balloon(struct ctl *ctl, char **args) { return ctl_balloon(ctl, args[0]); }
 
 static const struct command {
 	const char *name;
@@ -100,6 +103,7 @@ static const struct command {
 	{ "cont", 0, run_cont },
 	{ "quit", 0, run_quit },
 	{ "top", 0, run_top },
+	{ "balloon", 1, run_balloon },
 };
 
 static const struct command *find_command(const char *name)
@@ -163,6 +167,10 @@ int main(int argc, char **argv)
 		return bad_usage(cmd->nargs ? "%s: needs one argument" : "%s: takes no arguments", name);
 	if (cmd->run == run_info && !ctl_info_known(args[0]))
 		return bad_usage("info %s: unknown; see --help for what info shows", args[0]);
+	uint64_t size;
+	if (cmd->run == run_balloon && !ctl_parse_size(args[0], &size))
+		return bad_usage("balloon %s: not a size (MiB, or a number with B, K, M, G or T)",
+				 args[0]);
 	if (top_option && cmd->run != run_top)
 		return bad_usage("%s: --once, -n and --sort are for top", name);
 	if (ctl.json && cmd->run == run_top)

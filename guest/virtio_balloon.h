@@ -1,0 +1,115 @@
+/*
+ * The guest's own RAM (balloon_ram.c) and its virtio-balloon driver
+ * (virtio_balloon.c).
+ *
+ * Guest RAM: every usable range of the memory map becomes one zone of the
+ * freestanding buddy core from mm/, its frame descriptors and pageblock
+ * bytes carved from the start of the range itself (as Linux puts its
+ * memmap in RAM). Frames handed out are in state FRAME_GUEST; ballooned
+ * ones are switched to FRAME_BALLOONED until they are deflated.
+ *
+ * The balloon driver behaves like Linux's: inflate takes 4 KiB frames from
+ * the guest's buddy and tells the host their PFNs (le32), at most 256 per
+ * buffer, waiting for each buffer to be used; deflate tells the host first
+ * and only then gives the frames back to the buddy; `actual` is written
+ * after every change; stats go out as {le16 tag; le64 val} records.
+ */
+#ifndef GUEST_VIRTIO_BALLOON_H
+#define GUEST_VIRTIO_BALLOON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "../mm/frame.h"
+#include "virtio_mmio.h"
+
+/* ---- balloon_ram.c: the guest's free RAM, managed by the buddy core ---- */
+
+/* Builds the zones from memory_usable(). False (with *why) if none fits. */
+bool ram_init(const char **why);
+/* A block of 2^order frames in state FRAME_GUEST: its GPA, or 0 if none. */
+uint64_t ram_alloc(unsigned order);
+/* nr physically contiguous frames (any count): the GPA, or 0 if none. */
+uint64_t ram_alloc_contig(uint32_t nr);
+/* Gives a block back (state must be FRAME_GUEST). False if refused. */
+bool ram_free(uint64_t gpa, unsigned order);
+/* Turns an allocated block into 2^order separately freeable frames. */
+bool ram_split(uint64_t gpa);
+/* Changes an allocated frame's state (FRAME_GUEST <-> FRAME_BALLOONED). */
+bool ram_set_state(uint64_t gpa, enum frame_state st);
+/* Frames managed (free or not) and frames free now. */
+uint64_t ram_total_pages(void);
+uint64_t ram_free_pages(void);
+/* Invariant I1 over every zone: counts per state; false if it does not hold. */
+bool ram_count_states(uint64_t counts[FRAME_NR_OWNER_STATES]);
+
+/* ---- virtio_balloon.c -------------------------------------------------- */
+
+#define VIRTIO_ID_BALLOON                5
+
+/* Feature bits (virtio 1.x, 5.5.3). */
+#define VIRTIO_BALLOON_F_MUST_TELL_HOST  0
+#define VIRTIO_BALLOON_F_STATS_VQ        1
+#define VIRTIO_BALLOON_F_DEFLATE_ON_OOM  2
+
+/* Config space. */
+#define VIRTIO_BALLOON_CFG_NUM_PAGES     0
+#define VIRTIO_BALLOON_CFG_ACTUAL        4
+
+/* Statistics tags. */
+#define VIRTIO_BALLOON_S_MEMFREE         4
+#define VIRTIO_BALLOON_S_MEMTOT          5
+#define VIRTIO_BALLOON_S_AVAIL           6
+
+/* PFNs per inflate or deflate buffer, as Linux's driver sends them. */
+#define VIRTIO_BALLOON_BATCH             256
+
+struct virtio_balloon_stat {
+	uint16_t tag;
+	uint64_t val;
+} __attribute__((packed));
+
+#define VIRTIO_BALLOON_NR_STATS          3
+
+struct vballoon {
+	struct virtio_mmio_dev dev;
+	struct virtq inflate_vq, deflate_vq, stats_vq;
+	bool has_stats, must_tell_host, deflate_on_oom;
+	/* Ballooned PFNs, most recent last (deflate takes from the end). */
+	uint32_t *pfns;
+	uint32_t nr_ballooned, capacity;
+	/* Write a pattern over every deflated page and read it back before
+	 * the page returns to the buddy: proves the host gave memory back. */
+	bool check_deflated;
+	uint64_t deflated_checked, deflated_bad;
+	uint64_t stats_sent;
+};
+
+/*
+ * Finds the first virtio-balloon on the command line, negotiates VERSION_1,
+ * MUST_TELL_HOST, STATS_VQ and DEFLATE_ON_OOM, sets up the queues, starts
+ * the stats buffer and reports actual 0. The ballooned-PFN list comes from
+ * the guest's buddy (ram_init first).
+ */
+bool vballoon_init(struct vballoon *b, const char **why);
+/* The host's target (num_pages), in 4 KiB pages: one register read. */
+uint32_t vballoon_target(struct vballoon *b);
+/*
+ * Inflates by up to nr pages; returns how many were ballooned, which is
+ * fewer when the guest runs out of free RAM. -1 if the device stopped
+ * answering (*why set).
+ */
+long vballoon_inflate(struct vballoon *b, uint32_t nr, const char **why);
+/* Deflates by up to nr pages (host told first); returns how many, or -1. */
+long vballoon_deflate(struct vballoon *b, uint32_t nr, const char **why);
+/* Writes actual (the ballooned page count) to the config space. */
+void vballoon_update_actual(struct vballoon *b);
+/* If the host used the stats buffer, refills it and hands it back. */
+void vballoon_poll_stats(struct vballoon *b);
+/*
+ * DEFLATE_ON_OOM: when the guest needs nr more free frames than its buddy
+ * has, deflates up to that many (only if the feature was negotiated).
+ * Returns the pages deflated.
+ */
+long vballoon_deflate_on_oom(struct vballoon *b, uint32_t nr);
+
+#endif

@@ -1,0 +1,176 @@
+/*
+ * The balloon commands in process: balloon, query-balloon and
+ * x-query-balloon against a real virtio-balloon device on the session's
+ * guest memory (no vCPU: the driver's config writes are made through the
+ * transport directly), QEMU's error without a device, and the change of
+ * `actual` that becomes BALLOON_CHANGE; memvisorctl balloon and info
+ * balloon over a real monitor socket.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "session.h"
+#include "vm_proc.h"
+#include "vmm/monitor.h"
+#include "vmm/monitor_balloon.h"
+#include "vmm/qmp_cmd_balloon.h"
+#include "vmm/virtio_balloon.h"
+
+#define RAM_MIB 16
+#define RAM (RAM_MIB * (1ULL << 20))
+#define BASE 0xfeb00000ULL
+#define ACTUAL_OFF (0x100 + 4)
+
+static struct session s;
+static struct virtio_balloon *dev;
+
+static void no_irq(void *arg, unsigned irq, int level)
+{
+	(void)arg, (void)irq, (void)level;
+}
+
+static void setup(void)
+{
+	session_start(&s, RAM_MIB);
+	session_negotiate(&s);
+	cr_assert_eq(virtio_balloon_create(s.arena, s.gm, BASE, 5, no_irq, NULL, 0, &dev), 0);
+}
+
+static void teardown(void)
+{
+	monitor_balloon_detach(&s);
+	virtio_balloon_destroy(dev);
+	session_finish(&s);
+}
+
+TestSuite(balloon_qmp, .init = setup, .fini = teardown);
+
+#define INT(o, key) ((uint64_t)json_integer_value(json_object_get(o, key)))
+
+Test(balloon_qmp, without_a_device_as_qemu)
+{
+	const char *d = session_error(&s, "{\"execute\": \"balloon\", \"arguments\": {\"value\": 1}}",
+				      "DeviceNotActive");
+	cr_assert_str_eq(d, "No balloon device has been activated");
+	d = session_error(&s, "{\"execute\": \"query-balloon\"}", "DeviceNotActive");
+	cr_assert_str_eq(d, "No balloon device has been activated");
+	session_error(&s, "{\"execute\": \"x-query-balloon\"}", "DeviceNotActive");
+}
+
+Test(balloon_qmp, target_is_the_logical_vm_size)
+{
+	struct virtio_balloon_info info;
+	char cmd[128];
+
+	cr_assert_eq(monitor_balloon_attach(&s, dev, s.gm), 0);
+	json_t *r = session_return(&s, "{\"execute\": \"query-balloon\"}");
+	EXPECT_KEYS(r, "actual");
+	cr_assert_eq(INT(r, "actual"), RAM);
+	json_decref(r);
+
+	snprintf(cmd, sizeof(cmd), "{\"execute\": \"balloon\", \"arguments\": {\"value\": %llu}}",
+		 RAM / 4);
+	r = session_return(&s, cmd);
+	cr_assert_eq(json_object_size(r), 0);
+	json_decref(r);
+	virtio_balloon_get_info(dev, &info);
+	cr_assert_eq(info.num_pages, (RAM - RAM / 4) >> 12);
+
+	r = session_return(&s, "{\"execute\": \"x-query-balloon\"}");
+	EXPECT_KEYS(r, "target", "actual", "ballooned-pages", "frames-returned",
+		    "host-bytes-released", "pending", "rejected", "failed", "bad-buffers",
+		    "driver-ok", "stats");
+	cr_assert_eq(INT(r, "target"), RAM / 4);
+	cr_assert_eq(INT(r, "actual"), RAM);
+	cr_assert_eq(INT(r, "ballooned-pages"), 0);
+	cr_assert(json_is_object(json_object_get(r, "stats")));
+	json_decref(r);
+
+	/* Above the RAM size: an empty balloon. */
+	snprintf(cmd, sizeof(cmd), "{\"execute\": \"balloon\", \"arguments\": {\"value\": %llu}}",
+		 RAM * 2);
+	json_decref(session_return(&s, cmd));
+	virtio_balloon_get_info(dev, &info);
+	cr_assert_eq(info.num_pages, 0);
+
+	const char *d = session_error(&s, "{\"execute\": \"balloon\", \"arguments\": {\"value\": 0}}",
+				      "GenericError");
+	cr_assert_str_eq(d, "Parameter 'target' expects a size");
+	session_error(&s, "{\"execute\": \"balloon\", \"arguments\": {\"value\": -4096}}",
+		      "GenericError");
+	session_error(&s, "{\"execute\": \"balloon\", \"arguments\": {\"value\": \"1G\"}}",
+		      "GenericError");
+	session_error(&s, "{\"execute\": \"balloon\"}", "GenericError");
+}
+
+Test(balloon_qmp, driver_actual_becomes_balloon_change)
+{
+	uint64_t actual;
+	uint32_t pages = 1024;
+
+	cr_assert_eq(monitor_balloon_attach(&s, dev, s.gm), 0);
+	cr_assert_not(monitor_balloon_take_change(&s, &actual));
+	virtio_mmio_access(virtio_balloon_mmio(dev), BASE + ACTUAL_OFF, true, &pages, 4);
+	struct virtio_balloon_info info;
+	virtio_balloon_get_info(dev, &info);
+	if (info.actual != pages)
+		cr_skip_test("the device takes `actual` only from a live driver");
+	cr_assert(monitor_balloon_take_change(&s, &actual));
+	cr_assert_eq(actual, RAM - ((uint64_t)pages << 12));
+	cr_assert_not(monitor_balloon_take_change(&s, &actual), "one event per change");
+	json_t *data = qmp_balloon_change_data(actual);
+	cr_assert_eq(INT(data, "actual"), RAM - ((uint64_t)pages << 12));
+	json_decref(data);
+	json_t *r = session_return(&s, "{\"execute\": \"query-balloon\"}");
+	cr_assert_eq(INT(r, "actual"), RAM - ((uint64_t)pages << 12));
+	json_decref(r);
+}
+
+/* memvisorctl balloon and info balloon against a monitor over a socket,
+ * in process (the session's target, so no VM). */
+Test(balloon_qmp, memvisorctl_balloon_and_info)
+{
+	char dir[] = "/tmp/balloon-qmp-XXXXXX", sock[64], err[256];
+	struct monitor *m = NULL;
+	struct ctl_run r;
+	struct virtio_balloon_info info;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/qmp.sock", dir);
+	cr_assert_eq(monitor_balloon_attach(&s, dev, s.gm), 0);
+	cr_assert_eq(monitor_start(sock, &s.target, &m, err, sizeof(err)), 0, "%s", err);
+
+	ctl_run(&r, 20.0, (const char *const[]){ sock, "balloon", "4", NULL });
+	cr_expect_eq(r.status, 0, "stderr: %s", r.err);
+	ctl_run_free(&r);
+	virtio_balloon_get_info(dev, &info);
+	cr_expect_eq(info.num_pages, (RAM - (4ULL << 20)) >> 12);
+	ctl_run(&r, 20.0, (const char *const[]){ sock, "balloon", "8MiB", NULL });
+	cr_expect_eq(r.status, 0, "stderr: %s", r.err);
+	ctl_run_free(&r);
+	virtio_balloon_get_info(dev, &info);
+	cr_expect_eq(info.num_pages, (RAM - (8ULL << 20)) >> 12);
+
+	ctl_run(&r, 20.0, (const char *const[]){ sock, "info", "balloon", NULL });
+	cr_expect_eq(r.status, 0, "stderr: %s", r.err);
+	cr_expect_not_null(strstr(r.out, "balloon: actual=16\n"), "%s", r.out);
+	cr_expect_not_null(strstr(r.out, "target                 8 MiB\n"), "%s", r.out);
+	ctl_run_free(&r);
+	ctl_run(&r, 20.0, (const char *const[]){ sock, "--json", "info", "balloon", NULL });
+	cr_expect_eq(r.status, 0);
+	json_t *j = json_loads(r.out, 0, NULL);
+	cr_expect_eq(INT(j, "target"), 8ULL << 20);
+	json_decref(j);
+	ctl_run_free(&r);
+
+	static const char *const bad[] = { "0", "-1", "abc", "4X", "4MB", "", "99999999999999T" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		ctl_run(&r, 20.0, (const char *const[]){ sock, "balloon", bad[i], NULL });
+		cr_expect_eq(r.status, 2, "balloon '%s': status %d", bad[i], r.status);
+		ctl_run_free(&r);
+	}
+	monitor_stop(m, false, "host-qmp-quit");
+	rmdir(dir);
+}

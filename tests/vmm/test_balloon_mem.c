@@ -1,0 +1,428 @@
+/*
+ * Tests for ballooned guest memory (vmm/balloon_mem.c) on real guest memory,
+ * without a device: half of a 256 MiB guest inflated and deflated in zone
+ * Normal and in zone Huge, with the host memory released measured (memfd
+ * allocated blocks, process RSS and hugetlb pages), the buddy's free count,
+ * I1, the mapping counts (I4) and the data of the pages left alone; bogus
+ * PFNs; a short mapping budget (ballooned-pending frames); and writes to
+ * ballooned pages that must not reach the VMM's own slab pages (I2).
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "mm/mapbudget.h"
+#include "mm/slab.h"
+#include "vmm/balloon_mem.h"
+#include "vmm/guest_mem.h"
+
+#define MIB (1ULL << 20)
+#define GUEST_BYTES (256 * MIB)
+#define GUEST_FRAMES (GUEST_BYTES >> 12)
+#define HALF (GUEST_FRAMES / 2)
+
+static struct mm_arena *arena(uint64_t normal_mib, uint64_t huge_mib)
+{
+	struct mm_arena_config cfg = {
+		.normal_bytes = normal_mib * MIB,
+		.huge_bytes = huge_mib * MIB,
+		.huge = huge_mib ? MM_HUGE_AUTO : MM_HUGE_OFF,
+	};
+	struct mm_arena *a = NULL;
+	int rc = mm_arena_create(&cfg, &a);
+	cr_assert_eq(rc, 0, "mm_arena_create: %s", strerror(-rc));
+	if (huge_mib && !mm_zone_get(a, ZONE_HUGE)) {
+		char status[sizeof(a->huge_status)];
+		snprintf(status, sizeof(status), "%s", a->huge_status);
+		mm_arena_destroy(a);
+		cr_skip_test("%s", status);
+	}
+	return a;
+}
+
+static struct guest_mem *create(struct mm_arena *a, enum mm_huge_mode mode)
+{
+	struct guest_mem *gm = NULL;
+	char why[256];
+	int rc = guest_mem_create(a, GUEST_BYTES, mode, &gm, why, sizeof(why));
+	cr_assert_eq(rc, 0, "guest_mem_create: %s (%s)", why, strerror(-rc));
+	return gm;
+}
+
+/* Frames per state in zone z; I1 must hold. */
+static void states(struct mm_arena *a, enum mm_zone_id z, uint64_t out[FRAME_NR_OWNER_STATES])
+{
+	uint64_t counts[MM_NR_ZONES][FRAME_NR_OWNER_STATES];
+	cr_assert_eq(mm_arena_check_frames(a, counts), 0, "I1: frame states do not add up");
+	memcpy(out, counts[z], sizeof(counts[z]));
+}
+
+static void destroy(struct guest_mem *gm, struct mm_arena *a)
+{
+	balloon_mem_forget(gm);
+	guest_mem_destroy(gm);
+	slab_shrink_all(a);
+	for (int z = 0; z < MM_NR_ZONES; z++) {
+		struct mm_zone *zone = mm_zone_get(a, (enum mm_zone_id)z);
+		if (!zone)
+			continue;
+		mm_pcp_drain(zone);
+		uint64_t st[FRAME_NR_OWNER_STATES];
+		states(a, (enum mm_zone_id)z, st);
+		cr_assert_eq(st[FRAME_GUEST] + st[FRAME_BALLOONED], 0);
+		cr_assert(buddy_fully_coalesced(&zone->buddy), "I3: zone %s", zone->buddy.name);
+	}
+	mm_arena_destroy(a);
+}
+
+static struct guest_mem_region region0(struct guest_mem *gm)
+{
+	struct guest_mem_region r;
+	cr_assert_eq(guest_mem_region(gm, 0, &r), 0);
+	return r;
+}
+
+static uint64_t maps_in(const void *p, uint64_t len)
+{
+	uintptr_t lo_r = (uintptr_t)p, hi_r = lo_r + len;
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	uint64_t n = 0;
+
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && lo < hi_r && hi > lo_r)
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
+static void check_maps(struct guest_mem *gm)
+{
+	struct guest_mem_region r = region0(gm);
+	cr_assert_eq(maps_in(r.hva, r.size), r.nr_mappings,
+		     "the kernel sees %lu mappings, guest memory counts %lu",
+		     (unsigned long)maps_in(r.hva, r.size), (unsigned long)r.nr_mappings);
+}
+
+static uint64_t memfd_bytes(struct mm_zone *z)
+{
+	struct stat sb;
+	cr_assert_eq(fstat(z->memfd, &sb), 0);
+	return (uint64_t)sb.st_blocks * 512;
+}
+
+/* The process's resident memory, hugetlb pages included (RSS leaves them
+ * out), from /proc/self/status. */
+static uint64_t host_resident(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	uint64_t total = 0;
+
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long kb;
+		if (sscanf(line, "VmRSS: %lu kB", &kb) == 1 ||
+		    sscanf(line, "HugetlbPages: %lu kB", &kb) == 1)
+			total += (uint64_t)kb << 10;
+	}
+	fclose(f);
+	return total;
+}
+
+static uint64_t tag(uint64_t gfn)
+{
+	return 0x9e3779b97f4a7c15ULL ^ (gfn * 0x100000001b3ULL);
+}
+
+static void fill(struct guest_mem_region *r, uint64_t from, uint64_t to)
+{
+	for (uint64_t p = from; p < to; p++)
+		*(volatile uint64_t *)(r->hva + (p << 12) + 16) = tag(p);
+}
+
+static bool page_zero(const uint8_t *p)
+{
+	for (unsigned i = 0; i < 4096; i += 8)
+		if (*(const uint64_t *)(p + i))
+			return false;
+	return true;
+}
+
+/* Inflates the upper half of a 256 MiB guest whose frames are in zone zid,
+ * checks what came back, deflates it all and checks the pages work again. */
+static void half_and_back(struct mm_arena *a, enum mm_huge_mode mode, enum mm_zone_id zid)
+{
+	struct guest_mem *gm = create(a, mode);
+	struct guest_mem_region r = region0(gm);
+	struct mm_zone *z = mm_zone_get(a, zid);
+	struct balloon_mem_stats s;
+	uint64_t before[FRAME_NR_OWNER_STATES], after[FRAME_NR_OWNER_STATES];
+	const uint64_t bytes = HALF << 12;
+
+	cr_assert_eq(r.zone, zid);
+	fill(&r, 0, GUEST_FRAMES);
+	mm_pcp_drain(z);
+	states(a, zid, before);
+	uint64_t fd0 = memfd_bytes(z), res0 = host_resident();
+
+	/* Backwards, so zone Huge pages complete only at their last piece. */
+	for (uint64_t g = GUEST_FRAMES; g-- > HALF;)
+		cr_assert_eq(balloon_mem_inflate(gm, g), 0, "inflate gfn %#lx", (unsigned long)g);
+	mm_pcp_drain(z);
+	states(a, zid, after);
+	uint64_t fd1 = memfd_bytes(z), res1 = host_resident();
+	balloon_mem_stats(gm, &s);
+
+	cr_assert_eq(s.ballooned_pages, HALF);
+	cr_assert_eq(s.frames_returned, HALF);
+	cr_assert_eq(s.pending, 0);
+	cr_assert_eq(s.rejected, 0);
+	cr_assert_geq(s.host_bytes_released * 100, bytes * 99, "released %lu of %lu",
+		      (unsigned long)s.host_bytes_released, (unsigned long)bytes);
+	cr_assert_geq((fd0 - fd1) * 100, bytes * 99, "memfd blocks fell by %lu of %lu",
+		      (unsigned long)(fd0 - fd1), (unsigned long)bytes);
+	cr_assert_geq(res0 > res1 ? (res0 - res1) * 100 : 0, bytes * 99,
+		      "resident memory fell by %ld of %lu", (long)(res0 - res1), (unsigned long)bytes);
+	/* Every frame returned is free again, or became a p2m table page
+	 * (4 KiB leaves where 2 MiB leaves were). */
+	cr_assert_eq(before[FRAME_GUEST] - after[FRAME_GUEST], HALF);
+	cr_assert_eq((after[FRAME_FREE] - before[FRAME_FREE]) + (after[FRAME_VMM] - before[FRAME_VMM]),
+		     HALF);
+	cr_assert_geq((after[FRAME_FREE] - before[FRAME_FREE]) * 100, HALF * 99);
+	cr_assert_eq(after[FRAME_BALLOONED], 0);
+	check_maps(gm);
+
+	/* The guest's other half is untouched; the ballooned half reads
+	 * zeros (a placeholder, no frame). */
+	for (uint64_t p = 0; p < HALF; p++)
+		cr_assert_eq(*(uint64_t *)(r.hva + (p << 12) + 16), tag(p));
+	for (uint64_t p = HALF; p < GUEST_FRAMES; p += 97)
+		cr_assert(page_zero(r.hva + (p << 12)));
+	struct p2m_leaf l;
+	cr_assert_eq(p2m_lookup(guest_mem_p2m(gm), HALF, &l), -ENOENT);
+
+	for (uint64_t g = HALF; g < GUEST_FRAMES; g++)
+		cr_assert_eq(balloon_mem_deflate(gm, g), 0, "deflate gfn %#lx", (unsigned long)g);
+	balloon_mem_stats(gm, &s);
+	cr_assert_eq(s.ballooned_pages, 0);
+	cr_assert_eq(s.frames_returned, 0);
+	check_maps(gm);
+	for (uint64_t p = HALF; p < GUEST_FRAMES; p++)
+		cr_assert(page_zero(r.hva + (p << 12)), "gfn %#lx not zero", (unsigned long)p);
+	/* Usable: what the guest writes lands in the frame the p2m names. */
+	fill(&r, HALF, GUEST_FRAMES);
+	for (uint64_t p = 0; p < GUEST_FRAMES; p++) {
+		cr_assert_eq(p2m_lookup(guest_mem_p2m(gm), p, &l), 0);
+		cr_assert_eq(l.state, 0);
+		struct mm_zone *fz = mm_zone_get(a, l.zone);
+		uint8_t *f = mm_frame_ptr(fz, (uint32_t)(l.hfn - fz->base_hfn));
+		cr_assert_eq(*(uint64_t *)(f + 16), tag(p), "gfn %#lx", (unsigned long)p);
+	}
+	states(a, zid, after);
+	cr_assert_eq(after[FRAME_GUEST], before[FRAME_GUEST]);
+	destroy(gm, a);
+}
+
+Test(balloon_mem, half_of_256m_in_zone_normal)
+{
+	half_and_back(arena(320, 0), MM_HUGE_OFF, ZONE_NORMAL);
+}
+
+/* Pieces of a zone Huge page release nothing until all 512 are in. */
+static void whole_pages_only(struct mm_arena *a)
+{
+	struct guest_mem *gm = create(a, MM_HUGE_ON);
+	struct guest_mem_region r = region0(gm);
+	struct mm_zone *z = mm_zone_get(a, ZONE_HUGE);
+	struct balloon_mem_stats s;
+
+	fill(&r, 0, 1024);
+	uint64_t fd0 = memfd_bytes(z);
+	for (uint64_t g = 512; g < 1023; g++)
+		cr_assert_eq(balloon_mem_inflate(gm, g), 0);
+	balloon_mem_stats(gm, &s);
+	cr_assert_eq(s.ballooned_pages, 511);
+	cr_assert_eq(s.frames_returned, 0);
+	cr_assert_eq(memfd_bytes(z), fd0);
+	/* A piece deflated before the page left reads zeros. */
+	cr_assert_eq(balloon_mem_deflate(gm, 700), 0);
+	cr_assert(page_zero(r.hva + (700 << 12)));
+	cr_assert_eq(balloon_mem_inflate(gm, 700), 0);
+	cr_assert_eq(balloon_mem_inflate(gm, 1023), 0);
+	balloon_mem_stats(gm, &s);
+	cr_assert_eq(s.frames_returned, 512);
+	cr_assert_eq(fd0 - memfd_bytes(z), 2 * MIB);
+	check_maps(gm);
+	/* One piece back brings a whole (zero) 2 MiB page; the rest stay ballooned. */
+	cr_assert_eq(balloon_mem_deflate(gm, 600), 0);
+	balloon_mem_stats(gm, &s);
+	cr_assert_eq(s.ballooned_pages, 511);
+	cr_assert_eq(s.frames_returned, 0);
+	for (uint64_t g = 512; g < 1024; g++)
+		cr_assert(page_zero(r.hva + (g << 12)));
+	for (uint64_t p = 0; p < 512; p++)
+		cr_assert_eq(*(uint64_t *)(r.hva + (p << 12) + 16), tag(p));
+	check_maps(gm);
+	destroy(gm, a);
+}
+
+/* One test for both, so that they do not compete for the hugetlb pool. */
+Test(balloon_mem, half_of_256m_in_zone_huge_and_whole_pages_only)
+{
+	half_and_back(arena(32, 256), MM_HUGE_ON, ZONE_HUGE);
+	whole_pages_only(arena(32, 256));
+}
+
+Test(balloon_mem, bogus_pfns_are_rejected_and_counted)
+{
+	struct mm_arena *a = arena(320, 0);
+	struct guest_mem *gm = create(a, MM_HUGE_OFF);
+	struct balloon_mem_stats s;
+
+	cr_assert_eq(balloon_mem_inflate(gm, GUEST_FRAMES), -EINVAL);            /* past RAM */
+	cr_assert_eq(balloon_mem_inflate(gm, GUEST_MEM_LOW_END >> 12), -EINVAL); /* the hole */
+	cr_assert_eq(balloon_mem_inflate(gm, UINT64_MAX), -EINVAL);
+	cr_assert_eq(balloon_mem_inflate(gm, 5), 0);
+	cr_assert_eq(balloon_mem_inflate(gm, 5), -EINVAL);                       /* duplicate */
+	cr_assert_eq(balloon_mem_deflate(gm, 6), -EINVAL);                       /* never inflated */
+	cr_assert_eq(balloon_mem_deflate(gm, UINT64_MAX), -EINVAL);
+	cr_assert_eq(balloon_mem_deflate(gm, 5), 0);
+	cr_assert_eq(balloon_mem_deflate(gm, 5), -EINVAL);                       /* twice */
+	balloon_mem_stats(gm, &s);
+	cr_assert_eq(s.rejected, 7);
+	cr_assert_eq(s.ballooned_pages, 0);
+	destroy(gm, a);
+}
+
+/* No mapping budget left: isolated ballooned pages stay pending (punched,
+ * reserved to their GFN), and deflate gives them back zeroed. */
+Test(balloon_mem, short_mapping_budget_keeps_frames_pending)
+{
+	struct mm_arena *a = arena(320, 0);
+	struct guest_mem *gm = create(a, MM_HUGE_OFF);
+	struct guest_mem_region r = region0(gm);
+	struct mm_zone *z = mm_zone_get(a, ZONE_NORMAL);
+	struct balloon_mem_stats s;
+	uint64_t st[FRAME_NR_OWNER_STATES];
+
+	fill(&r, 0, GUEST_FRAMES);
+	uint64_t left = mm_maps_share(MM_MAPS_GUEST) - mm_maps_charged(MM_MAPS_GUEST);
+	cr_assert_eq(mm_maps_charge(MM_MAPS_GUEST, left), 0);
+	uint64_t fd0 = memfd_bytes(z);
+	for (uint64_t g = 100; g < 200; g += 2)
+		cr_assert_eq(balloon_mem_inflate(gm, g), 0);
+	balloon_mem_stats(gm, &s);
+	cr_assert_eq(s.pending, 50);
+	cr_assert_eq(s.frames_returned, 0);
+	cr_assert_geq(fd0 - memfd_bytes(z), 50 * 4096);
+	states(a, ZONE_NORMAL, st);
+	cr_assert_eq(st[FRAME_BALLOONED], 50);
+	struct p2m_leaf l;
+	cr_assert_eq(p2m_lookup(guest_mem_p2m(gm), 100, &l), 0);
+	cr_assert(l.state & P2M_ST_BALLOONED);
+	check_maps(gm);
+	/* A guest writing to a pending page writes to its own reserved frame. */
+	memset(r.hva + (150 << 12), 0xa5, 4096);
+	/* With room again, a ballooned neighbour lets pending frames go:
+	 * 101's placeholder merges with those of 100 and 102. */
+	mm_maps_uncharge(MM_MAPS_GUEST, left);
+	cr_assert_eq(balloon_mem_inflate(gm, 101), 0);
+	balloon_mem_stats(gm, &s);
+	cr_assert_eq(s.pending, 48);
+	cr_assert_eq(s.frames_returned, 3);
+	cr_assert_eq(p2m_lookup(guest_mem_p2m(gm), 100, &l), -ENOENT);
+	check_maps(gm);
+	states(a, ZONE_NORMAL, st);
+	cr_assert_eq(st[FRAME_BALLOONED], 48);
+	for (uint64_t g = 100; g < 200; g += 2)
+		cr_assert_eq(balloon_mem_deflate(gm, g), 0);
+	cr_assert_eq(balloon_mem_deflate(gm, 101), 0);
+	balloon_mem_stats(gm, &s);
+	cr_assert_eq(s.pending, 0);
+	cr_assert_eq(s.frames_returned, 0);
+	cr_assert_eq(s.ballooned_pages, 0);
+	for (uint64_t p = 100; p < 200; p += 2)
+		cr_assert(page_zero(r.hva + (p << 12)), "gfn %#lx", (unsigned long)p);
+	cr_assert(page_zero(r.hva + (101 << 12)));
+	states(a, ZONE_NORMAL, st);
+	cr_assert_eq(st[FRAME_BALLOONED], 0);
+	for (uint64_t p = 103; p < 200; p += 2)
+		cr_assert_eq(*(uint64_t *)(r.hva + (p << 12) + 16), tag(p));
+	check_maps(gm);
+	destroy(gm, a);
+}
+
+static uint64_t hash_pages(uint8_t **pages, unsigned n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned j = 0; j < 4096; j++)
+			h = (h ^ pages[i][j]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* I2: frames given back to the buddy become the VMM's slab pages (the
+ * zone is small, and the slab takes every frame it can get); the guest
+ * scribbling over every ballooned page changes none of them. */
+Test(balloon_mem, ballooned_writes_never_reach_the_vmms_slab_pages)
+{
+	struct mm_arena *a = arena(264, 0);
+	struct guest_mem *gm = create(a, MM_HUGE_OFF);
+	struct guest_mem_region r = region0(gm);
+	struct mm_zone *z = mm_zone_get(a, ZONE_NORMAL);
+	enum { NB = 1024, PER_PAGE = 64, MAX_OBJ = PER_PAGE * 8192 };
+	static uint64_t was[NB];
+	static uint8_t *pages[MAX_OBJ / PER_PAGE * 2];
+	void **objs = calloc(MAX_OBJ, sizeof(*objs));
+
+	cr_assert_not_null(objs);
+	for (uint64_t i = 0; i < NB; i++) {
+		struct p2m_leaf l;
+		cr_assert_eq(p2m_lookup(guest_mem_p2m(gm), 4096 + i, &l), 0);
+		was[i] = l.hfn;
+		cr_assert_eq(balloon_mem_inflate(gm, 4096 + i), 0);
+	}
+	struct slab_cache_params sp = { .size = 64, .order = 0, .zone = ZONE_NORMAL };
+	struct slab_cache *c = slab_cache_create(a, "balloon_i2_test", &sp);
+	cr_assert_not_null(c);
+	unsigned nobj = 0, np = 0, reused = 0;
+	while (nobj < MAX_OBJ && np < sizeof(pages) / sizeof(pages[0])) {
+		void *o = slab_alloc(c);
+		if (!o)
+			break;
+		objs[nobj] = o;
+		memset(o, (int)(nobj & 0xff), 64);
+		nobj++;
+		uint8_t *pg = (uint8_t *)((uintptr_t)o & ~4095UL);
+		if (np && pages[np - 1] == pg)
+			continue;
+		pages[np++] = pg;
+		uint64_t hfn = z->base_hfn + (uint64_t)((pg - z->base) >> 12);
+		for (unsigned k = 0; k < NB; k++)
+			if (was[k] == hfn) {
+				reused++;
+				break;
+			}
+	}
+	cr_assert_gt(reused, NB / 2, "only %u ballooned frames became slab pages", reused);
+	uint64_t h0 = hash_pages(pages, np);
+	for (uint64_t i = 0; i < NB; i++)
+		memset(r.hva + ((4096 + i) << 12), 0xff, 4096);
+	cr_assert_eq(hash_pages(pages, np), h0, "a guest write reached a slab page");
+	for (unsigned i = 0; i < nobj; i++)
+		slab_free(c, objs[i]);
+	free(objs);
+	slab_cache_destroy(c);
+	for (uint64_t i = 0; i < NB; i++)
+		cr_assert_eq(balloon_mem_deflate(gm, 4096 + i), 0);
+	for (uint64_t i = 0; i < NB; i++)
+		cr_assert(page_zero(r.hva + ((4096 + i) << 12)));
+	destroy(gm, a);
+}

@@ -1,0 +1,533 @@
+/*
+ * The virtio-mmio transport (vmm/virtio_mmio.c) driven register by register
+ * as a driver would, on real guest RAM and no KVM: identification, feature
+ * negotiation (refused when VERSION_1 is missing or a feature was never
+ * offered), status rules, queue setup checks, notify, the interrupt line and
+ * its acknowledgement, reset, wrong widths and unknown offsets. Then the
+ * balloon device (vmm/virtio_balloon.c) on it: PFN buffers inflated and
+ * deflated through balloon_mem, bogus PFNs and badly shaped buffers counted,
+ * the target and `actual` in config space, and the stats queue.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include "vmm/balloon_mem.h"
+#include "vmm/guest_mem.h"
+#include "vmm/virtio_balloon.h"
+#include "vmm/virtio_mmio.h"
+
+#define MIB (1ULL << 20)
+#define RAM (16 * MIB)
+#define BASE 0xfeb00e00ULL
+#define IRQ 12
+#define DESC_GPA  0x10000ULL
+#define AVAIL_GPA 0x11000ULL
+#define USED_GPA  0x12000ULL
+#define BUF_GPA   0x20000ULL
+
+static struct mm_arena *arena;
+static struct guest_mem *gm;
+static int line_level = -1;
+static unsigned line_raises;
+
+static void irq_line(void *arg, unsigned irq, int level)
+{
+	(void)arg;
+	cr_assert_eq(irq, IRQ);
+	if (level && line_level != 1)
+		line_raises++;
+	line_level = level;
+}
+
+static void setup(void)
+{
+	struct mm_arena_config cfg = { .normal_bytes = 64 * MIB, .huge = MM_HUGE_OFF };
+	char why[256];
+
+	cr_assert_eq(mm_arena_create(&cfg, &arena), 0);
+	cr_assert_eq(guest_mem_create(arena, RAM, MM_HUGE_OFF, &gm, why, sizeof(why)), 0, "%s", why);
+	line_level = -1;
+	line_raises = 0;
+}
+
+static void teardown(void)
+{
+	guest_mem_destroy(gm);
+	mm_arena_destroy(arena);
+}
+
+static void *hva(uint64_t gpa, uint64_t len)
+{
+	void *p = guest_mem_hva(gm, gpa, len);
+	cr_assert_not_null(p);
+	return p;
+}
+
+static uint32_t rd(struct virtio_mmio *t, uint32_t off)
+{
+	uint32_t v = 0xdeadbeef;
+	virtio_mmio_access(t, BASE + off, false, &v, 4);
+	return v;
+}
+
+static void wr(struct virtio_mmio *t, uint32_t off, uint32_t v)
+{
+	virtio_mmio_access(t, BASE + off, true, &v, 4);
+}
+
+/* ---- a test device ---- */
+
+static unsigned notified[4], resets;
+static uint8_t test_config[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+static void test_config_read(struct virtio_mmio *t, uint32_t off, void *buf, unsigned len)
+{
+	(void)t;
+	memcpy(buf, test_config + off, len);
+}
+
+static void test_notify(struct virtio_mmio *t, unsigned q)
+{
+	notified[q]++;
+	virtio_mmio_interrupt(t, VIRTIO_INT_USED);
+}
+
+static void test_reset(struct virtio_mmio *t)
+{
+	(void)t;
+	resets++;
+}
+
+static const struct virtio_mmio_device_ops test_ops = {
+	.device_id = 42,
+	.features = (1ull << VIRTIO_F_VERSION_1) | 0x5,
+	.nr_queues = 2,
+	.queue_max = 64,
+	.config_size = sizeof(test_config),
+	.config_read = test_config_read,
+	.queue_notify = test_notify,
+	.reset = test_reset,
+};
+
+static void test_device(struct virtio_mmio *t)
+{
+	memset(notified, 0, sizeof(notified));
+	resets = 0;
+	virtio_mmio_init(t, &test_ops, NULL, gm, BASE, IRQ, irq_line, NULL);
+}
+
+static void negotiate(struct virtio_mmio *t, uint64_t features)
+{
+	wr(t, VIRTIO_MMIO_STATUS, 0);
+	wr(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+	wr(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	wr(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	wr(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
+	wr(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	wr(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
+	wr(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+				  VIRTIO_STATUS_FEATURES_OK);
+}
+
+static void setup_queue(struct virtio_mmio *t, unsigned q, uint32_t size, uint64_t base)
+{
+	wr(t, VIRTIO_MMIO_QUEUE_SEL, q);
+	wr(t, VIRTIO_MMIO_QUEUE_NUM, size);
+	wr(t, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)(base + DESC_GPA));
+	wr(t, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)((base + DESC_GPA) >> 32));
+	wr(t, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)(base + AVAIL_GPA));
+	wr(t, VIRTIO_MMIO_QUEUE_DRIVER_HIGH, 0);
+	wr(t, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)(base + USED_GPA));
+	wr(t, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, 0);
+	wr(t, VIRTIO_MMIO_QUEUE_READY, 1);
+}
+
+static void driver_ok(struct virtio_mmio *t)
+{
+	wr(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+				  VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+}
+
+TestSuite(virtio_mmio, .init = setup, .fini = teardown);
+
+Test(virtio_mmio, identifies_itself)
+{
+	struct virtio_mmio t;
+
+	test_device(&t);
+	cr_assert_eq(rd(&t, VIRTIO_MMIO_MAGIC_VALUE), 0x74726976);
+	cr_assert_eq(rd(&t, VIRTIO_MMIO_VERSION_REG), 2);
+	cr_assert_eq(rd(&t, VIRTIO_MMIO_DEVICE_ID), 42);
+	cr_assert_eq(rd(&t, VIRTIO_MMIO_VENDOR_ID), VIRTIO_MMIO_VENDOR);
+	wr(&t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	cr_assert_eq(rd(&t, VIRTIO_MMIO_DEVICE_FEATURES), 5);
+	wr(&t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	cr_assert_eq(rd(&t, VIRTIO_MMIO_DEVICE_FEATURES), 1, "VERSION_1 is bit 32");
+	wr(&t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 7);
+	cr_assert_eq(rd(&t, VIRTIO_MMIO_DEVICE_FEATURES), 0);
+	cr_assert_eq(rd(&t, VIRTIO_MMIO_STATUS), 0);
+	wr(&t, VIRTIO_MMIO_QUEUE_SEL, 1);
+	cr_assert_eq(rd(&t, VIRTIO_MMIO_QUEUE_NUM_MAX), 64);
+	wr(&t, VIRTIO_MMIO_QUEUE_SEL, 2);
+	cr_assert_eq(rd(&t, VIRTIO_MMIO_QUEUE_NUM_MAX), 0, "no queue 2");
+	virtio_mmio_destroy(&t);
+}
+
+Test(virtio_mmio, bad_widths_offsets_and_read_only_registers_are_ignored)
+{
+	struct virtio_mmio t;
+	uint64_t v8 = ~0ull;
+	uint16_t v2 = 0xffff;
+
+	test_device(&t);
+	virtio_mmio_access(&t, BASE + VIRTIO_MMIO_MAGIC_VALUE, false, &v2, 2);
+	cr_assert_eq(v2, 0);
+	virtio_mmio_access(&t, BASE + VIRTIO_MMIO_MAGIC_VALUE + 1, false, &v8, 4);
+	cr_assert_eq((uint32_t)v8, 0);
+	cr_assert_eq(rd(&t, 0x0c0), 0, "no register there");
+	wr(&t, VIRTIO_MMIO_MAGIC_VALUE, 1);
+	wr(&t, VIRTIO_MMIO_DEVICE_ID, 1);
+	cr_assert_eq(rd(&t, VIRTIO_MMIO_MAGIC_VALUE), 0x74726976);
+	cr_assert_eq(t.bad_accesses, 5);
+	/* Config space: any width inside it, nothing past it. */
+	uint8_t b = 0;
+	virtio_mmio_access(&t, BASE + VIRTIO_MMIO_CONFIG + 7, false, &b, 1);
+	cr_assert_eq(b, 8);
+	v8 = 0;
+	virtio_mmio_access(&t, BASE + VIRTIO_MMIO_CONFIG, false, &v8, 8);
+	cr_assert_eq(v8, 0x0807060504030201ull);
+	uint32_t v4 = 0xffffffff;
+	virtio_mmio_access(&t, BASE + VIRTIO_MMIO_CONFIG + 6, false, &v4, 4);
+	cr_assert_eq(v4, 0, "straddles the end of config space");
+	virtio_mmio_access(&t, BASE + 0x1fc, false, &v4, 4);
+	cr_assert_eq(v4, 0);
+	v4 = 0;
+	virtio_mmio_access(&t, BASE + VIRTIO_MMIO_CONFIG, true, &v4, 4);
+	cr_assert_eq(test_config[0], 1, "read-only config space");
+	cr_assert_eq(t.bad_accesses, 8);
+	virtio_mmio_destroy(&t);
+}
+
+Test(virtio_mmio, features_without_version_1_or_not_offered_are_refused)
+{
+	struct virtio_mmio t;
+
+	test_device(&t);
+	negotiate(&t, 0x1);
+	cr_assert_eq(rd(&t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK, 0, "no VERSION_1");
+	negotiate(&t, (1ull << VIRTIO_F_VERSION_1) | 0x2);
+	cr_assert_eq(rd(&t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK, 0, "bit 1 not offered");
+	negotiate(&t, (1ull << VIRTIO_F_VERSION_1) | 0x4);
+	cr_assert_neq(rd(&t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK, 0);
+	cr_assert_eq(t.driver_features, (1ull << VIRTIO_F_VERSION_1) | 0x4);
+	/* Features are frozen once accepted. */
+	wr(&t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	wr(&t, VIRTIO_MMIO_DRIVER_FEATURES, 1);
+	cr_assert_eq(t.driver_features, (1ull << VIRTIO_F_VERSION_1) | 0x4);
+	/* DRIVER_OK without FEATURES_OK is not taken. */
+	negotiate(&t, 0);
+	driver_ok(&t);
+	cr_assert_eq(rd(&t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DRIVER_OK, 0);
+	virtio_mmio_destroy(&t);
+}
+
+Test(virtio_mmio, the_driver_cannot_clear_status_bits_but_reset_clears_everything)
+{
+	struct virtio_mmio t;
+
+	test_device(&t);
+	negotiate(&t, 1ull << VIRTIO_F_VERSION_1);
+	setup_queue(&t, 0, 16, 0);
+	driver_ok(&t);
+	uint32_t st = rd(&t, VIRTIO_MMIO_STATUS);
+	wr(&t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+	cr_assert_eq(rd(&t, VIRTIO_MMIO_STATUS), st);
+	unsigned before = resets;
+	wr(&t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	cr_assert_eq(rd(&t, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_INT_USED);
+	cr_assert_eq(line_level, 1);
+	wr(&t, VIRTIO_MMIO_STATUS, 0);
+	cr_assert_eq(resets, before + 1);
+	cr_assert_eq(rd(&t, VIRTIO_MMIO_STATUS), 0);
+	cr_assert_eq(rd(&t, VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+	cr_assert_eq(line_level, 0, "reset lowers the line");
+	wr(&t, VIRTIO_MMIO_QUEUE_SEL, 0);
+	cr_assert_eq(rd(&t, VIRTIO_MMIO_QUEUE_READY), 0);
+	cr_assert_eq(t.driver_features, 0);
+	virtio_mmio_destroy(&t);
+}
+
+Test(virtio_mmio, bad_queue_setups_are_refused_and_need_reset)
+{
+	static const struct {
+		uint32_t size;
+		uint64_t base;
+	} bad[] = {
+		{ 0, 0 }, { 24, 0 }, { 128, 0 },              /* not a power of two, above max */
+		{ 16, RAM - DESC_GPA - 0x10 },                /* descriptors past RAM */
+		{ 16, 0xfeb00000ULL - DESC_GPA },             /* in the MMIO hole */
+		{ 16, 0xffffffff00000000ULL },                /* 64-bit addresses nowhere */
+	};
+	struct virtio_mmio t;
+
+	test_device(&t);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		negotiate(&t, 1ull << VIRTIO_F_VERSION_1);
+		setup_queue(&t, 0, bad[i].size, bad[i].base);
+		cr_assert_eq(rd(&t, VIRTIO_MMIO_QUEUE_READY), 0, "case %zu", i);
+		cr_assert_neq(rd(&t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET, 0, "case %zu", i);
+		cr_assert_eq(t.bad_queue_setups, i + 1);
+	}
+	/* A reset clears NEEDS_RESET; then a good setup works. */
+	negotiate(&t, 1ull << VIRTIO_F_VERSION_1);
+	setup_queue(&t, 1, 64, 0);
+	cr_assert_eq(rd(&t, VIRTIO_MMIO_QUEUE_READY), 1);
+	cr_assert_eq(rd(&t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET, 0);
+	/* A ready queue's registers cannot change. */
+	wr(&t, VIRTIO_MMIO_QUEUE_NUM, 32);
+	wr(&t, VIRTIO_MMIO_QUEUE_DESC_LOW, 0);
+	cr_assert_eq(t.vq[1].size, 64);
+	cr_assert_eq(t.vq[1].desc_gpa, DESC_GPA);
+	virtio_mmio_destroy(&t);
+}
+
+Test(virtio_mmio, notify_reaches_live_ready_queues_only)
+{
+	struct virtio_mmio t;
+
+	test_device(&t);
+	negotiate(&t, 1ull << VIRTIO_F_VERSION_1);
+	setup_queue(&t, 0, 16, 0);
+	wr(&t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	cr_assert_eq(notified[0], 0, "before DRIVER_OK");
+	driver_ok(&t);
+	wr(&t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	cr_assert_eq(notified[0], 1);
+	wr(&t, VIRTIO_MMIO_QUEUE_NOTIFY, 1);      /* not ready */
+	wr(&t, VIRTIO_MMIO_QUEUE_NOTIFY, 2);      /* no such queue */
+	wr(&t, VIRTIO_MMIO_QUEUE_NOTIFY, 0xffffffff);
+	cr_assert_eq(notified[1], 0);
+	cr_assert_eq(t.bad_notifies, 4);
+	/* The line stays up until every cause is acknowledged. */
+	cr_assert_eq(line_level, 1);
+	virtio_mmio_notify(&t, 0);
+	cr_assert_eq(notified[0], 2);
+	wr(&t, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_INT_CONFIG);
+	cr_assert_eq(line_level, 1);
+	wr(&t, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_INT_USED);
+	cr_assert_eq(line_level, 0);
+	cr_assert_eq(rd(&t, VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+	virtio_mmio_destroy(&t);
+}
+
+Test(virtio_mmio, needs_reset_tells_a_live_driver)
+{
+	struct virtio_mmio t;
+
+	test_device(&t);
+	negotiate(&t, 1ull << VIRTIO_F_VERSION_1);
+	setup_queue(&t, 0, 16, 0);
+	driver_ok(&t);
+	uint32_t gen = rd(&t, VIRTIO_MMIO_CONFIG_GENERATION);
+	pthread_mutex_lock(&t.lock);
+	virtio_mmio_needs_reset(&t);
+	pthread_mutex_unlock(&t.lock);
+	cr_assert_neq(rd(&t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET, 0);
+	cr_assert_eq(rd(&t, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_INT_CONFIG);
+	cr_assert_neq(rd(&t, VIRTIO_MMIO_CONFIG_GENERATION), gen);
+	wr(&t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	cr_assert_eq(notified[0], 0, "a device that needs a reset serves nothing");
+	virtio_mmio_destroy(&t);
+}
+
+/* ---- the balloon on the transport ---- */
+
+static uint32_t actual_heard;
+static unsigned actual_calls;
+
+static void listener(void *arg, uint32_t actual)
+{
+	(void)arg;
+	actual_heard = actual;
+	actual_calls++;
+}
+
+/* Queue q's rings at q * 0x4000 past the test layout. */
+static uint64_t qbase(unsigned q)
+{
+	return (uint64_t)q * 0x4000;
+}
+
+static struct virtio_balloon *balloon_up(uint32_t target)
+{
+	struct virtio_balloon *b;
+
+	cr_assert_eq(virtio_balloon_create(arena, gm, BASE, IRQ, irq_line, NULL, target, &b), 0);
+	struct virtio_mmio *t = virtio_balloon_mmio(b);
+	cr_assert_eq(rd(t, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_BALLOON);
+	wr(t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	cr_assert_eq(rd(t, VIRTIO_MMIO_DEVICE_FEATURES), 0x7, "MUST_TELL_HOST, STATS_VQ, DEFLATE_ON_OOM");
+	negotiate(t, (1ull << VIRTIO_F_VERSION_1) | 0x7);
+	for (unsigned q = 0; q < 3; q++)
+		setup_queue(t, q, 16, qbase(q));
+	driver_ok(t);
+	cr_assert(virtio_mmio_live(t));
+	actual_calls = 0;
+	virtio_balloon_set_listener(b, listener, NULL);
+	return b;
+}
+
+/* A one-descriptor buffer at slot n of queue q, made available. */
+static void post(unsigned q, uint16_t n, const void *data, uint32_t len, uint16_t flags)
+{
+	uint64_t buf = BUF_GPA + 0x10000 * q + 0x1000 * n;
+	struct virtq_desc d = { .addr = buf, .len = len, .flags = flags };
+	memcpy(hva(buf, len ? len : 1), data, len);
+	memcpy(hva(qbase(q) + DESC_GPA + 16ull * n, 16), &d, 16);
+	uint16_t *avail = hva(qbase(q) + AVAIL_GPA, 4 + 2 * 16);
+	avail[2 + avail[1] % 16] = n;
+	avail[1]++;
+}
+
+static uint16_t used(unsigned q)
+{
+	return ((uint16_t *)hva(qbase(q) + USED_GPA, 4))[1];
+}
+
+Test(virtio_mmio, balloon_inflates_and_deflates_through_balloon_mem)
+{
+	struct virtio_balloon *b = balloon_up(0);
+	struct virtio_mmio *t = virtio_balloon_mmio(b);
+	struct virtio_balloon_info info;
+	uint32_t pfns[256];
+
+	/* 256 good PFNs from 4 MiB up; each page holds a pattern. */
+	for (unsigned i = 0; i < 256; i++) {
+		pfns[i] = (uint32_t)((4 * MIB >> 12) + i);
+		memset(hva((uint64_t)pfns[i] << 12, 4096), 0xa5, 4096);
+	}
+	memset(hva(3 * MIB, 4096), 0x5a, 4096);         /* a page left alone */
+	post(0, 0, pfns, sizeof(pfns), 0);
+	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	cr_assert_eq(used(0), 1);
+	cr_assert_eq(rd(t, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_INT_USED, VIRTIO_INT_USED);
+	virtio_balloon_get_info(b, &info);
+	cr_assert_eq(info.inflated_pfns, 256);
+	cr_assert_eq(info.bogus_pfns, 0);
+	struct balloon_mem_stats ms;
+	balloon_mem_stats(gm, &ms);
+	cr_assert_eq(ms.ballooned_pages, 256);
+	/* The same PFNs again, and PFNs outside RAM or in the hole: bogus. */
+	uint32_t bogus[] = { pfns[0], (uint32_t)(RAM >> 12), 0xfeb00, 0xffffffffu };
+	post(0, 1, bogus, sizeof(bogus), 0);
+	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	virtio_balloon_get_info(b, &info);
+	cr_assert_eq(info.bogus_pfns, 4);
+	/* Deflate: the GFNs get (zeroed) frames back; one never inflated. */
+	post(1, 0, pfns, sizeof(pfns), 0);
+	uint32_t never[] = { 100 };
+	post(1, 1, never, sizeof(never), 0);
+	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+	cr_assert_eq(used(1), 2);
+	virtio_balloon_get_info(b, &info);
+	cr_assert_eq(info.deflated_pfns, 256);
+	cr_assert_eq(info.bogus_pfns, 5);
+	for (unsigned i = 0; i < 256; i++)
+		cr_assert_eq(*(uint8_t *)hva((uint64_t)pfns[i] << 12, 1), 0);
+	uint8_t *kept = hva(3 * MIB, 4096);
+	for (unsigned i = 0; i < 4096; i++)
+		cr_assert_eq(kept[i], 0x5a, "a page never ballooned changed");
+	virtio_balloon_destroy(b);
+}
+
+Test(virtio_mmio, balloon_refuses_badly_shaped_buffers)
+{
+	struct virtio_balloon *b = balloon_up(0);
+	struct virtio_mmio *t = virtio_balloon_mmio(b);
+	struct virtio_balloon_info info;
+	static uint32_t many[257];
+	uint32_t one = 1024;
+
+	post(0, 0, &one, 4, VIRTQ_DESC_F_WRITE);      /* writable where readable expected */
+	post(0, 1, many, sizeof(many), 0);             /* more than 256 PFNs */
+	post(0, 2, &one, 3, 0);                        /* not whole PFNs */
+	post(0, 3, &one, 4, VIRTQ_DESC_F_INDIRECT);    /* not offered */
+	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	cr_assert_eq(used(0), 4, "every bad buffer is returned");
+	uint32_t *u = hva(qbase(0) + USED_GPA + 4, 8 * 4);
+	for (unsigned i = 0; i < 4; i++)
+		cr_assert_eq(u[2 * i + 1], 0, "returned with 0 bytes written");
+	virtio_balloon_get_info(b, &info);
+	cr_assert_eq(info.bad_buffers, 4);
+	cr_assert_eq(info.inflated_pfns, 0);
+	cr_assert(virtio_mmio_live(t), "the device keeps working");
+	/* A broken avail index stops the queue until a reset. */
+	uint16_t *avail = hva(qbase(0) + AVAIL_GPA, 4);
+	avail[1] += 100;
+	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	cr_assert_neq(rd(t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET, 0);
+	virtio_balloon_destroy(b);
+}
+
+Test(virtio_mmio, balloon_target_actual_and_config_interrupt)
+{
+	struct virtio_balloon *b = balloon_up(1000);
+	struct virtio_mmio *t = virtio_balloon_mmio(b);
+	uint32_t v;
+
+	virtio_mmio_access(t, BASE + VIRTIO_MMIO_CONFIG, false, &v, 4);
+	cr_assert_eq(v, 1000);
+	wr(t, VIRTIO_MMIO_INTERRUPT_ACK, 3);
+	uint32_t gen = rd(t, VIRTIO_MMIO_CONFIG_GENERATION);
+	virtio_balloon_set_target(b, 4096);
+	cr_assert_eq(rd(t, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_INT_CONFIG);
+	cr_assert_eq(line_level, 1);
+	cr_assert_neq(rd(t, VIRTIO_MMIO_CONFIG_GENERATION), gen);
+	virtio_mmio_access(t, BASE + VIRTIO_MMIO_CONFIG, false, &v, 4);
+	cr_assert_eq(v, 4096);
+	/* num_pages is the device's; actual is the driver's. */
+	v = 7;
+	virtio_mmio_access(t, BASE + VIRTIO_MMIO_CONFIG, true, &v, 4);
+	v = 4096;
+	virtio_mmio_access(t, BASE + VIRTIO_MMIO_CONFIG + 4, true, &v, 4);
+	cr_assert_eq(actual_calls, 1);
+	cr_assert_eq(actual_heard, 4096);
+	virtio_mmio_access(t, BASE + VIRTIO_MMIO_CONFIG + 4, true, &v, 4);
+	cr_assert_eq(actual_calls, 1, "no change, no event");
+	struct virtio_balloon_info info;
+	virtio_balloon_get_info(b, &info);
+	cr_assert_eq(info.num_pages, 4096);
+	cr_assert_eq(info.actual, 4096);
+	cr_assert_eq(info.bad_config_writes, 1);
+	virtio_balloon_destroy(b);
+}
+
+Test(virtio_mmio, balloon_keeps_the_latest_guest_stats)
+{
+	struct virtio_balloon *b = balloon_up(0);
+	struct virtio_mmio *t = virtio_balloon_mmio(b);
+	struct virtio_balloon_info info;
+	uint8_t recs[3 * 10];
+	const struct { uint16_t tag; uint64_t val; } in[3] = { { 4, 111 }, { 5, 222 }, { 99, 1 } };
+
+	for (unsigned i = 0; i < 3; i++) {
+		memcpy(recs + 10 * i, &in[i].tag, 2);
+		memcpy(recs + 10 * i + 2, &in[i].val, 8);
+	}
+	post(2, 0, recs, sizeof(recs), 0);
+	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 2);
+	cr_assert_eq(used(2), 0, "the stats buffer is held");
+	virtio_balloon_get_info(b, &info);
+	cr_assert_eq(info.stats_updates, 1);
+	cr_assert_eq(info.guest_stats[4], 111);
+	cr_assert_eq(info.guest_stats[5], 222);
+	cr_assert_eq(info.stats_valid, (1u << 4) | (1u << 5));
+	virtio_balloon_request_stats(b);
+	cr_assert_eq(used(2), 1, "given back for a refill");
+	post(2, 0, recs, 7, 0);                        /* not whole records */
+	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 2);
+	virtio_balloon_get_info(b, &info);
+	cr_assert_eq(info.bad_buffers, 1);
+	virtio_balloon_destroy(b);
+}

@@ -1,0 +1,176 @@
+/*
+ * The balloons the monitor can reach, by target ctx (monitor_balloon.h),
+ * and the `actual` changes waiting to become BALLOON_CHANGE events. The
+ * listener runs on the thread of the driver's config write; the commands
+ * and the event run on the monitor's thread; one lock covers the list.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "guest_mem.h"
+#include "monitor_balloon.h"
+#include "virtio_balloon.h"
+
+#define MB_PAGE_SHIFT VIRTIO_BALLOON_PFN_SHIFT
+
+struct mb_entry {
+	void *ctx;
+	struct virtio_balloon *dev;
+	struct guest_mem *gm;
+	struct mb_entry *next;
+	int wake_fd;
+	bool changed;
+	uint32_t actual_pages;       /* the latest the driver wrote */
+};
+
+static pthread_mutex_t mb_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mb_entry *mb_list;
+
+static struct mb_entry *mb_find(void *ctx)
+{
+	struct mb_entry *e = mb_list;
+
+	while (e && e->ctx != ctx)
+		e = e->next;
+	return e;
+}
+
+static uint64_t mb_logical(const struct mb_entry *e, uint32_t pages)
+{
+	uint64_t ram = guest_mem_ram_bytes(e->gm), gone = (uint64_t)pages << MB_PAGE_SHIFT;
+
+	return gone < ram ? ram - gone : 0;
+}
+
+static void mb_listener(void *arg, uint32_t actual_pages)
+{
+	void *ctx = arg;
+
+	pthread_mutex_lock(&mb_lock);
+	struct mb_entry *e = mb_find(ctx);
+	if (e && e->actual_pages != actual_pages) {
+		e->actual_pages = actual_pages;
+		e->changed = true;
+		if (e->wake_fd >= 0) {
+			uint64_t one = 1;
+			/* Fails only when the counter is full, which wakes the
+			 * thread anyway. */
+			ssize_t n = write(e->wake_fd, &one, sizeof(one));
+			(void)n;
+		}
+	}
+	pthread_mutex_unlock(&mb_lock);
+}
+
+int monitor_balloon_attach(void *ctx, struct virtio_balloon *b, struct guest_mem *gm)
+{
+	monitor_balloon_detach(ctx);
+	struct mb_entry *e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	struct virtio_balloon_info info;
+	virtio_balloon_get_info(b, &info);
+	*e = (struct mb_entry){ .ctx = ctx, .dev = b, .gm = gm, .wake_fd = -1,
+				.actual_pages = info.actual };
+	pthread_mutex_lock(&mb_lock);
+	e->next = mb_list;
+	mb_list = e;
+	pthread_mutex_unlock(&mb_lock);
+	virtio_balloon_set_listener(b, mb_listener, ctx);
+	return 0;
+}
+
+void monitor_balloon_detach(void *ctx)
+{
+	pthread_mutex_lock(&mb_lock);
+	struct mb_entry *e = NULL;
+	for (struct mb_entry **pp = &mb_list; *pp; pp = &(*pp)->next) {
+		if ((*pp)->ctx == ctx) {
+			e = *pp;
+			*pp = e->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&mb_lock);
+	if (!e)
+		return;
+	/* Returns once no listener call is under way. */
+	virtio_balloon_set_listener(e->dev, NULL, NULL);
+	free(e);
+}
+
+void monitor_balloon_set_wake(void *ctx, int fd)
+{
+	pthread_mutex_lock(&mb_lock);
+	struct mb_entry *e = mb_find(ctx);
+	if (e)
+		e->wake_fd = fd;
+	pthread_mutex_unlock(&mb_lock);
+}
+
+struct virtio_balloon *monitor_balloon_device(void *ctx, struct guest_mem **gm)
+{
+	pthread_mutex_lock(&mb_lock);
+	struct mb_entry *e = mb_find(ctx);
+	struct virtio_balloon *b = e ? e->dev : NULL;
+	if (e && gm)
+		*gm = e->gm;
+	pthread_mutex_unlock(&mb_lock);
+	return b;
+}
+
+int monitor_balloon_request(void *ctx, uint64_t target_bytes)
+{
+	pthread_mutex_lock(&mb_lock);
+	struct mb_entry *e = mb_find(ctx);
+	if (!e) {
+		pthread_mutex_unlock(&mb_lock);
+		return -ENODEV;
+	}
+	uint64_t ram = guest_mem_ram_bytes(e->gm);
+	uint64_t pages = target_bytes < ram ? (ram - target_bytes) >> MB_PAGE_SHIFT : 0;
+	struct virtio_balloon *b = e->dev;
+	pthread_mutex_unlock(&mb_lock);
+	virtio_balloon_set_target(b, pages > UINT32_MAX ? UINT32_MAX : (uint32_t)pages);
+	return 0;
+}
+
+int monitor_balloon_actual(void *ctx, uint64_t *actual_bytes)
+{
+	pthread_mutex_lock(&mb_lock);
+	struct mb_entry *e = mb_find(ctx);
+	if (e) {
+		struct virtio_balloon_info info;
+		virtio_balloon_get_info(e->dev, &info);
+		*actual_bytes = mb_logical(e, info.actual);
+	}
+	pthread_mutex_unlock(&mb_lock);
+	return e ? 0 : -ENODEV;
+}
+
+int monitor_balloon_target(void *ctx, uint64_t *target_bytes)
+{
+	pthread_mutex_lock(&mb_lock);
+	struct mb_entry *e = mb_find(ctx);
+	if (e) {
+		struct virtio_balloon_info info;
+		virtio_balloon_get_info(e->dev, &info);
+		*target_bytes = mb_logical(e, info.num_pages);
+	}
+	pthread_mutex_unlock(&mb_lock);
+	return e ? 0 : -ENODEV;
+}
+
+bool monitor_balloon_take_change(void *ctx, uint64_t *actual_bytes)
+{
+	pthread_mutex_lock(&mb_lock);
+	struct mb_entry *e = mb_find(ctx);
+	bool changed = e && e->changed;
+	if (changed) {
+		e->changed = false;
+		*actual_bytes = mb_logical(e, e->actual_pages);
+	}
+	pthread_mutex_unlock(&mb_lock);
+	return changed;
+}
