@@ -27,13 +27,34 @@ struct mb_entry {
 static pthread_mutex_t mb_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mb_entry *mb_list;
 
-static struct mb_entry *mb_find(void *ctx)
+/* ctx's entry (which may hold only a wake descriptor), under mb_lock. */
+static struct mb_entry *mb_entry_of(void *ctx)
 {
 	struct mb_entry *e = mb_list;
 
 	while (e && e->ctx != ctx)
 		e = e->next;
 	return e;
+}
+
+/* ctx's entry if it has a balloon attached, under mb_lock. */
+static struct mb_entry *mb_find(void *ctx)
+{
+	struct mb_entry *e = mb_entry_of(ctx);
+
+	return e && e->dev ? e : NULL;
+}
+
+/* Unlinks and frees e, under mb_lock. */
+static void mb_drop(struct mb_entry *e)
+{
+	for (struct mb_entry **pp = &mb_list; *pp; pp = &(*pp)->next) {
+		if (*pp == e) {
+			*pp = e->next;
+			free(e);
+			return;
+		}
+	}
 }
 
 static uint64_t mb_logical(const struct mb_entry *e, uint32_t pages)
@@ -65,17 +86,25 @@ static void mb_listener(void *arg, uint32_t actual_pages)
 
 int monitor_balloon_attach(void *ctx, struct virtio_balloon *b, struct guest_mem *gm)
 {
-	monitor_balloon_detach(ctx);
-	struct mb_entry *e = calloc(1, sizeof(*e));
-	if (!e)
-		return -ENOMEM;
 	struct virtio_balloon_info info;
+
+	monitor_balloon_detach(ctx);
 	virtio_balloon_get_info(b, &info);
-	*e = (struct mb_entry){ .ctx = ctx, .dev = b, .gm = gm, .wake_fd = -1,
-				.actual_pages = info.actual };
 	pthread_mutex_lock(&mb_lock);
-	e->next = mb_list;
-	mb_list = e;
+	struct mb_entry *e = mb_entry_of(ctx);
+	if (!e) {
+		e = calloc(1, sizeof(*e));
+		if (!e) {
+			pthread_mutex_unlock(&mb_lock);
+			return -ENOMEM;
+		}
+		*e = (struct mb_entry){ .ctx = ctx, .wake_fd = -1, .next = mb_list };
+		mb_list = e;
+	}
+	e->dev = b;
+	e->gm = gm;
+	e->actual_pages = info.actual;
+	e->changed = false;
 	pthread_mutex_unlock(&mb_lock);
 	virtio_balloon_set_listener(b, mb_listener, ctx);
 	return 0;
@@ -84,28 +113,38 @@ int monitor_balloon_attach(void *ctx, struct virtio_balloon *b, struct guest_mem
 void monitor_balloon_detach(void *ctx)
 {
 	pthread_mutex_lock(&mb_lock);
-	struct mb_entry *e = NULL;
-	for (struct mb_entry **pp = &mb_list; *pp; pp = &(*pp)->next) {
-		if ((*pp)->ctx == ctx) {
-			e = *pp;
-			*pp = e->next;
-			break;
-		}
+	struct mb_entry *e = mb_find(ctx);
+	struct virtio_balloon *old = e ? e->dev : NULL;
+	if (e) {
+		e->dev = NULL;
+		e->gm = NULL;
+		if (e->wake_fd < 0)
+			mb_drop(e);
 	}
 	pthread_mutex_unlock(&mb_lock);
-	if (!e)
-		return;
-	/* Returns once no listener call is under way. */
-	virtio_balloon_set_listener(e->dev, NULL, NULL);
-	free(e);
+	/* Returns once no listener call is under way; a late one finds no
+	 * balloon under ctx and does nothing. */
+	if (old)
+		virtio_balloon_set_listener(old, NULL, NULL);
 }
 
 void monitor_balloon_set_wake(void *ctx, int fd)
 {
 	pthread_mutex_lock(&mb_lock);
-	struct mb_entry *e = mb_find(ctx);
-	if (e)
+	struct mb_entry *e = mb_entry_of(ctx);
+	if (!e && fd >= 0) {
+		/* The monitor may start before the balloon is attached. */
+		e = calloc(1, sizeof(*e));
+		if (e) {
+			*e = (struct mb_entry){ .ctx = ctx, .next = mb_list };
+			mb_list = e;
+		}
+	}
+	if (e) {
 		e->wake_fd = fd;
+		if (fd < 0 && !e->dev)
+			mb_drop(e);
+	}
 	pthread_mutex_unlock(&mb_lock);
 }
 

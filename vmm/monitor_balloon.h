@@ -23,7 +23,8 @@ struct guest_mem;
 int monitor_balloon_attach(void *ctx, struct virtio_balloon *b, struct guest_mem *gm);
 /* Before the device is destroyed. */
 void monitor_balloon_detach(void *ctx);
-/* An eventfd to write to when `actual` changes (-1: none). */
+/* An eventfd to write to when `actual` changes, kept for ctx whether a
+ * balloon is attached before or after; -1 forgets it. */
 void monitor_balloon_set_wake(void *ctx, int fd);
 
 /* What the commands need: NULL when ctx has no balloon. */

@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 #include "monitor_internal.h"
+#include "monitor_balloon.h"
+#include "qmp_cmd_balloon.h"
 
 #define MONITOR_FLUSH_MS 1000
 /* How long to leave the listening socket alone when accept() runs out of
@@ -118,6 +120,13 @@ static void server_round(struct monitor *m, bool stopping, int timeout_ms, long 
 		uint64_t v;
 		(void)!read(m->wake_fd, &v, sizeof(v));
 	}
+	/* The balloon driver changed `actual`: tell every client, as QEMU. */
+	uint64_t actual;
+	if (monitor_balloon_take_change(m->target.ctx, &actual)) {
+		json_t *data = qmp_balloon_change_data(actual);
+		server_event(m, "BALLOON_CHANGE", data);
+		json_decref(data);
+	}
 	if ((fds[1].revents & POLLIN) && !server_accept(m))
 		*accept_after = server_now_ms() + MONITOR_ACCEPT_BACKOFF_MS;
 	for (nfds_t k = 2; k < n; k++) {
@@ -183,6 +192,8 @@ int monitor_start(const char *path, const struct monitor_target *target, struct 
 		snprintf(err, errlen, "%s: eventfd: %s", path, strerror(-rc));
 	else
 		rc = monitor_socket_open(&m->sock, path, err, errlen);
+	if (!rc)
+		monitor_balloon_set_wake(m->target.ctx, m->wake_fd);
 	if (!rc) {
 		rc = -pthread_create(&m->thread, NULL, server_thread, m);
 		if (rc) {
@@ -191,6 +202,7 @@ int monitor_start(const char *path, const struct monitor_target *target, struct 
 		}
 	}
 	if (rc) {
+		monitor_balloon_set_wake(m->target.ctx, -1);
 		if (m->wake_fd >= 0)
 			close(m->wake_fd);
 		pthread_mutex_destroy(&m->lock);
@@ -214,6 +226,7 @@ void monitor_stop(struct monitor *m, bool guest, const char *reason)
 	pthread_mutex_unlock(&m->lock);
 	(void)!write(m->wake_fd, &one, sizeof(one));
 	pthread_join(m->thread, NULL);
+	monitor_balloon_set_wake(m->target.ctx, -1);
 	monitor_socket_close(&m->sock);
 	close(m->wake_fd);
 	pthread_mutex_destroy(&m->lock);

@@ -16,6 +16,8 @@
 #include "guest/abi.h"
 #include "guest_ram.h"
 #include "virtio_balloon.h"
+#include "balloon_mem.h"
+#include "monitor_balloon.h"
 #include "vcpu.h"
 #include "vm_internal.h"
 
@@ -133,7 +135,11 @@ static int vm_create_balloon(struct vm *vm, char *err, size_t errlen)
 	}
 	virtio_mmio_notifier_start(&vm->balloon_notify, virtio_balloon_mmio(vm->balloon),
 				   vm->kvm.vm_fd);
-	return 0;
+	/* The monitor finds the device under the VM, its target's ctx. */
+	rc = monitor_balloon_attach(vm, vm->balloon, vm->gm);
+	if (rc)
+		snprintf(err, errlen, "the balloon device: %s", strerror(-rc));
+	return rc;
 }
 
 struct virtio_balloon *vm_balloon(struct vm *vm)
@@ -291,11 +297,15 @@ void vm_destroy(struct vm *vm)
 	if (vm->vcpus)
 		kvfree(a, vm->vcpus);
 	/* After the vCPUs: an MMIO exit may still reach the device. */
+	monitor_balloon_detach(vm);
 	virtio_balloon_destroy(vm->balloon);
 	/* Closing the VM drops its memslots before the views go away. */
 	kvm_close(&vm->kvm);
-	if (vm->gm)
+	if (vm->gm) {
+		/* Balloon state is found by the guest memory's address. */
+		balloon_mem_forget(vm->gm);
 		guest_mem_destroy(vm->gm);
+	}
 	if (vm->vcpu_cache)
 		slab_cache_destroy(vm->vcpu_cache);
 	unhandled_destroy(&vm->unhandled);
