@@ -9,6 +9,7 @@
 #include <string.h>
 #include "mm/slab.h"
 #include "qmp_internal.h"
+#include "monitor_balloon.h"
 
 typedef size_t (*hmp_format_fn)(void *obj, char *buf, size_t len);
 
@@ -49,6 +50,7 @@ static const struct hmp_info {
 	{ "frames", hmp_frames, false, "frame states per zone (invariant I1)" },
 	{ "p2m", hmp_p2m, true, "guest regions and their p2m leaves" },
 	{ "status", NULL, false, "the VM status (running|paused)" },
+	{ "balloon", NULL, false, "the logical VM size the balloon leaves (as QEMU's)" },
 };
 #define HMP_NR_INFOS (sizeof(hmp_infos) / sizeof(hmp_infos[0]))
 
@@ -87,6 +89,15 @@ static json_t *hmp_info(struct qmp_session *s, const char *what)
 		const struct hmp_info *h = &hmp_infos[i];
 		if (strcmp(h->name, what))
 			continue;
+		if (!h->fn && !strcmp(h->name, "balloon")) {
+			uint64_t actual;
+			if (monitor_balloon_actual(t->ctx, &actual))
+				return json_string("No balloon device has been activated\n");
+			/* QEMU's words and unit (MiB), so scripts for it work. */
+			snprintf(line, sizeof(line), "balloon: actual=%llu\n",
+				 (unsigned long long)(actual >> 20));
+			return json_string(line);
+		}
 		if (!h->fn) {
 			snprintf(line, sizeof(line), "VM status: %s\n",
 				 qmp_run_state_name(t->status(t->ctx)));

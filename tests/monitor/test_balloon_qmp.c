@@ -58,6 +58,10 @@ Test(balloon_qmp, without_a_device_as_qemu)
 	d = session_error(&s, "{\"execute\": \"query-balloon\"}", "DeviceNotActive");
 	cr_assert_str_eq(d, "No balloon device has been activated");
 	session_error(&s, "{\"execute\": \"x-query-balloon\"}", "DeviceNotActive");
+	json_t *r = session_return(&s, "{\"execute\": \"human-monitor-command\", "
+				       "\"arguments\": {\"command-line\": \"info balloon\"}}");
+	cr_assert_str_eq(json_string_value(r), "No balloon device has been activated\n");
+	json_decref(r);
 }
 
 Test(balloon_qmp, target_is_the_logical_vm_size)
@@ -69,6 +73,13 @@ Test(balloon_qmp, target_is_the_logical_vm_size)
 	json_t *r = session_return(&s, "{\"execute\": \"query-balloon\"}");
 	EXPECT_KEYS(r, "actual");
 	cr_assert_eq(INT(r, "actual"), RAM);
+	json_decref(r);
+	/* HMP says the same in QEMU's words and unit. */
+	r = session_return(&s, "{\"execute\": \"human-monitor-command\", "
+			       "\"arguments\": {\"command-line\": \"info balloon\"}}");
+	char want[64];
+	snprintf(want, sizeof(want), "balloon: actual=%llu\n", (unsigned long long)(RAM >> 20));
+	cr_assert_str_eq(json_string_value(r), want);
 	json_decref(r);
 
 	snprintf(cmd, sizeof(cmd), "{\"execute\": \"balloon\", \"arguments\": {\"value\": %llu}}",
