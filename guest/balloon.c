@@ -150,7 +150,7 @@ int main(const char *cmdline)
 	for (;;) {
 		uint32_t target = vballoon_target(&vb);
 		bool stuck = false;
-		while (target != vb.nr_ballooned && !stuck) {
+		if (target != vb.nr_ballooned) {
 			uint32_t before = vb.nr_ballooned;
 			if (!step(target, &stuck, &why)) {
 				printf("balloon: device failure: %s (device status 0x%x)\n", why,
@@ -159,7 +159,10 @@ int main(const char *cmdline)
 			}
 			if (vb.nr_ballooned != before)
 				vballoon_update_actual(&vb);
-			target = vballoon_target(&vb);
+			/* Not there yet: read the target again (it may have moved)
+			 * and go on. Every target reached gets its line. */
+			if (vb.nr_ballooned != target && !stuck)
+				continue;
 		}
 		if (target != reported_target || vb.nr_ballooned != reported_actual) {
 			uint64_t bad = ws_check();

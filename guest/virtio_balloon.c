@@ -37,15 +37,17 @@ static void fill_stats(void)
 bool vballoon_init(struct vballoon *b, const char **why)
 {
 	memset(b, 0, sizeof(*b));
-	/* The first virtio-mmio device on the command line that is a balloon. */
+	/* The first virtio-mmio device on the command line that is a balloon;
+	 * a word that does not parse, or another device, is passed over. */
 	const char *first_why = NULL;
 	for (unsigned n = 0;; n++) {
 		const char *w;
-		if (!virtio_mmio_from_cmdline(n, &b->dev, &w)) {
+		int found = virtio_mmio_from_cmdline(n, &b->dev, &w);
+		if (found == 0) {
 			*why = first_why ? first_why : w;
 			return false;
 		}
-		if (virtio_mmio_probe(&b->dev, VIRTIO_ID_BALLOON, &w))
+		if (found > 0 && virtio_mmio_probe(&b->dev, VIRTIO_ID_BALLOON, &w))
 			break;
 		if (!first_why)
 			first_why = w;

@@ -85,7 +85,7 @@ static bool parse_device(const char *s, const char *end, struct virtio_mmio_dev 
 	return true;
 }
 
-bool virtio_mmio_from_cmdline(unsigned n, struct virtio_mmio_dev *dev, const char **why)
+int virtio_mmio_from_cmdline(unsigned n, struct virtio_mmio_dev *dev, const char **why)
 {
 	size_t klen = strlen(DEVICE_WORD);
 	const char *p = boot.cmdline;
@@ -102,7 +102,7 @@ bool virtio_mmio_from_cmdline(unsigned n, struct virtio_mmio_dev *dev, const cha
 		memset(dev, 0, sizeof(*dev));
 		if (!parse_device(word + klen, p, dev)) {
 			*why = "malformed " DEVICE_WORD "SIZE@ADDR:IRQ";
-			return false;
+			return -1;
 		}
 		/* Registers up to the config space, and the window must stay in
 		 * the boot identity map (below 4 GiB). */
@@ -110,13 +110,13 @@ bool virtio_mmio_from_cmdline(unsigned n, struct virtio_mmio_dev *dev, const cha
 		    dev->base >= (uint64_t)BOOT_MAPPED_GIB << 30 ||
 		    dev->size > ((uint64_t)BOOT_MAPPED_GIB << 30) - dev->base) {
 			*why = DEVICE_WORD " window too small or outside the low 4 GiB";
-			return false;
+			return -1;
 		}
 		dev->regs = (volatile uint8_t *)(uintptr_t)dev->base;
-		return true;
+		return 1;
 	}
 	*why = "no " DEVICE_WORD " on the command line";
-	return false;
+	return 0;
 }
 
 /* ---- device setup (virtio 1.x, 3.1.1) ------------------------------------ */

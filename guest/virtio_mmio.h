@@ -129,10 +129,10 @@ struct virtio_mmio_dev {
 
 /*
  * Finds the n-th "virtio_mmio.device=SIZE@ADDR[:IRQ]" word of the command
- * line and fills base, size and irq. Returns false if there is no n-th
- * word or it is malformed (then *why says how).
+ * line and fills base, size and irq: 1 found, 0 no n-th word, -1 the word
+ * is malformed or out of reach (*why says how, for 0 and -1).
  */
-bool virtio_mmio_from_cmdline(unsigned n, struct virtio_mmio_dev *dev, const char **why);
+int virtio_mmio_from_cmdline(unsigned n, struct virtio_mmio_dev *dev, const char **why);
 
 /*
  * Resets the device and checks magic, version and the device id (0 in
