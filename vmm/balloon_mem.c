@@ -19,12 +19,19 @@
 #include <string.h>
 #include "balloon_mem_internal.h"
 
+/* The legacy VGA/BIOS hole [0xa0000, 1 MiB): backed like RAM, but the
+ * memory map gives it as reserved, so no driver may balloon it. */
+#define BM_LEGACY_HOLE_FIRST 0xa0
+#define BM_LEGACY_HOLE_END 0x100
+
 static int bm_inflate(struct guest_mem *gm, struct bm_state *s, uint64_t gfn)
 {
 	struct bm_pos p;
 	struct p2m_leaf l;
 	uint32_t idx;
 
+	if (gfn >= BM_LEGACY_HOLE_FIRST && gfn < BM_LEGACY_HOLE_END)
+		return -EINVAL;
 	if (bm_pos_of(gm, gfn, &p) || bm_test(s, &p) || p2m_lookup(gm->p2m, gfn, &l))
 		return -EINVAL;
 	struct mm_zone *z = gm_hfn_zone(gm->arena, l.hfn, &idx);
