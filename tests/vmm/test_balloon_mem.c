@@ -316,7 +316,7 @@ Test(balloon_mem, short_mapping_budget_keeps_frames_pending)
 	uint64_t left = mm_maps_share(MM_MAPS_GUEST) - mm_maps_charged(MM_MAPS_GUEST);
 	cr_assert_eq(mm_maps_charge(MM_MAPS_GUEST, left), 0);
 	uint64_t fd0 = memfd_bytes(z);
-	for (uint64_t g = 100; g < 200; g += 2)
+	for (uint64_t g = 500; g < 600; g += 2)
 		cr_assert_eq(balloon_mem_inflate(gm, g), 0);
 	balloon_mem_stats(gm, &s);
 	cr_assert_eq(s.pending, 50);
@@ -325,35 +325,35 @@ Test(balloon_mem, short_mapping_budget_keeps_frames_pending)
 	states(a, ZONE_NORMAL, st);
 	cr_assert_eq(st[FRAME_BALLOONED], 50);
 	struct p2m_leaf l;
-	cr_assert_eq(p2m_lookup(guest_mem_p2m(gm), 100, &l), 0);
+	cr_assert_eq(p2m_lookup(guest_mem_p2m(gm), 500, &l), 0);
 	cr_assert(l.state & P2M_ST_BALLOONED);
 	check_maps(gm);
 	/* A guest writing to a pending page writes to its own reserved frame. */
-	memset(r.hva + (150 << 12), 0xa5, 4096);
+	memset(r.hva + (550 << 12), 0xa5, 4096);
 	/* With room again, a ballooned neighbour lets pending frames go:
-	 * 101's placeholder merges with those of 100 and 102. */
+	 * 501's placeholder merges with those of 500 and 502. */
 	mm_maps_uncharge(MM_MAPS_GUEST, left);
-	cr_assert_eq(balloon_mem_inflate(gm, 101), 0);
+	cr_assert_eq(balloon_mem_inflate(gm, 501), 0);
 	balloon_mem_stats(gm, &s);
 	cr_assert_eq(s.pending, 48);
 	cr_assert_eq(s.frames_returned, 3);
-	cr_assert_eq(p2m_lookup(guest_mem_p2m(gm), 100, &l), -ENOENT);
+	cr_assert_eq(p2m_lookup(guest_mem_p2m(gm), 500, &l), -ENOENT);
 	check_maps(gm);
 	states(a, ZONE_NORMAL, st);
 	cr_assert_eq(st[FRAME_BALLOONED], 48);
-	for (uint64_t g = 100; g < 200; g += 2)
+	for (uint64_t g = 500; g < 600; g += 2)
 		cr_assert_eq(balloon_mem_deflate(gm, g), 0);
-	cr_assert_eq(balloon_mem_deflate(gm, 101), 0);
+	cr_assert_eq(balloon_mem_deflate(gm, 501), 0);
 	balloon_mem_stats(gm, &s);
 	cr_assert_eq(s.pending, 0);
 	cr_assert_eq(s.frames_returned, 0);
 	cr_assert_eq(s.ballooned_pages, 0);
-	for (uint64_t p = 100; p < 200; p += 2)
+	for (uint64_t p = 500; p < 600; p += 2)
 		cr_assert(page_zero(r.hva + (p << 12)), "gfn %#lx", (unsigned long)p);
-	cr_assert(page_zero(r.hva + (101 << 12)));
+	cr_assert(page_zero(r.hva + (501 << 12)));
 	states(a, ZONE_NORMAL, st);
 	cr_assert_eq(st[FRAME_BALLOONED], 0);
-	for (uint64_t p = 103; p < 200; p += 2)
+	for (uint64_t p = 503; p < 600; p += 2)
 		cr_assert_eq(*(uint64_t *)(r.hva + (p << 12) + 16), tag(p));
 	check_maps(gm);
 	destroy(gm, a);
