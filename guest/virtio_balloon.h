@@ -1,3 +1,4 @@
+
 /*
  * The guest's own RAM (balloon_ram.c) and its virtio-balloon driver
  * (virtio_balloon.c).
@@ -43,13 +44,6 @@ uint64_t ram_free_pages(void);
 bool ram_count_states(uint64_t counts[FRAME_NR_OWNER_STATES]);
 
 /* ---- virtio_balloon.c -------------------------------------------------- */
-
-#define VIRTIO_ID_BALLOON                5
-
-/* Feature bits (virtio 1.x, 5.5.3). */
-#define VIRTIO_BALLOON_F_MUST_TELL_HOST  0
-#define VIRTIO_BALLOON_F_STATS_VQ        1
-#define VIRTIO_BALLOON_F_DEFLATE_ON_OOM  2
 
 /* Config space. */
 #define VIRTIO_BALLOON_CFG_NUM_PAGES     0

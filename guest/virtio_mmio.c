@@ -127,7 +127,7 @@ bool virtio_mmio_probe(struct virtio_mmio_dev *dev, uint32_t want_id, const char
 		*why = "no virtio-mmio magic at the window";
 		return false;
 	}
-	uint32_t version = rd(dev, VIRTIO_MMIO_VERSION);
+	uint32_t version = rd(dev, VIRTIO_MMIO_VERSION_REG);
 	if (version != 1 && version != 2) {
 		*why = "an unknown virtio-mmio register layout version";
 		return false;

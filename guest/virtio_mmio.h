@@ -17,53 +17,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#define VIRTIO_MMIO_MAGIC          0x74726976u  /* "virt" */
-
-/* Register offsets (virtio 1.x, 4.2.2). */
-#define VIRTIO_MMIO_MAGIC_VALUE        0x000
-#define VIRTIO_MMIO_VERSION            0x004
-#define VIRTIO_MMIO_DEVICE_ID          0x008
-#define VIRTIO_MMIO_VENDOR_ID          0x00c
-#define VIRTIO_MMIO_DEVICE_FEATURES    0x010
-#define VIRTIO_MMIO_DEVICE_FEATURES_SEL 0x014
-#define VIRTIO_MMIO_DRIVER_FEATURES    0x020
-#define VIRTIO_MMIO_DRIVER_FEATURES_SEL 0x024
-#define VIRTIO_MMIO_QUEUE_SEL          0x030
-#define VIRTIO_MMIO_QUEUE_NUM_MAX      0x034
-#define VIRTIO_MMIO_QUEUE_NUM          0x038
-#define VIRTIO_MMIO_QUEUE_READY        0x044
-#define VIRTIO_MMIO_QUEUE_NOTIFY       0x050
-#define VIRTIO_MMIO_INTERRUPT_STATUS   0x060
-#define VIRTIO_MMIO_INTERRUPT_ACK      0x064
-#define VIRTIO_MMIO_STATUS             0x070
-#define VIRTIO_MMIO_QUEUE_DESC_LOW     0x080
-#define VIRTIO_MMIO_QUEUE_DESC_HIGH    0x084
-#define VIRTIO_MMIO_QUEUE_DRIVER_LOW   0x090
-#define VIRTIO_MMIO_QUEUE_DRIVER_HIGH  0x094
-#define VIRTIO_MMIO_QUEUE_DEVICE_LOW   0x0a0
-#define VIRTIO_MMIO_QUEUE_DEVICE_HIGH  0x0a4
-#define VIRTIO_MMIO_CONFIG_GENERATION  0x0fc
-/* Legacy (version 1) only. */
-#define VIRTIO_MMIO_GUEST_PAGE_SIZE    0x028
-#define VIRTIO_MMIO_QUEUE_ALIGN        0x03c
-#define VIRTIO_MMIO_QUEUE_PFN          0x040
-#define VIRTIO_MMIO_CONFIG             0x100
-
-/* Device status bits. */
-#define VIRTIO_STATUS_ACKNOWLEDGE  1
-#define VIRTIO_STATUS_DRIVER       2
-#define VIRTIO_STATUS_DRIVER_OK    4
-#define VIRTIO_STATUS_FEATURES_OK  8
-#define VIRTIO_STATUS_NEEDS_RESET  64
-#define VIRTIO_STATUS_FAILED       128
-
-#define VIRTIO_F_VERSION_1         32
+#include "virtio_abi.h"
 
 /* Split virtqueue structures (virtio 1.x, 2.7). */
-#define VIRTQ_DESC_F_NEXT          1
-#define VIRTQ_DESC_F_WRITE         2
-
 struct virtq_desc {
 	uint64_t addr;
 	uint32_t len;

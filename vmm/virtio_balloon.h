@@ -1,3 +1,4 @@
+
 /*
  * The virtio-balloon device (virtio 1.x 5.5) on a virtio-mmio transport:
  * inflate (0), deflate (1) and stats (2) queues; VERSION_1, MUST_TELL_HOST,
@@ -17,10 +18,6 @@
 struct guest_mem;
 struct vm;
 
-#define VIRTIO_ID_BALLOON 5
-#define VIRTIO_BALLOON_F_MUST_TELL_HOST 0
-#define VIRTIO_BALLOON_F_STATS_VQ       1
-#define VIRTIO_BALLOON_F_DEFLATE_ON_OOM 2
 #define VIRTIO_BALLOON_Q_INFLATE 0
 #define VIRTIO_BALLOON_Q_DEFLATE 1
 #define VIRTIO_BALLOON_Q_STATS   2

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "virtq.h"
+#include "guest/virtio_abi.h"
 
 /* QEMU microvm's window: devices from the top down, 512 bytes each. */
 #define VIRTIO_MMIO_WINDOW_BASE 0xfeb00000ULL
@@ -24,48 +25,9 @@
 #define VIRTIO_MMIO_DEV_SIZE    0x200ULL
 #define VIRTIO_MMIO_FIRST_IRQ   12
 
-#define VIRTIO_MMIO_MAGIC   0x74726976u      /* "virt" */
 #define VIRTIO_MMIO_VERSION 2
 #define VIRTIO_MMIO_VENDOR  0x53564d4du      /* "MMVS" */
 #define VIRTIO_MMIO_MAX_QUEUES 4
-
-/* Register offsets (4.2.2). */
-#define VIRTIO_MMIO_MAGIC_VALUE        0x000
-#define VIRTIO_MMIO_VERSION_REG        0x004
-#define VIRTIO_MMIO_DEVICE_ID          0x008
-#define VIRTIO_MMIO_VENDOR_ID          0x00c
-#define VIRTIO_MMIO_DEVICE_FEATURES    0x010
-#define VIRTIO_MMIO_DEVICE_FEATURES_SEL 0x014
-#define VIRTIO_MMIO_DRIVER_FEATURES    0x020
-#define VIRTIO_MMIO_DRIVER_FEATURES_SEL 0x024
-#define VIRTIO_MMIO_QUEUE_SEL          0x030
-#define VIRTIO_MMIO_QUEUE_NUM_MAX      0x034
-#define VIRTIO_MMIO_QUEUE_NUM          0x038
-#define VIRTIO_MMIO_QUEUE_READY        0x044
-#define VIRTIO_MMIO_QUEUE_NOTIFY       0x050
-#define VIRTIO_MMIO_INTERRUPT_STATUS   0x060
-#define VIRTIO_MMIO_INTERRUPT_ACK      0x064
-#define VIRTIO_MMIO_STATUS             0x070
-#define VIRTIO_MMIO_QUEUE_DESC_LOW     0x080
-#define VIRTIO_MMIO_QUEUE_DESC_HIGH    0x084
-#define VIRTIO_MMIO_QUEUE_DRIVER_LOW   0x090
-#define VIRTIO_MMIO_QUEUE_DRIVER_HIGH  0x094
-#define VIRTIO_MMIO_QUEUE_DEVICE_LOW   0x0a0
-#define VIRTIO_MMIO_QUEUE_DEVICE_HIGH  0x0a4
-#define VIRTIO_MMIO_CONFIG_GENERATION  0x0fc
-#define VIRTIO_MMIO_CONFIG             0x100
-
-/* Device status bits (2.1) and interrupt causes (4.2.2). */
-#define VIRTIO_STATUS_ACKNOWLEDGE 1
-#define VIRTIO_STATUS_DRIVER      2
-#define VIRTIO_STATUS_DRIVER_OK   4
-#define VIRTIO_STATUS_FEATURES_OK 8
-#define VIRTIO_STATUS_NEEDS_RESET 0x40
-#define VIRTIO_STATUS_FAILED      0x80
-#define VIRTIO_INT_USED   1
-#define VIRTIO_INT_CONFIG 2
-
-#define VIRTIO_F_VERSION_1 32
 
 struct virtio_mmio;
 

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "guest/virtio_abi.h"
 
 struct guest_mem;
 
@@ -18,10 +19,6 @@ struct guest_mem;
 #define VIRTQ_SIZE_MAX 256
 /* Buffers a device can take in one chain. */
 #define VIRTQ_MAX_SEGS 16
-
-#define VIRTQ_DESC_F_NEXT     1
-#define VIRTQ_DESC_F_WRITE    2
-#define VIRTQ_DESC_F_INDIRECT 4
 
 struct virtq_desc {
 	uint64_t addr;

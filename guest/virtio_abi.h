@@ -1,0 +1,66 @@
+/*
+ * The virtio wire format both sides of memvisor speak: virtio-mmio register
+ * offsets (virtio 1.x 4.2.2, plus the legacy version 1 ones), device status
+ * bits, interrupt causes, split-ring descriptor flags, and the balloon's
+ * device ID and feature bits. Constants only, like abi.h: the freestanding
+ * guest driver (guest/virtio_*.c) and the VMM's device (vmm/virtio_*.c)
+ * include this one file, so they cannot drift apart.
+ */
+#ifndef GUEST_VIRTIO_ABI_H
+#define GUEST_VIRTIO_ABI_H
+
+#define VIRTIO_MMIO_MAGIC               0x74726976u  /* "virt" */
+
+#define VIRTIO_MMIO_MAGIC_VALUE         0x000
+#define VIRTIO_MMIO_VERSION_REG         0x004
+#define VIRTIO_MMIO_DEVICE_ID           0x008
+#define VIRTIO_MMIO_VENDOR_ID           0x00c
+#define VIRTIO_MMIO_DEVICE_FEATURES     0x010
+#define VIRTIO_MMIO_DEVICE_FEATURES_SEL 0x014
+#define VIRTIO_MMIO_DRIVER_FEATURES     0x020
+#define VIRTIO_MMIO_DRIVER_FEATURES_SEL 0x024
+#define VIRTIO_MMIO_QUEUE_SEL           0x030
+#define VIRTIO_MMIO_QUEUE_NUM_MAX       0x034
+#define VIRTIO_MMIO_QUEUE_NUM           0x038
+#define VIRTIO_MMIO_QUEUE_READY         0x044
+#define VIRTIO_MMIO_QUEUE_NOTIFY        0x050
+#define VIRTIO_MMIO_INTERRUPT_STATUS    0x060
+#define VIRTIO_MMIO_INTERRUPT_ACK       0x064
+#define VIRTIO_MMIO_STATUS              0x070
+#define VIRTIO_MMIO_QUEUE_DESC_LOW      0x080
+#define VIRTIO_MMIO_QUEUE_DESC_HIGH     0x084
+#define VIRTIO_MMIO_QUEUE_DRIVER_LOW    0x090
+#define VIRTIO_MMIO_QUEUE_DRIVER_HIGH   0x094
+#define VIRTIO_MMIO_QUEUE_DEVICE_LOW    0x0a0
+#define VIRTIO_MMIO_QUEUE_DEVICE_HIGH   0x0a4
+#define VIRTIO_MMIO_CONFIG_GENERATION   0x0fc
+#define VIRTIO_MMIO_CONFIG              0x100
+/* Legacy (version 1) only: what QEMU's microvm offers unless told not to. */
+#define VIRTIO_MMIO_GUEST_PAGE_SIZE     0x028
+#define VIRTIO_MMIO_QUEUE_ALIGN         0x03c
+#define VIRTIO_MMIO_QUEUE_PFN           0x040
+
+/* Device status bits (2.1) and interrupt causes (4.2.2). */
+#define VIRTIO_STATUS_ACKNOWLEDGE       1
+#define VIRTIO_STATUS_DRIVER            2
+#define VIRTIO_STATUS_DRIVER_OK         4
+#define VIRTIO_STATUS_FEATURES_OK       8
+#define VIRTIO_STATUS_NEEDS_RESET       0x40
+#define VIRTIO_STATUS_FAILED            0x80
+#define VIRTIO_INT_USED                 1
+#define VIRTIO_INT_CONFIG               2
+
+#define VIRTIO_F_VERSION_1              32
+
+/* Split virtqueue descriptor flags (2.7.5). */
+#define VIRTQ_DESC_F_NEXT               1
+#define VIRTQ_DESC_F_WRITE              2
+#define VIRTQ_DESC_F_INDIRECT           4
+
+/* virtio-balloon (5.5). */
+#define VIRTIO_ID_BALLOON               5
+#define VIRTIO_BALLOON_F_MUST_TELL_HOST 0
+#define VIRTIO_BALLOON_F_STATS_VQ       1
+#define VIRTIO_BALLOON_F_DEFLATE_ON_OOM 2
+
+#endif
