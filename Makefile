@@ -80,7 +80,9 @@ $(FREESTANDING_CORE): $(FREESTANDING_OBJ)
 # ---- test suites --------------------------------------------------------------
 # Every directory tests/NAME/ with C files is a suite: build/tests/NAME.test,
 # linked with Criterion and SUITE_LIBS_NAME (libraries it tests).
-SUITES     := $(patsubst tests/%/,%,$(sort $(dir $(wildcard tests/*/*.c))))
+# tests/support/ is no suite: what every suite links (test_env.h).
+SUITES     := $(filter-out support,$(patsubst tests/%/,%,$(sort $(dir $(wildcard tests/*/*.c)))))
+TEST_SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/support/*.c))
 SUITE_BINS := $(SUITES:%=$(BUILD)/tests/%.test)
 SUITE_LIBS_mm := $(LIBMM)
 TEST_FLAGS ?= --jobs 1
@@ -91,7 +93,7 @@ TEST_ENV   ?=
 HUGEPAGES  ?= 256
 
 define suite_rule
-$(BUILD)/tests/$(1).test: $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/$(1)/*.c)) $(SUITE_LIBS_$(1))
+$(BUILD)/tests/$(1).test: $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/$(1)/*.c)) $(TEST_SUPPORT_OBJ) $(SUITE_LIBS_$(1))
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(ALL_CFLAGS) $$(LDFLAGS) $$^ -o $$@ -lcriterion $$(LDLIBS)
 endef

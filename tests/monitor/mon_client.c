@@ -14,14 +14,6 @@
 #include <unistd.h>
 #include "mon_client.h"
 
-double mon_now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 int mon_connect(struct mon_client *c, const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -74,7 +66,7 @@ bool mon_send(struct mon_client *c, const char *text)
 static int client_fill(struct mon_client *c, double end)
 {
 	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-	double left = end - mon_now();
+	double left = end - test_now();
 
 	if (left <= 0 || poll(&pfd, 1, (int)(left * 1000) + 1) <= 0)
 		return -1;
@@ -94,7 +86,7 @@ static int client_fill(struct mon_client *c, double end)
 
 json_t *mon_read(struct mon_client *c, double timeout_s)
 {
-	double end = mon_now() + timeout_s;
+	double end = test_now() + timeout_s;
 
 	for (;;) {
 		char *nl = c->len ? memchr(c->buf, '\n', c->len) : NULL;
@@ -115,7 +107,7 @@ json_t *mon_read(struct mon_client *c, double timeout_s)
 
 bool mon_wait_eof(struct mon_client *c, double timeout_s)
 {
-	double end = mon_now() + timeout_s;
+	double end = test_now() + timeout_s;
 
 	for (;;) {
 		c->len = 0;
@@ -129,18 +121,18 @@ bool mon_wait_eof(struct mon_client *c, double timeout_s)
 
 bool mon_connect_greeted(struct mon_client *c, const char *path, double timeout_s)
 {
-	double end = mon_now() + timeout_s;
+	double end = test_now() + timeout_s;
 
 	for (;;) {
 		if (mon_connect(c, path) == 0) {
-			json_t *g = mon_read(c, end - mon_now());
+			json_t *g = mon_read(c, end - test_now());
 			bool greeted = g && json_object_get(g, "QMP");
 			json_decref(g);
 			if (greeted)
 				return true;
 			mon_close(c);
 		}
-		if (mon_now() >= end)
+		if (test_now() >= end)
 			return false;
 		usleep(20000);
 	}

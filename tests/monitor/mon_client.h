@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include "tests/support/test_env.h"
 
 struct mon_client {
 	int fd;
@@ -40,7 +41,5 @@ void mon_negotiate(struct mon_client *c);
 /* Sends text and returns the next line that is not an event. */
 json_t *mon_cmd(struct mon_client *c, const char *text);
 
-/* Monotonic seconds. */
-double mon_now(void);
 
 #endif

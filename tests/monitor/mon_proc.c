@@ -17,35 +17,6 @@
 
 extern char **environ;
 
-const char *mon_build_path(const char *rel)
-{
-	static char out[4][PATH_MAX];
-	static int next;
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	cr_assert_gt(n, 0);
-	exe[n] = '\0';
-	/* build/tests/monitor.test -> build */
-	char *p = out[next++ % 4];
-	snprintf(p, PATH_MAX, "%s/%s", dirname(dirname(exe)), rel);
-	return p;
-}
-
-void mon_need_kvm(void)
-{
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	const char *ci = getenv("CI");
-
-	if (fd >= 0) {
-		close(fd);
-		return;
-	}
-	if (ci && !strcmp(ci, "true"))
-		cr_assert_fail("/dev/kvm: %s; CI=true, so this is a failure, not a skip", strerror(errno));
-	cr_skip_test("needs /dev/kvm (%s)", strerror(errno));
-}
-
 void mon_proc_init(struct mon_proc *p)
 {
 	memset(p, 0, sizeof(*p));
@@ -58,7 +29,7 @@ void mon_proc_init(struct mon_proc *p)
 
 void mon_proc_spawn(struct mon_proc *p, const char *const *args)
 {
-	const char *argv[32] = { mon_build_path("memvisor"), "--monitor", p->sock };
+	const char *argv[32] = { test_build_path("memvisor"), "--monitor", p->sock };
 	posix_spawn_file_actions_t fa;
 	size_t n = 3;
 
@@ -76,7 +47,7 @@ void mon_proc_spawn(struct mon_proc *p, const char *const *args)
 void mon_proc_start(struct mon_proc *p, const char *const *args)
 {
 	struct mon_client c;
-	double end = mon_now() + 20;
+	double end = test_now() + 20;
 
 	mon_proc_spawn(p, args);
 	while (mon_connect(&c, p->sock)) {
@@ -85,14 +56,14 @@ void mon_proc_start(struct mon_proc *p, const char *const *args)
 			cr_assert_fail("memvisor exited with %d before its socket was up:\n%s",
 				       p->status, err);
 		}
-		cr_assert_lt(mon_now(), end, "the monitor socket did not come up in 20 s");
+		cr_assert_lt(test_now(), end, "the monitor socket did not come up in 20 s");
 	}
 	mon_close(&c);
 }
 
 bool mon_proc_wait(struct mon_proc *p, double timeout_s)
 {
-	double end = mon_now() + timeout_s;
+	double end = test_now() + timeout_s;
 	int st;
 
 	if (p->reaped)
@@ -105,7 +76,7 @@ bool mon_proc_wait(struct mon_proc *p, double timeout_s)
 			return true;
 		}
 		usleep(5000);
-	} while (mon_now() < end);
+	} while (test_now() < end);
 	return false;
 }
 

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 #include "mon_client.h"
+#include "tests/support/test_env.h"
 
 struct mon_proc {
 	pid_t pid;
@@ -19,10 +20,6 @@ struct mon_proc {
 	bool reaped;
 };
 
-/* $(BUILD)/rel, from where this suite's binary is. */
-const char *mon_build_path(const char *rel);
-/* Skips the test without /dev/kvm; fails it when CI=true. */
-void mon_need_kvm(void);
 
 /* Makes the private directory and the paths; sock is dir/qmp.sock. */
 void mon_proc_init(struct mon_proc *p);

@@ -104,13 +104,13 @@ static unsigned count_lines(const char *out, const char *prefix)
  * returns the console (malloc'd). */
 static char *wait_lines(const char *prefix, unsigned n, double timeout_s)
 {
-	double end = mon_now() + timeout_s;
+	double end = test_now() + timeout_s;
 
 	for (;;) {
 		char *out = mon_read_file(vm.out_path);
 		if (count_lines(out, prefix) >= n)
 			return out;
-		if (mon_now() > end) {
+		if (test_now() > end) {
 			char *err = mon_read_file(vm.err_path);
 			cr_assert_fail("waited %.0f s for %u lines \"%s\"; console:\n%s\nstderr:\n%s",
 				 timeout_s, n, prefix, out, err);
@@ -177,10 +177,10 @@ static json_t *cmd(const char *text, json_t **reply)
 static void start(const char *image, const char *hugepages, const char *cmdline)
 {
 	const char *args[] = { "-m", "256M", "--hugepages", hugepages,
-			       "--cmdline", cmdline, mon_build_path(image), NULL };
+			       "--cmdline", cmdline, test_build_path(image), NULL };
 
-	mon_need_kvm();
-	if (access(mon_build_path(image), R_OK) != 0)
+	test_need_kvm();
+	if (access(test_build_path(image), R_OK) != 0)
 		cr_skip_test("%s was not built", image);
 	mon_proc_init(&vm);
 	mon_proc_start(&vm, args);
@@ -228,7 +228,7 @@ static void balloon_to(uint64_t bytes)
 {
 	char text[128];
 	json_t *r;
-	double end = mon_now() + 30;
+	double end = test_now() + 30;
 
 	snprintf(text, sizeof(text), "{\"execute\": \"balloon\", \"arguments\": {\"value\": %llu}}",
 		 (unsigned long long)bytes);
@@ -239,13 +239,13 @@ static void balloon_to(uint64_t bytes)
 		json_decref(r);
 		if (actual == bytes)
 			break;
-		cr_assert_lt(mon_now(), end, "query-balloon says %llu, not %llu",
+		cr_assert_lt(test_now(), end, "query-balloon says %llu, not %llu",
 			     (unsigned long long)actual, (unsigned long long)bytes);
 		usleep(5000);
 	}
 	/* The event for this actual may still be on its way. */
 	while (event_actual != bytes) {
-		json_t *ev = mon_read(&cl, end - mon_now());
+		json_t *ev = mon_read(&cl, end - test_now());
 		cr_assert_not_null(ev, "no BALLOON_CHANGE with actual %llu", (unsigned long long)bytes);
 		note_event(ev);
 		json_decref(ev);
@@ -525,10 +525,10 @@ Test(balloon_e2e, hostile_guest_is_counted, .timeout = 120)
 	static const char normal[] = "balloon-hostile: a normal inflate and deflate work";
 	uint64_t rejected = 0, failed = 0, bad = 0, ballooned = 0;
 	bool seen = false;
-	double end = mon_now() + 60;
+	double end = test_now() + 60;
 
 	start("guest/balloon_hostile.elf", "off", "");
-	while (!seen && mon_now() < end) {
+	while (!seen && test_now() < end) {
 		char *out = mon_read_file(vm.out_path);
 		bool after = strstr(out, normal) != NULL;
 		free(out);

@@ -16,9 +16,9 @@ static struct mon_proc vm;
 
 static void start(const char *image, const char *cmdline, const char *mem)
 {
-	const char *args[] = { "-m", mem, "--cmdline", cmdline, mon_build_path(image), NULL };
+	const char *args[] = { "-m", mem, "--cmdline", cmdline, test_build_path(image), NULL };
 
-	mon_need_kvm();
+	test_need_kvm();
 	mon_proc_init(&vm);
 	mon_proc_start(&vm, args);
 }
@@ -99,8 +99,8 @@ Test(events, stop_resume_to_every_client, .timeout = 60)
 	expect_event(&b, "RESUME");
 	expect_reply(&b);
 	expect_event(&a, "RESUME");
-	double end = mon_now() + 5;
-	while (heartbeats() == beats && mon_now() < end)
+	double end = test_now() + 5;
+	while (heartbeats() == beats && test_now() < end)
 		usleep(50000);
 	cr_assert_gt(heartbeats(), beats, "no heartbeat after cont");
 

@@ -18,9 +18,9 @@ static struct mon_client watcher;
 
 static void setup(void)
 {
-	const char *args[] = { "-m", "32M", mon_build_path("guest/idle.elf"), NULL };
+	const char *args[] = { "-m", "32M", test_build_path("guest/idle.elf"), NULL };
 
-	mon_need_kvm();
+	test_need_kvm();
 	mon_proc_init(&vm);
 	mon_proc_start(&vm, args);
 	cr_assert(mon_connect_greeted(&watcher, vm.sock, 10));
@@ -31,9 +31,9 @@ static void setup(void)
 /* The watcher is answered at once and the guest runs; then it quits. */
 static void teardown(void)
 {
-	double t = mon_now();
+	double t = test_now();
 	json_t *r = mon_cmd(&watcher, "{\"execute\": \"query-status\"}");
-	cr_assert_lt(mon_now() - t, 2.0, "the watcher waited %.1f s", mon_now() - t);
+	cr_assert_lt(test_now() - t, 2.0, "the watcher waited %.1f s", test_now() - t);
 	json_t *st = json_object_get(json_object_get(r, "return"), "status");
 	cr_assert_str_eq(json_string_value(st), "running");
 	json_decref(r);
@@ -154,11 +154,11 @@ Test(hostile, flooding_client_that_never_reads)
 		memcpy(flood + i * one, req, one);
 	cr_assert_eq(mon_connect(&c, vm.sock), 0);
 	mon_negotiate(&c);
-	double t0 = mon_now();
+	double t0 = test_now();
 	bool all_sent = mon_send_bytes(&c, flood, n * one);
 	/* Meanwhile the others are served. */
 	json_decref(mon_cmd(&watcher, "{\"execute\": \"x-query-frames\"}"));
-	cr_assert_lt(mon_now() - t0, 30);
+	cr_assert_lt(test_now() - t0, 30);
 	cr_assert(mon_wait_eof(&c, 20), "the flooding client was never dropped (all sent: %d)",
 		  all_sent);
 	mon_close(&c);

@@ -31,12 +31,12 @@ Test(idle, beats_without_using_the_cpu, .timeout = 60)
 {
 	struct vm_proc vm;
 
-	vm_proc_need_kvm();
+	test_need_kvm();
 	vm_proc_start_memvisor(&vm, NULL);
 	sleep_s(0.5);                   /* past the VM's setup */
-	double cpu0 = vm_proc_cpu_seconds(&vm), t0 = vm_proc_now();
+	double cpu0 = vm_proc_cpu_seconds(&vm), t0 = test_now();
 	sleep_s(2.6);
-	double cpu = vm_proc_cpu_seconds(&vm) - cpu0, t = vm_proc_now() - t0;
+	double cpu = vm_proc_cpu_seconds(&vm) - cpu0, t = test_now() - t0;
 	char *out = vm_proc_read(vm.out_path);
 	vm_proc_finish(&vm);
 	cr_expect_not_null(strstr(out, "idle: sleeping on the halt port"), "output:\n%s", out);
@@ -49,12 +49,12 @@ Test(idle, beats_without_using_the_cpu, .timeout = 60)
 static double timed(struct qmp_client *c, const char *command)
 {
 	json_t *ret;
-	double t0 = vm_proc_now();
+	double t0 = test_now();
 	int rc = qmp_call(c, command, NULL, &ret);
 
 	cr_assert_eq(rc, 0, "%s: %s", command, qmp_error(c));
 	json_decref(ret);
-	return vm_proc_now() - t0;
+	return test_now() - t0;
 }
 
 Test(idle, stop_and_quit_wake_the_halted_vcpu, .timeout = 60)
@@ -62,7 +62,7 @@ Test(idle, stop_and_quit_wake_the_halted_vcpu, .timeout = 60)
 	struct vm_proc vm;
 	struct qmp_client c;
 
-	vm_proc_need_kvm();
+	test_need_kvm();
 	vm_proc_start_memvisor(&vm, NULL);
 	cr_assert_eq(qmp_connect(&c, vm.sock, 5000), 0, "%s", qmp_error(&c));
 	/* Three tries: a guest that slept on would pass each by luck only
@@ -74,10 +74,10 @@ Test(idle, stop_and_quit_wake_the_halted_vcpu, .timeout = 60)
 		timed(&c, "cont");
 	}
 	sleep_s(0.25);
-	double t0 = vm_proc_now();
+	double t0 = test_now();
 	timed(&c, "quit");
 	cr_assert(vm_proc_wait(&vm, 5), "memvisor still runs 5 s after quit");
-	double s = vm_proc_now() - t0;
+	double s = test_now() - t0;
 	cr_expect_lt(s, WAKE_S_MAX * 2, "memvisor took %.3f s to end after quit", s);
 	cr_expect_eq(vm.status, 0);
 	qmp_close(&c);
@@ -88,13 +88,13 @@ Test(idle, a_signal_ends_the_halted_guest_at_once, .timeout = 60)
 {
 	struct vm_proc vm;
 
-	vm_proc_need_kvm();
+	test_need_kvm();
 	vm_proc_start_memvisor(&vm, NULL);
 	sleep_s(0.4);
-	double t0 = vm_proc_now();
+	double t0 = test_now();
 	kill(vm.pid, SIGTERM);
 	cr_assert(vm_proc_wait(&vm, 5), "memvisor still runs 5 s after SIGTERM");
-	double s = vm_proc_now() - t0;
+	double s = test_now() - t0;
 	cr_expect_lt(s, WAKE_S_MAX * 2, "memvisor took %.3f s to end after SIGTERM", s);
 	cr_expect_eq(vm.status, 128 + SIGTERM);
 	vm_proc_finish(&vm);

@@ -99,21 +99,21 @@ static void *load_client(void *arg)
 Test(load, clients_32_requests_500_during_memtest, .timeout = 180)
 {
 	const char *args[] = { "-m", "2112M", "--hugepages", "off", "--cmdline", "size=2048M",
-			       mon_build_path("guest/memtest.elf"), NULL };
+			       test_build_path("guest/memtest.elf"), NULL };
 	static struct loader loaders[LOAD_CLIENTS];
 	struct mon_proc vm;
 
-	mon_need_kvm();
+	test_need_kvm();
 	mon_proc_init(&vm);
 	mon_proc_start(&vm, args);
-	double t0 = mon_now();
+	double t0 = test_now();
 	for (int i = 0; i < LOAD_CLIENTS; i++) {
 		loaders[i] = (struct loader){ .sock = vm.sock, .index = i };
 		cr_assert_eq(pthread_create(&loaders[i].thread, NULL, load_client, &loaders[i]), 0);
 	}
 	for (int i = 0; i < LOAD_CLIENTS; i++)
 		pthread_join(loaders[i].thread, NULL);
-	cr_log_info("%d requests answered in %.2f s", LOAD_CLIENTS * LOAD_REQUESTS, mon_now() - t0);
+	cr_log_info("%d requests answered in %.2f s", LOAD_CLIENTS * LOAD_REQUESTS, test_now() - t0);
 	for (int i = 0; i < LOAD_CLIENTS; i++) {
 		cr_expect_eq(loaders[i].failure[0], '\0', "%s", loaders[i].failure);
 		cr_expect(loaders[i].running_at_end,

@@ -22,7 +22,7 @@ static struct vm_proc vm;
 
 static void start_vm(void)
 {
-	vm_proc_need_kvm();
+	test_need_kvm();
 	vm_proc_start_memvisor(&vm, NULL);
 }
 

@@ -23,7 +23,7 @@ static struct mon_proc vm;
 
 static void start_idle(void)
 {
-	const char *args[] = { "-m", "32M", mon_build_path("guest/idle.elf"), NULL };
+	const char *args[] = { "-m", "32M", test_build_path("guest/idle.elf"), NULL };
 
 	mon_proc_start(&vm, args);
 }
@@ -46,7 +46,7 @@ static int bind_at(const char *path, bool listening)
 /* Runs memvisor, which must fail at once with status 1 and this message. */
 static void expect_refused(const char *want)
 {
-	const char *args[] = { "-m", "32M", mon_build_path("guest/idle.elf"), NULL };
+	const char *args[] = { "-m", "32M", test_build_path("guest/idle.elf"), NULL };
 
 	mon_proc_spawn(&vm, args);
 	cr_assert(mon_proc_wait(&vm, 20), "memvisor kept running");
@@ -75,7 +75,7 @@ Test(socket, mode_0600_under_umask_0, .timeout = 60)
 {
 	struct stat st;
 
-	mon_need_kvm();
+	test_need_kvm();
 	mon_proc_init(&vm);
 	mode_t old = umask(0);
 	start_idle();
@@ -100,7 +100,7 @@ Test(socket, stale_socket_replaced, .timeout = 60)
 {
 	struct stat before, after;
 
-	mon_need_kvm();
+	test_need_kvm();
 	mon_proc_init(&vm);
 	close(bind_at(vm.sock, false));
 	cr_assert_eq(lstat(vm.sock, &before), 0);
@@ -119,7 +119,7 @@ Test(socket, live_socket_refused, .timeout = 60)
 	struct stat before, after;
 	struct mon_client c;
 
-	mon_need_kvm();
+	test_need_kvm();
 	mon_proc_init(&vm);
 	int fd = bind_at(vm.sock, true);
 	cr_assert_eq(lstat(vm.sock, &before), 0);
@@ -135,7 +135,7 @@ Test(socket, live_socket_refused, .timeout = 60)
 
 Test(socket, regular_file_refused, .timeout = 60)
 {
-	mon_need_kvm();
+	test_need_kvm();
 	mon_proc_init(&vm);
 	int fd = open(vm.sock, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	cr_assert_eq(write(fd, "keep", 4), 4);
@@ -163,7 +163,7 @@ Test(socket, client_limit, .timeout = 60)
 {
 	struct mon_client c[MONITOR_MAX_CLIENTS + 1];
 
-	mon_need_kvm();
+	test_need_kvm();
 	mon_proc_init(&vm);
 	start_idle();
 	for (int i = 0; i < MONITOR_MAX_CLIENTS; i++) {

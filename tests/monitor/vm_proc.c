@@ -27,29 +27,6 @@ extern char **environ;
 /* Boot takes well under a second; this only bounds a VM that never listens. */
 #define SOCKET_WAIT_S 20
 
-double vm_proc_now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-const char *vm_proc_build_path(const char *rel)
-{
-	static char out[8][PATH_MAX];
-	static int next;
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	cr_assert_gt(n, 0);
-	exe[n] = '\0';
-	/* build/tests/monitor.test -> build */
-	char *p = out[next++ % 8];
-	snprintf(p, PATH_MAX, "%s/%s", dirname(dirname(exe)), rel);
-	return p;
-}
-
 static void unavailable(const char *why)
 {
 	const char *ci = getenv("CI");
@@ -59,22 +36,9 @@ static void unavailable(const char *why)
 	cr_skip_test("skipped: %s", why);
 }
 
-void vm_proc_need_kvm(void)
-{
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	char why[128];
-
-	if (fd >= 0) {
-		close(fd);
-		return;
-	}
-	snprintf(why, sizeof(why), "/dev/kvm: %s", strerror(errno));
-	unavailable(why);
-}
-
 void vm_proc_need_qemu(void)
 {
-	vm_proc_need_kvm();
+	test_need_kvm();
 	const char *path = getenv("PATH");
 	char buf[PATH_MAX];
 	while (path && *path) {
@@ -129,7 +93,7 @@ static bool listening(const char *path)
 
 static void wait_listening(struct vm_proc *p)
 {
-	double until = vm_proc_now() + SOCKET_WAIT_S;
+	double until = test_now() + SOCKET_WAIT_S;
 
 	while (!listening(p->sock)) {
 		if (vm_proc_wait(p, 0.02)) {
@@ -140,7 +104,7 @@ static void wait_listening(struct vm_proc *p)
 			vm_proc_finish(p);
 			cr_assert_fail("%s has no monitor socket", p->what);
 		}
-		if (vm_proc_now() > until) {
+		if (test_now() > until) {
 			vm_proc_finish(p);
 			cr_assert_fail("%s did not listen on %s within %d s", p->what, p->sock, SOCKET_WAIT_S);
 		}
@@ -149,14 +113,14 @@ static void wait_listening(struct vm_proc *p)
 
 void vm_proc_start_memvisor(struct vm_proc *p, const char *const *extra)
 {
-	const char *argv[32] = { vm_proc_build_path("memvisor"), "--monitor" };
+	const char *argv[32] = { test_build_path("memvisor"), "--monitor" };
 	size_t n = 2;
 
 	prepare(p, "memvisor");
 	argv[n++] = p->sock;
 	for (; extra && *extra && n < 30; extra++)
 		argv[n++] = *extra;
-	argv[n++] = vm_proc_build_path("guest/idle.elf");
+	argv[n++] = test_build_path("guest/idle.elf");
 	argv[n] = NULL;
 	spawn(p, argv, false);
 	wait_listening(p);
@@ -171,7 +135,7 @@ void vm_proc_start_qemu(struct vm_proc *p, const char *mem)
 	snprintf(serial, sizeof(serial), "file:%s", p->out_path);
 	const char *argv[] = {
 		VM_PROC_QEMU, "-accel", "kvm", "-M", "microvm,acpi=off", "-m", mem, "-nodefaults",
-		"-no-reboot", "-display", "none", "-kernel", vm_proc_build_path("guest/idle.elf"),
+		"-no-reboot", "-display", "none", "-kernel", test_build_path("guest/idle.elf"),
 		"-qmp", qmp, "-serial", serial, NULL,
 	};
 	spawn(p, argv, true);
@@ -180,7 +144,7 @@ void vm_proc_start_qemu(struct vm_proc *p, const char *mem)
 
 bool vm_proc_wait(struct vm_proc *p, double timeout_s)
 {
-	double until = vm_proc_now() + timeout_s;
+	double until = test_now() + timeout_s;
 	int st;
 
 	if (p->pid < 0)
@@ -192,7 +156,7 @@ bool vm_proc_wait(struct vm_proc *p, double timeout_s)
 			p->pid = -1;
 			return true;
 		}
-		if (vm_proc_now() >= until)
+		if (test_now() >= until)
 			return false;
 		usleep(5000);
 	}
@@ -260,7 +224,7 @@ static void append(char **buf, size_t *len, const char *p, size_t n)
 
 void ctl_run(struct ctl_run *r, double timeout_s, const char *const *args)
 {
-	const char *argv[32] = { vm_proc_build_path("memvisorctl") };
+	const char *argv[32] = { test_build_path("memvisorctl") };
 	size_t n = 1, lens[2] = { 0, 0 };
 	int out[2], err[2], st;
 	posix_spawn_file_actions_t fa;
@@ -286,10 +250,10 @@ void ctl_run(struct ctl_run *r, double timeout_s, const char *const *args)
 
 	struct pollfd fds[2] = { { .fd = out[0], .events = POLLIN }, { .fd = err[0], .events = POLLIN } };
 	char **bufs[2] = { &r->out, &r->err };
-	double until = vm_proc_now() + timeout_s;
+	double until = test_now() + timeout_s;
 	bool killed = false;
 	while (fds[0].fd >= 0 || fds[1].fd >= 0) {
-		if (!killed && vm_proc_now() > until) {
+		if (!killed && test_now() > until) {
 			kill(pid, SIGKILL);
 			killed = true;
 		}

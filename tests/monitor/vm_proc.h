@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
+#include "tests/support/test_env.h"
 
 #define VM_PROC_QEMU "qemu-system-x86_64"
 
@@ -27,10 +28,6 @@ struct ctl_run {
 	char *out, *err;                /* NUL-terminated */
 };
 
-/* $(BUILD)/rel, found from where this suite's binary is. */
-const char *vm_proc_build_path(const char *rel);
-/* Skip the test without /dev/kvm (or QEMU, for need_qemu); fail when CI=true. */
-void vm_proc_need_kvm(void);
 void vm_proc_need_qemu(void);
 
 /* build/memvisor --monitor SOCK [extra...] build/guest/idle.elf; extra is
@@ -52,6 +49,5 @@ double vm_proc_cpu_seconds(const struct vm_proc *p);
 void ctl_run(struct ctl_run *r, double timeout_s, const char *const *args);
 void ctl_run_free(struct ctl_run *r);
 
-double vm_proc_now(void);
 
 #endif

@@ -20,43 +20,6 @@
 
 extern char **environ;
 
-static double now_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-const char *build_path(const char *rel)
-{
-	static char out[8][PATH_MAX];
-	static int next;
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	cr_assert_gt(n, 0);
-	exe[n] = '\0';
-	/* build/tests/vmm.test -> build */
-	char *dir = dirname(dirname(exe));
-	char *p = out[next++ % 8];
-	snprintf(p, PATH_MAX, "%s/%s", dir, rel);
-	return p;
-}
-
-void need_kvm(void)
-{
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	const char *ci = getenv("CI");
-
-	if (fd >= 0) {
-		close(fd);
-		return;
-	}
-	if (ci && !strcmp(ci, "true"))
-		cr_assert_fail("/dev/kvm: %s; CI=true, so this is a failure, not a skip", strerror(errno));
-	cr_skip_test("needs /dev/kvm (%s)", strerror(errno));
-}
-
 static void append(char **buf, size_t *len, const char *p, size_t n)
 {
 	*buf = realloc(*buf, *len + n + 1);
@@ -68,13 +31,13 @@ static void append(char **buf, size_t *len, const char *p, size_t n)
 
 static void drain(struct run_result *r, int out_fd, int err_fd, pid_t pid, const struct run_opts *o)
 {
-	double start = now_s(), limit = o->timeout_s > 0 ? o->timeout_s : 60;
+	double start = test_now(), limit = o->timeout_s > 0 ? o->timeout_s : 60;
 	struct pollfd fds[2] = { { .fd = out_fd, .events = POLLIN }, { .fd = err_fd, .events = POLLIN } };
 	bool signalled = false;
 	char buf[4096];
 
 	while (fds[0].fd >= 0 || fds[1].fd >= 0) {
-		double t = now_s() - start;
+		double t = test_now() - start;
 		if (o->signal && !signalled && t >= o->signal_after_s) {
 			kill(pid, o->signal);
 			signalled = true;
@@ -103,7 +66,7 @@ static void drain(struct run_result *r, int out_fd, int err_fd, pid_t pid, const
 
 void run_memvisor(struct run_result *r, const struct run_opts *o, const char *const *args)
 {
-	const char *argv[64] = { build_path("memvisor") };
+	const char *argv[64] = { test_build_path("memvisor") };
 	int out[2], err[2], status;
 	posix_spawn_file_actions_t fa;
 	pid_t pid;

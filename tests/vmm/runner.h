@@ -8,6 +8,7 @@
 #define TESTS_VMM_RUNNER_H
 
 #include <stddef.h>
+#include "tests/support/test_env.h"
 
 struct run_opts {
 	double timeout_s;            /* 0: 60 s */
@@ -27,10 +28,6 @@ struct run_result {
 void run_memvisor(struct run_result *r, const struct run_opts *o, const char *const *args);
 void run_free(struct run_result *r);
 
-/* $(BUILD)/rel: the build directory is where this suite's binary lives. */
-const char *build_path(const char *rel);
-/* Skips the test without /dev/kvm, or fails it when CI=true. */
-void need_kvm(void);
 /* Lines in s (the last one may lack its newline). */
 int count_lines(const char *s);
 /* Writes len bytes to a new temporary file; returns its path (static). */

@@ -35,7 +35,7 @@ static void assert_one_line_error(const struct run_opts *o, const char *want,
 static const char *truncated_hello(size_t len)
 {
 	static uint8_t buf[1 << 20];
-	int fd = open(build_path("guest/hello.elf"), O_RDONLY);
+	int fd = open(test_build_path("guest/hello.elf"), O_RDONLY);
 
 	cr_assert_geq(fd, 0, "build/guest/hello.elf missing");
 	ssize_t n = read(fd, buf, sizeof(buf));
@@ -77,7 +77,7 @@ Test(bad_input, elf_with_neither_pvh_note_nor_elf64_entry)
 
 Test(bad_input, sizes_and_options)
 {
-	const char *hello = build_path("guest/hello.elf");
+	const char *hello = test_build_path("guest/hello.elf");
 
 	ERR("--mem 0: not a size", "--mem", "0", hello);
 	ERR("--mem 1T: more than this host's", "--mem", "1T", hello);
@@ -96,7 +96,7 @@ Test(bad_input, sizes_and_options)
 
 Test(bad_input, missing_kvm_device)
 {
-	const char *hello = build_path("guest/hello.elf");
+	const char *hello = test_build_path("guest/hello.elf");
 
 	ERR("/nonexistent: cannot open the KVM device: No such file or directory",
 	    "--kvm-device", "/nonexistent", hello);
@@ -123,11 +123,11 @@ Test(bad_input, hugepages_on_without_room)
 		cr_skip_test("the hugetlb pool (%ld pages) is as large as the host", free_pages);
 	snprintf(mem, sizeof(mem), "%ldM", (free_pages + 1) * 2);
 	ERR("--hugepages on: no zone Huge", "--hugepages", "on", "-m", mem,
-	    build_path("guest/hello.elf"));
+	    test_build_path("guest/hello.elf"));
 }
 
 Test(bad_input, more_cpus_than_kvm_allows)
 {
-	need_kvm();
-	ERR("--cpus 65536: KVM allows at most", "--cpus", "65536", build_path("guest/hello.elf"));
+	test_need_kvm();
+	ERR("--cpus 65536: KVM allows at most", "--cpus", "65536", test_build_path("guest/hello.elf"));
 }

@@ -19,8 +19,8 @@ Test(boot, hello_prints_its_line_and_exits_0)
 {
 	struct run_result r;
 
-	need_kvm();
-	RUN(&r, build_path("guest/hello.elf"));
+	test_need_kvm();
+	RUN(&r, test_build_path("guest/hello.elf"));
 	cr_assert_eq(r.status, 0, "status %d, stderr:\n%s", r.status, r.err);
 	cr_assert_str_eq(r.out, "hello from memvisor guest\n");
 	cr_assert(strstr(r.err, "memvisor: PVH ELF guest ran"), "short stats at exit:\n%s", r.err);
@@ -33,14 +33,14 @@ Test(boot, hello_with_two_vcpus_and_each_hugepages_mode)
 {
 	struct run_result r;
 
-	need_kvm();
+	test_need_kvm();
 	/* The second vCPU waits for INIT/SIPI in the kernel; the end must
 	 * still kick it out and join it. */
-	RUN(&r, "--cpus", "2", build_path("guest/hello.elf"));
+	RUN(&r, "--cpus", "2", test_build_path("guest/hello.elf"));
 	cr_assert_eq(r.status, 0, "status %d, stderr:\n%s", r.status, r.err);
 	cr_assert_str_eq(r.out, "hello from memvisor guest\n");
 	run_free(&r);
-	RUN(&r, "--hugepages", "off", "-m", "32M", build_path("guest/hello.elf"));
+	RUN(&r, "--hugepages", "off", "-m", "32M", test_build_path("guest/hello.elf"));
 	cr_assert_eq(r.status, 0, "status %d, stderr:\n%s", r.status, r.err);
 	cr_assert(strstr(r.err, "contiguous in zone Normal"), "%s", r.err);
 	cr_assert_null(strstr(r.err, "zone     Huge"), "no zone Huge with off:\n%s", r.err);
@@ -52,9 +52,9 @@ Test(boot, initrd_and_cmdline_reach_a_pvh_guest)
 	struct run_result r;
 	static const char rd[] = "initrd contents";
 
-	need_kvm();
+	test_need_kvm();
 	RUN(&r, "--initrd", temp_file(rd, sizeof(rd)), "--cmdline", "fault=ud",
-	    build_path("guest/fault.elf"));
+	    test_build_path("guest/fault.elf"));
 	cr_assert_eq(r.status, 2, "the command line chose #UD; status %d:\n%s", r.status, r.err);
 	cr_assert(strstr(r.out, "expect #UD"), "%s", r.out);
 	run_free(&r);
@@ -64,8 +64,8 @@ Test(boot, memtest_passes)
 {
 	struct run_result r;
 
-	need_kvm();
-	RUN(&r, "-m", "64M", "--cmdline", "size=32M", build_path("guest/memtest.elf"));
+	test_need_kvm();
+	RUN(&r, "-m", "64M", "--cmdline", "size=32M", test_build_path("guest/memtest.elf"));
 	cr_assert_eq(r.status, 0, "status %d, stderr:\n%s", r.status, r.err);
 	cr_assert(strstr(r.out, "memtest: 32 MiB first-touch "), "%s", r.out);
 	cr_assert(strstr(r.out, " ok\n"), "%s", r.out);
@@ -76,8 +76,8 @@ Test(boot, page_fault_report_names_pf_and_cr2)
 {
 	struct run_result r;
 
-	need_kvm();
-	RUN(&r, build_path("guest/fault.elf"));
+	test_need_kvm();
+	RUN(&r, test_build_path("guest/fault.elf"));
 	cr_assert_eq(r.status, 2, "status %d, stderr:\n%s", r.status, r.err);
 	cr_assert(strstr(r.out, "expect #PF"), "%s", r.out);
 	cr_assert(strstr(r.err, "memvisor: guest crashed: #PF (14), error code 0x4 at RIP 0x"),
@@ -112,13 +112,13 @@ Test(boot, invalid_opcode_report_names_ud_and_its_rip)
 	unsigned long long rip;
 	uint8_t insn[2];
 
-	need_kvm();
-	RUN(&r, "--cmdline", "fault=ud", build_path("guest/fault.elf"));
+	test_need_kvm();
+	RUN(&r, "--cmdline", "fault=ud", test_build_path("guest/fault.elf"));
 	cr_assert_eq(r.status, 2, "status %d, stderr:\n%s", r.status, r.err);
 	const char *at = strstr(r.err, "memvisor: guest crashed: #UD (6) at RIP 0x");
 	cr_assert(at, "%s", r.err);
 	cr_assert_eq(sscanf(at, "memvisor: guest crashed: #UD (6) at RIP %llx", &rip), 1);
-	cr_assert_eq(image_bytes_at(build_path("guest/fault.elf"), rip, insn, 2), 0,
+	cr_assert_eq(image_bytes_at(test_build_path("guest/fault.elf"), rip, insn, 2), 0,
 		     "RIP %#llx is not in the image", rip);
 	cr_assert(insn[0] == 0x0f && insn[1] == 0x0b, "RIP %#llx holds %02x %02x, not ud2", rip,
 		  insn[0], insn[1]);
@@ -129,8 +129,8 @@ Test(boot, stats_prints_buddyinfo_and_slabinfo)
 {
 	struct run_result r;
 
-	need_kvm();
-	RUN(&r, "--stats", "-m", "64M", build_path("guest/hello.elf"));
+	test_need_kvm();
+	RUN(&r, "--stats", "-m", "64M", test_build_path("guest/hello.elf"));
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	cr_assert(strstr(r.err, "Node 0, zone   Normal"), "%s", r.err);
 	cr_assert(strstr(r.err, "slabinfo - version: 2.1"), "%s", r.err);
@@ -143,10 +143,10 @@ Test(boot, signal_stops_a_running_guest)
 	struct run_result r;
 	struct run_opts o = { .timeout_s = 30, .signal = SIGTERM, .signal_after_s = 0.5 };
 
-	need_kvm();
+	test_need_kvm();
 	/* remap spins for a minute waiting for a change nobody makes. */
 	run_memvisor(&r, &o, (const char *const[]){ "--cmdline", "timeout_ms=60000",
-						    build_path("guest/remap.elf"), NULL });
+						    test_build_path("guest/remap.elf"), NULL });
 	cr_assert_not(r.timed_out);
 	cr_assert_eq(r.status, 128 + SIGTERM, "status %d, stderr:\n%s", r.status, r.err);
 	cr_assert(strstr(r.err, "memvisor: stopping the guest on signal 15"), "%s", r.err);

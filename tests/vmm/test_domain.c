@@ -20,7 +20,7 @@ Test(domain, example_boots_hello)
 {
 	struct run_result r;
 
-	need_kvm();
+	test_need_kvm();
 	RUN(&r, "--domain", domain_file(NULL, NULL));
 	cr_assert_eq(r.status, 0, "status %d, stderr:\n%s", r.status, r.err);
 	cr_assert_str_eq(r.out, "hello from memvisor guest\n");
@@ -36,7 +36,7 @@ Test(domain, example_fills_the_configuration)
 
 	cr_assert_eq(PARSE(&cfg, err, "--domain", file), CLI_RUN, "%s", err);
 	cr_assert_str_eq(cfg.domain, file);
-	cr_assert_str_eq(cfg.image, build_path("guest/hello.elf"));
+	cr_assert_str_eq(cfg.image, test_build_path("guest/hello.elf"));
 	cr_assert_eq(cfg.mem_bytes, 256ULL << 20);
 	cr_assert_eq(cfg.balloon_target_bytes, 192ULL << 20);
 	cr_assert_eq(cfg.balloon, VM_BALLOON_VIRTIO);
@@ -53,7 +53,7 @@ Test(domain, values_map_to_options)
 {
 	struct vm_config cfg;
 	char err[512] = "";
-	const char *initrd = build_path("guest/hello.elf");
+	const char *initrd = test_build_path("guest/hello.elf");
 	char with_initrd[256];
 
 	snprintf(with_initrd, sizeof(with_initrd), "<cmdline>greeting=hello</cmdline><initrd>%s</initrd>", initrd);
@@ -129,9 +129,9 @@ Test(domain, image_and_mem_on_the_command_line_win_in_a_run)
 {
 	struct run_result r;
 
-	need_kvm();
-	const char *file = domain_file(build_path("guest/hello.elf"), "/nonexistent/kernel.elf");
-	RUN(&r, "--domain", file, "--mem", "64M", build_path("guest/hello.elf"));
+	test_need_kvm();
+	const char *file = domain_file(test_build_path("guest/hello.elf"), "/nonexistent/kernel.elf");
+	RUN(&r, "--domain", file, "--mem", "64M", test_build_path("guest/hello.elf"));
 	cr_assert_eq(r.status, 0, "status %d, stderr:\n%s", r.status, r.err);
 	cr_assert_str_eq(r.out, "hello from memvisor guest\n");
 	cr_assert(strstr(r.err, "RAM 64 MiB"), "--mem 64M beats <memory>:\n%s", r.err);
@@ -151,7 +151,7 @@ Test(domain, a_run_without_domain_never_loads_libvirt)
 {
 	struct run_result r;
 
-	run_logging_loads(&r, (const char *const[]){ build_path("guest/hello.elf"), NULL });
+	run_logging_loads(&r, (const char *const[]){ test_build_path("guest/hello.elf"), NULL });
 	cr_assert(strstr(r.err, "file=libc.so.6"), "the loader's log is there:\n%s", r.err);
 	cr_assert_null(strstr(r.err, "libvirt"), "libvirt loaded without --domain:\n%s", r.err);
 	cr_assert_null(strstr(r.err, "libxml2"), "libxml2 loaded without --domain:\n%s", r.err);

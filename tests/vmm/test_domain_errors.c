@@ -94,7 +94,7 @@ Test(domain_errors, not_kvm)
 
 Test(domain_errors, kernel_that_does_not_exist)
 {
-	expect_error(build_path("guest/hello.elf"), "/nonexistent/hello.elf",
+	expect_error(test_build_path("guest/hello.elf"), "/nonexistent/hello.elf",
 		     "<kernel>/nonexistent/hello.elf</kernel>: No such file or directory");
 }
 
@@ -102,7 +102,7 @@ Test(domain_errors, no_kernel_and_no_image)
 {
 	char kernel[512];
 
-	snprintf(kernel, sizeof(kernel), "<kernel>%s</kernel>", build_path("guest/hello.elf"));
+	snprintf(kernel, sizeof(kernel), "<kernel>%s</kernel>", test_build_path("guest/hello.elf"));
 	expect_error(kernel, "", "no <os><kernel> and no IMAGE on the command line");
 }
 

@@ -48,7 +48,7 @@ const char *example_xml(void)
 
 	if (xml)
 		return xml;
-	cr_assert_not_null(realpath(build_path("."), dir));
+	cr_assert_not_null(realpath(test_build_path("."), dir));
 	for (int up = 0; up < 4; up++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, EXAMPLE_REL);
 		if (!access(path, R_OK))
@@ -56,7 +56,7 @@ const char *example_xml(void)
 		snprintf(dir, sizeof(dir), "%s", dirname(dir));
 	}
 	char *text = read_all(path);
-	xml = replace_once(text, EXAMPLE_KERNEL, build_path("guest/hello.elf"));
+	xml = replace_once(text, EXAMPLE_KERNEL, test_build_path("guest/hello.elf"));
 	free(text);
 	return xml;
 }

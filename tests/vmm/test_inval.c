@@ -75,11 +75,11 @@ static void check_inval(struct mm_arena *arena, enum mm_huge_mode huge, enum inv
 	uint64_t expect = op == OP_REMAP ? NEW_VALUE : 0;
 	pthread_t worker;
 
-	need_kvm();
+	test_need_kvm();
 	sem_init(&iv.ready, 0, 0);
 	snprintf(cmdline, sizeof(cmdline), "gpa=0x%llx expect=0x%llx timeout_ms=20000",
 		 WATCH_GPA, (unsigned long long)expect);
-	inproc_create(&ip, build_path("guest/remap.elf"), 64 * MIB, huge, cmdline, &hooks);
+	inproc_create(&ip, test_build_path("guest/remap.elf"), 64 * MIB, huge, cmdline, &hooks);
 	iv.vm = ip.vm;
 
 	struct guest_mem_region r;

@@ -62,7 +62,7 @@ static int run_controlled(struct control *c, char *out, size_t out_len)
 	snprintf(cmdline, sizeof(cmdline), "gpa=0x%llx timeout_ms=20000", WATCH_GPA);
 	struct vm_config cfg;
 	vm_config_init(&cfg);
-	cfg.image = build_path("guest/remap.elf");
+	cfg.image = test_build_path("guest/remap.elf");
 	cfg.mem_bytes = 64 * MIB;
 	cfg.hugepages = MM_HUGE_OFF;
 	cfg.cmdline = cmdline;
@@ -85,7 +85,7 @@ Test(run_control, pause_change_resume)
 	struct control c = { 0 };
 	char out[4096];
 
-	need_kvm();
+	test_need_kvm();
 	int status = run_controlled(&c, out, sizeof(out));
 	cr_assert_eq(c.pause_rc, 0);
 	cr_assert_eq(c.remap_rc, 0);
@@ -98,7 +98,7 @@ Test(run_control, stop_while_paused)
 	struct control c = { .stop_while_paused = true };
 	char out[4096];
 
-	need_kvm();
+	test_need_kvm();
 	int status = run_controlled(&c, out, sizeof(out));
 	cr_assert_eq(c.pause_rc, 0);
 	cr_assert_eq(status, 77);

@@ -27,9 +27,9 @@ Test(scatter, fragmented_normal_boots_and_memtest_passes)
 	struct inproc ip;
 	unsigned long l2m, l4k;
 
-	need_kvm();
+	test_need_kvm();
 	fragmented_create(&f, 160);
-	inproc_create(&ip, build_path("guest/memtest.elf"), 64 * MIB, MM_HUGE_OFF, NULL,
+	inproc_create(&ip, test_build_path("guest/memtest.elf"), 64 * MIB, MM_HUGE_OFF, NULL,
 		      &(struct vm_hooks){ .arena = f.arena });
 	int status = inproc_run(&ip, 120);
 	cr_assert_eq(status, 0, "status %d; console:\n%s", status, ip.out);
@@ -55,8 +55,8 @@ Test(scatter, contiguous_region_has_2m_leaves)
 	struct inproc ip;
 	unsigned long l2m, l4k;
 
-	need_kvm();
-	inproc_create(&ip, build_path("guest/hello.elf"), 64 * MIB, MM_HUGE_AUTO, NULL, NULL);
+	test_need_kvm();
+	inproc_create(&ip, test_build_path("guest/hello.elf"), 64 * MIB, MM_HUGE_AUTO, NULL, NULL);
 	cr_assert_eq(inproc_run(&ip, 30), 0, "%s", ip.out);
 	cr_assert_str_eq(ip.out, "hello from memvisor guest\n");
 	char *dump = inproc_p2m(&ip);

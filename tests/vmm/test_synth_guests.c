@@ -44,7 +44,7 @@ Test(synth_guests, pvh_entry_sees_start_info_and_cmdline)
 	};
 	struct run_result r;
 
-	need_kvm();
+	test_need_kvm();
 	const char *img = guest_file(true, code, sizeof(code));
 	RUN(&r, "--cmdline", "Zebra", img);
 	cr_assert_eq(r.status, 7, "debug exit 3 -> 7; status %d, stderr:\n%s", r.status, r.err);
@@ -78,7 +78,7 @@ Test(synth_guests, long_mode_ports_uart_unhandled_and_mmio)
 	};
 	struct run_result r;
 
-	need_kvm();
+	test_need_kvm();
 	RUN(&r, guest_file(false, code, sizeof(code)));
 	cr_assert_eq(r.status, 11, "status %d, stderr:\n%s", r.status, r.err);
 	cr_assert_str_eq(r.out, "ok\n");
@@ -113,7 +113,7 @@ Test(synth_guests, exit_port_and_console_port)
 	memcpy(code + 0x100, &good, sizeof(good));
 	memcpy(code + 0x120, "hi\n", 3);
 	memcpy(code + 0x140, &big, sizeof(big));
-	need_kvm();
+	test_need_kvm();
 	RUN(&r, guest_file(false, code, sizeof(code)));
 	cr_assert_eq(r.status, 42, "status %d, stderr:\n%s", r.status, r.err);
 	cr_assert_str_eq(r.out, "hi\nhi\n");
@@ -129,7 +129,7 @@ Test(synth_guests, triple_fault_is_reported)
 	static const uint8_t code[] = { 0x0f, 0x0b };   /* ud2 with no IDT */
 	struct run_result r;
 
-	need_kvm();
+	test_need_kvm();
 	RUN(&r, guest_file(false, code, sizeof(code)));
 	cr_assert_eq(r.status, 2, "status %d, stderr:\n%s", r.status, r.err);
 	cr_assert(strstr(r.err, "memvisor: guest crashed: triple fault, vCPU 0"), "%s", r.err);

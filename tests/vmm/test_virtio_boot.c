@@ -20,7 +20,7 @@ static const char *balloon_domain(const char *model)
 		 "<memory unit='MiB'>256</memory><currentMemory unit='MiB'>128</currentMemory>"
 		 "<vcpu>1</vcpu><os><type arch='x86_64'>hvm</type><kernel>%s</kernel></os>"
 		 "<devices><memballoon model='%s'/></devices></domain>",
-		 build_path("guest/balloon.elf"), model);
+		 test_build_path("guest/balloon.elf"), model);
 	return temp_file(xml, strlen(xml));
 }
 
@@ -29,7 +29,7 @@ Test(virtio_boot, a_domain_target_inflates_the_guest)
 	struct run_result r;
 	struct run_opts o = { .timeout_s = 60, .signal = SIGTERM, .signal_after_s = 6 };
 
-	need_kvm();
+	test_need_kvm();
 	run_memvisor(&r, &o, (const char *const[]){ "--domain", balloon_domain("virtio"), NULL });
 	cr_assert_not(r.timed_out);
 	cr_assert_eq(r.status, 128 + SIGTERM, "status %d, stderr:\n%s", r.status, r.err);
