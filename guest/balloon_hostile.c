@@ -14,19 +14,23 @@
  *      a chain whose next index is out of range;
  *   3. balloons and deflates a page the normal way, to show the device
  *      still works;
- *   4. last, as a device may give up on the queue after them: a head
- *      index out of range in the available ring, and avail.idx moved a
- *      whole ring ahead of what it filled (guest-controlled indexes the
- *      device must not trust).
+ *   4. last, as the device gives up on the queue after each of them
+ *      (NEEDS_RESET) and is reset: a head index out of range in the
+ *      available ring, and avail.idx moved a whole ring ahead of what it
+ *      filled (guest-controlled indexes the device must not trust); then
+ *      the normal path once more.
  * Every buffer is waited for (a device may drop a malformed one instead
  * of using it), and one line per case says which:
  *   balloon-hostile: CASE used|dropped
  * At the end it checks its working set and the buddy's accounting and
  * prints
  *   balloon-hostile: done: N bogus PFNs in M buffers, K malformed buffers, ws ok
- * and exits 0 (1 if its own memory was harmed or the normal path failed).
+ * and exits 0 (1 if its own memory was harmed or the normal path failed);
+ * with linger=1 on the command line it sleeps instead until the VMM ends it.
  */
 #include "runtime.h"
+#include "abi.h"
+#include "ports.h"
 #include "virtio_balloon.h"
 #include "xxh3.h"
 
@@ -101,6 +105,18 @@ static void send_raw(struct virtq *q, const char *what, uint16_t head)
 	virtq_notify(q);
 	malformed++;
 	report(what, virtq_wait_used(q, NULL, CASE_WAIT_US));
+}
+
+/* After a ring-level case: the device must have asked for a reset
+ * (NEEDS_RESET); the driver resets it and sets it up again. */
+static bool reset_after(const char *what)
+{
+	const char *why;
+	bool asked = virtio_mmio_status(&vb.dev) & VIRTIO_STATUS_NEEDS_RESET;
+	bool ok = vballoon_reset(&vb, &why);
+	printf("balloon-hostile: %s: device %s a reset, %s\n", what,
+	       asked ? "asked for" : "did not ask for", ok ? "reset" : why);
+	return asked && ok;
 }
 
 static void forge(uint16_t d, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
@@ -199,9 +215,10 @@ int main(const char *cmdline)
 	bool normal = in == 1 && out == 1;
 	printf("balloon-hostile: a normal inflate and deflate %s\n", normal ? "work" : "FAILED");
 
-	/* ---- 4. broken ring indexes: a device may give up on the queue
-	 * (NEEDS_RESET), so these come last ---- */
+	/* ---- 4. broken ring indexes: the device gives up on the queue
+	 * (NEEDS_RESET), so each case is followed by a reset ---- */
 	send_raw(inq, "available head out of range", 0xfff0);
+	bool reset_ok = reset_after("available head out of range");
 	volatile struct virtq_avail *avail = &inq->rings->avail;
 	/* Every entry the device may now read names no descriptor, so a
 	 * device that walks them anyway finds nothing stale to act on. */
@@ -212,11 +229,26 @@ int main(const char *cmdline)
 	virtq_notify(inq);
 	malformed++;
 	report("available index a ring ahead", virtq_wait_used(inq, NULL, CASE_WAIT_US));
+	reset_ok = reset_after("available index a ring ahead") && reset_ok;
+	in = vballoon_inflate(&vb, 1, &why);
+	out = in == 1 ? vballoon_deflate(&vb, 1, &why) : -1;
+	vballoon_update_actual(&vb);
+	bool after_reset = reset_ok && in == 1 && out == 1;
+	printf("balloon-hostile: after the resets, a normal inflate and deflate %s\n",
+	       after_reset ? "work" : "FAILED");
 
 	uint64_t bad = ws_bad();
 	uint64_t counts[FRAME_NR_OWNER_STATES];
 	bool i1 = ram_count_states(counts);
 	printf("balloon-hostile: done: %u bogus PFNs in %u buffers, %u malformed buffers, ws %s%s\n",
 	       bogus_pfns, bogus_buffers, malformed, bad ? "CORRUPT" : "ok", i1 ? "" : " I1 BROKEN");
-	return bad || !i1 || !normal ? 1 : 0;
+	/* linger=1: stay up, asleep, until the VMM ends the guest, so that a
+	 * monitor can read the device's counters after the last case. */
+	while (cmdline_is("linger", "1")) {
+		if (on_memvisor())
+			outl(ABI_PORT_HALT, 1000000);
+		else
+			sleep_us(1000000);
+	}
+	return bad || !i1 || !normal || !after_reset ? 1 : 0;
 }

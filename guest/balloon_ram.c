@@ -12,6 +12,7 @@
 #define RAM_MAX_ZONES 16
 /* A range too small to be worth its descriptors is left alone. */
 #define RAM_MIN_FRAMES 64
+#define RAM_HUGE_BYTES ((uint64_t)RAM_HUGE_FRAMES * PAGE_SIZE)
 
 struct ram_zone {
 	struct buddy_zone z;
@@ -36,16 +37,26 @@ bool ram_init(const char **why)
 		/* Zone indexes are 32-bit; a larger range is cut. */
 		if (frames >= FRAME_NONE)
 			frames = FRAME_NONE - 1;
+		uint64_t end = r[i].start + frames * PAGE_SIZE;
 		uint64_t nf = frames - (frames < meta_pages(frames) ? frames : meta_pages(frames));
 		while (nf && nf + meta_pages(nf) > frames)
 			nf--;
+		uint64_t base = r[i].start + meta_pages(nf) * PAGE_SIZE;
+		/* Frame 0 on a 2 MiB boundary where the range has room, so the
+		 * buddy's order-9 blocks are the host's 2 MiB pages (the balloon
+		 * gives those back whole, see virtio_balloon.c). */
+		uint64_t aligned = (base + RAM_HUGE_BYTES - 1) & ~(RAM_HUGE_BYTES - 1);
+		if (end > aligned && end - aligned >= 2 * RAM_HUGE_BYTES) {
+			base = aligned;
+			nf = (end - base) / PAGE_SIZE;   /* fewer frames: the metadata fits */
+		}
 		if (nf < RAM_MIN_FRAMES)
 			continue;
 		uint64_t meta = meta_pages(nf) * PAGE_SIZE;
 		uint8_t *m = (uint8_t *)(uintptr_t)r[i].start;
 		memset(m, 0, meta);
 		struct ram_zone *rz = &zones[nzones];
-		rz->base = r[i].start + meta;
+		rz->base = base;
 		struct frame *frames_arr = (struct frame *)m;
 		uint8_t *pb = m + buddy_frames_bytes((uint32_t)nf);
 		if (buddy_zone_init(&rz->z, "Guest", frames_arr, pb, (uint32_t)nf, MM_DEFAULT_MAX_ORDER) == 0)

@@ -1,10 +1,11 @@
 /*
  * The virtio-balloon driver, after Linux's: see virtio_balloon.h.
  *
- * Inflate takes frames from the guest's buddy in blocks of up to 256
- * frames (one buffer's worth, so the host sees runs of neighbouring PFNs),
- * splits them into single frames, marks them ballooned and sends their
- * PFNs, at most 256 per buffer, waiting for the host to use each buffer.
+ * Inflate takes frames from the guest's buddy in whole 2 MiB blocks while
+ * it needs that many, else in blocks of up to 256 frames (so the host sees
+ * runs of neighbouring PFNs, and can give back whole huge pages), splits
+ * them into single frames, marks them ballooned and sends their PFNs, at
+ * most 256 per buffer, waiting for the host to use each buffer.
  * Deflate sends the PFNs first and waits, and only then are the frames
  * guest frames again and back in the buddy (MUST_TELL_HOST). The driver
  * keeps one buffer in flight per queue, like Linux's.
@@ -34,6 +35,34 @@ static void fill_stats(void)
 	stats_buf[2] = (struct virtio_balloon_stat){ VIRTIO_BALLOON_S_AVAIL, free };
 }
 
+/* Features, queues, DRIVER_OK and the first stats buffer, on a device
+ * just reset by virtio_mmio_probe. */
+static bool vballoon_setup(struct vballoon *b, const char **why)
+{
+	uint64_t wanted = 1ull << VIRTIO_BALLOON_F_MUST_TELL_HOST | 1ull << VIRTIO_BALLOON_F_STATS_VQ |
+			  1ull << VIRTIO_BALLOON_F_DEFLATE_ON_OOM;
+	if (!virtio_mmio_negotiate(&b->dev, wanted, why))
+		return false;
+	b->must_tell_host = b->dev.features & 1ull << VIRTIO_BALLOON_F_MUST_TELL_HOST;
+	b->has_stats = b->dev.features & 1ull << VIRTIO_BALLOON_F_STATS_VQ;
+	b->deflate_on_oom = b->dev.features & 1ull << VIRTIO_BALLOON_F_DEFLATE_ON_OOM;
+	if (!virtio_mmio_queue_setup(&b->dev, &b->inflate_vq, INFLATE_Q, &inflate_rings, why) ||
+	    !virtio_mmio_queue_setup(&b->dev, &b->deflate_vq, DEFLATE_Q, &deflate_rings, why) ||
+	    (b->has_stats && !virtio_mmio_queue_setup(&b->dev, &b->stats_vq, STATS_Q, &stats_rings, why))) {
+		virtio_mmio_fail(&b->dev);
+		return false;
+	}
+	virtio_mmio_driver_ok(&b->dev);
+	if (b->has_stats) {
+		/* The host keeps this buffer until it wants fresh figures. */
+		fill_stats();
+		virtq_add_buf(&b->stats_vq, stats_buf, sizeof(stats_buf), false);
+		b->stats_sent++;
+	}
+	vballoon_update_actual(b);
+	return true;
+}
+
 bool vballoon_init(struct vballoon *b, const char **why)
 {
 	memset(b, 0, sizeof(*b));
@@ -52,20 +81,6 @@ bool vballoon_init(struct vballoon *b, const char **why)
 		if (!first_why)
 			first_why = w;
 	}
-	uint64_t wanted = 1ull << VIRTIO_BALLOON_F_MUST_TELL_HOST | 1ull << VIRTIO_BALLOON_F_STATS_VQ |
-			  1ull << VIRTIO_BALLOON_F_DEFLATE_ON_OOM;
-	if (!virtio_mmio_negotiate(&b->dev, wanted, why))
-		return false;
-	b->must_tell_host = b->dev.features & 1ull << VIRTIO_BALLOON_F_MUST_TELL_HOST;
-	b->has_stats = b->dev.features & 1ull << VIRTIO_BALLOON_F_STATS_VQ;
-	b->deflate_on_oom = b->dev.features & 1ull << VIRTIO_BALLOON_F_DEFLATE_ON_OOM;
-	if (!virtio_mmio_queue_setup(&b->dev, &b->inflate_vq, INFLATE_Q, &inflate_rings, why) ||
-	    !virtio_mmio_queue_setup(&b->dev, &b->deflate_vq, DEFLATE_Q, &deflate_rings, why) ||
-	    (b->has_stats && !virtio_mmio_queue_setup(&b->dev, &b->stats_vq, STATS_Q, &stats_rings, why))) {
-		virtio_mmio_fail(&b->dev);
-		return false;
-	}
-
 	/* Room for every frame the buddy manages, from the buddy itself. */
 	uint64_t cap = ram_total_pages();
 	uint64_t list_pages = (cap * sizeof(uint32_t) + PAGE_SIZE - 1) / PAGE_SIZE;
@@ -77,16 +92,12 @@ bool vballoon_init(struct vballoon *b, const char **why)
 	}
 	b->pfns = (uint32_t *)(uintptr_t)list;
 	b->capacity = (uint32_t)cap;
+	return vballoon_setup(b, why);
+}
 
-	virtio_mmio_driver_ok(&b->dev);
-	if (b->has_stats) {
-		/* The host keeps this buffer until it wants fresh figures. */
-		fill_stats();
-		virtq_add_buf(&b->stats_vq, stats_buf, sizeof(stats_buf), false);
-		b->stats_sent++;
-	}
-	vballoon_update_actual(b);
-	return true;
+bool vballoon_reset(struct vballoon *b, const char **why)
+{
+	return virtio_mmio_probe(&b->dev, VIRTIO_ID_BALLOON, why) && vballoon_setup(b, why);
 }
 
 uint32_t vballoon_target(struct vballoon *b)
@@ -123,45 +134,99 @@ static unsigned fit_order(uint32_t n)
 	return o;
 }
 
-long vballoon_inflate(struct vballoon *b, uint32_t nr, const char **why)
+/* Frames taken from the buddy, not yet in a buffer: the rest of a split
+ * 2 MiB block, sent over two buffers. */
+struct taken {
+	uint64_t gpa;
+	uint32_t left;
+	bool no_huge;           /* the buddy had no 2 MiB block: stop asking */
+};
+
+/* Puts the frame at gpa into the batch, ballooned. */
+static void batch_add(uint32_t *n, uint64_t gpa)
 {
-	uint32_t done = 0;
-	if (nr > b->capacity - b->nr_ballooned)
-		nr = b->capacity - b->nr_ballooned;
-	while (done < nr) {
-		uint32_t want = nr - done < VIRTIO_BALLOON_BATCH ? nr - done : VIRTIO_BALLOON_BATCH;
-		uint32_t n = 0;
-		unsigned order = fit_order(want);
-		while (n < want) {
-			while ((1u << order) > want - n)
-				order--;
-			uint64_t gpa = ram_alloc(order);
-			if (!gpa) {
-				if (order == 0)
-					break;
-				order--;
-				continue;
-			}
-			if (order)
-				ram_split(gpa);
-			for (uint32_t i = 0; i < 1u << order; i++) {
-				ram_set_state(gpa + (uint64_t)i * PAGE_SIZE, FRAME_BALLOONED);
-				batch[n++] = (uint32_t)((gpa >> PAGE_SHIFT) + i);
+	ram_set_state(gpa, FRAME_BALLOONED);
+	batch[(*n)++] = (uint32_t)(gpa >> PAGE_SHIFT);
+}
+
+/*
+ * Fills batch with up to want frames; rest is how many this inflate still
+ * needs. While a whole 2 MiB block is still needed the frames come in
+ * such blocks (2 MiB-aligned, see ram_init), so a host backing guest RAM
+ * with 2 MiB pages can give each one back whole; else in the largest
+ * blocks that fit. Returns how many; fewer when the buddy runs dry.
+ */
+static uint32_t take_frames(struct taken *t, uint32_t want, uint32_t rest)
+{
+	uint32_t n = 0;
+	unsigned order = fit_order(want);
+	while (n < want) {
+		if (!t->left && !t->no_huge && rest - n >= RAM_HUGE_FRAMES) {
+			t->gpa = ram_alloc(RAM_HUGE_ORDER);
+			t->no_huge = !t->gpa;
+			if (t->gpa) {
+				ram_split(t->gpa);
+				t->left = RAM_HUGE_FRAMES;
 			}
 		}
-		if (!n)
+		if (t->left) {
+			for (; t->left && n < want; t->left--, t->gpa += PAGE_SIZE)
+				batch_add(&n, t->gpa);
+			continue;
+		}
+		while ((1u << order) > want - n)
+			order--;
+		uint64_t gpa = ram_alloc(order);
+		if (!gpa) {
+			if (order == 0)
+				break;
+			order--;
+			continue;
+		}
+		if (order)
+			ram_split(gpa);
+		for (uint32_t i = 0; i < 1u << order; i++)
+			batch_add(&n, gpa + (uint64_t)i * PAGE_SIZE);
+	}
+	return n;
+}
+
+long vballoon_inflate(struct vballoon *b, uint32_t nr, const char **why)
+{
+	struct taken t = { 0 };
+	uint32_t done = 0;
+	long ret;
+	if (nr > b->capacity - b->nr_ballooned)
+		nr = b->capacity - b->nr_ballooned;
+	for (;;) {
+		if (done == nr) {
+			ret = done;
 			break;
+		}
+		uint32_t want = nr - done < VIRTIO_BALLOON_BATCH ? nr - done : VIRTIO_BALLOON_BATCH;
+		uint32_t n = take_frames(&t, want, nr - done);
+		if (!n) {
+			ret = done;             /* the buddy ran dry */
+			break;
+		}
 		/* Recorded as ballooned before the host hears of them: if it
 		 * never answers, the guest does not reuse them either. */
 		memcpy(b->pfns + b->nr_ballooned, batch, n * sizeof(uint32_t));
 		b->nr_ballooned += n;
-		if (!tell_host(b, &b->inflate_vq, n, why))
-			return -1;
+		if (!tell_host(b, &b->inflate_vq, n, why)) {
+			ret = -1;
+			break;
+		}
 		done += n;
-		if (n < want)
-			break;                  /* the buddy ran dry */
+		if (n < want) {
+			ret = done;
+			break;
+		}
 	}
-	return done;
+	/* A block taken but not sent (only when stopping early) goes back. */
+	for (; t.left; t.left--, t.gpa += PAGE_SIZE)
+		ram_free(t.gpa, 0);
+	return ret;
 }
 
 /* Writes a pattern over a returned page and reads it back. */

@@ -25,7 +25,12 @@
 
 /* ---- balloon_ram.c: the guest's free RAM, managed by the buddy core ---- */
 
-/* Builds the zones from memory_usable(). False (with *why) if none fits. */
+/* A 2 MiB block: the unit a host backing RAM with huge pages frees. */
+#define RAM_HUGE_ORDER 9
+#define RAM_HUGE_FRAMES (1u << RAM_HUGE_ORDER)
+
+/* Builds the zones from memory_usable(), each zone's frame 0 2 MiB-aligned
+ * when the range has room. False (with *why) if none fits. */
 bool ram_init(const char **why);
 /* A block of 2^order frames in state FRAME_GUEST: its GPA, or 0 if none. */
 uint64_t ram_alloc(unsigned order);
@@ -85,6 +90,12 @@ struct vballoon {
  * the guest's buddy (ram_init first).
  */
 bool vballoon_init(struct vballoon *b, const char **why);
+/*
+ * Resets the device (after it asked for one with NEEDS_RESET) and sets it
+ * up again as vballoon_init does. Pages ballooned before stay ballooned:
+ * the host keeps them across the reset and they deflate as usual.
+ */
+bool vballoon_reset(struct vballoon *b, const char **why);
 /* The host's target (num_pages), in 4 KiB pages: one register read. */
 uint32_t vballoon_target(struct vballoon *b);
 /*

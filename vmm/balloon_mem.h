@@ -28,14 +28,30 @@ struct balloon_mem_stats {
 	uint64_t rejected;             /* bogus PFNs refused, ever */
 };
 
+/* What became of the GFNs of one batch. */
+struct balloon_mem_result {
+	uint32_t done;
+	uint32_t bogus;         /* refused as bogus PFNs (counted as rejected) */
+	uint32_t failed;        /* no frame, no mapping or a host error now */
+	int err;                /* the last failure's negative errno */
+};
+
 /*
- * Balloons gfn. 0, or -EINVAL for a bogus PFN (outside RAM, in a hole,
- * already ballooned) which is counted as rejected, or another negative
- * errno (the GFN is then unchanged).
+ * Balloons the n GFNs of gfns (a virtio buffer's worth). Bogus ones
+ * (outside RAM, in a hole, already ballooned, twice in the batch) are
+ * refused and counted; a failed GFN is left unchanged. Consecutive GFNs
+ * backed by consecutive zone Normal frames leave together: one punch and
+ * one placeholder mapping per run, not per page.
  */
+void balloon_mem_inflate_batch(struct guest_mem *gm, const uint64_t *gfns, unsigned n,
+			       struct balloon_mem_result *res);
+/* Gives each GFN a zeroed frame again; a run of consecutive returned GFNs
+ * gets contiguous frames where the buddy has them, one mapping per block.
+ * Never-inflated GFNs are bogus. */
+void balloon_mem_deflate_batch(struct guest_mem *gm, const uint64_t *gfns, unsigned n,
+			       struct balloon_mem_result *res);
+/* One GFN: 0, -EINVAL for a bogus PFN, or the failure's negative errno. */
 int balloon_mem_inflate(struct guest_mem *gm, uint64_t gfn);
-/* Gives gfn a zeroed frame again. 0, or -EINVAL (never inflated; counted),
- * or -ENOMEM/-ENOSPC when no frame or mapping is available now. */
 int balloon_mem_deflate(struct guest_mem *gm, uint64_t gfn);
 void balloon_mem_stats(struct guest_mem *gm, struct balloon_mem_stats *out);
 /*

@@ -59,8 +59,9 @@ void bm_release_run(struct guest_mem *gm, struct bm_state *s, struct gm_region *
 /* A pending range becomes the guest's again, zeroed. */
 int bm_unpend(struct guest_mem *gm, struct bm_state *s, struct mm_zone *z, uint32_t idx,
 	      uint64_t g, uint64_t n);
-/* A returned range gets zeroed frames from z again, mapped into the view. */
+/* A returned range [g, g + 2^order) gets one zeroed block of frames from z
+ * again, mapped into the view; -ENOMEM when the buddy has no such block. */
 int bm_refill(struct guest_mem *gm, struct bm_state *s, struct gm_region *r,
-	      struct mm_zone *z, uint64_t g, uint64_t n);
+	      struct mm_zone *z, uint64_t g, unsigned order);
 
 #endif

@@ -143,8 +143,12 @@ static bool bm_release(struct guest_mem *gm, struct bm_state *s, struct gm_regio
 		mm_maps_uncharge(MM_MAPS_GUEST, (uint64_t)delta);
 	for (uint64_t i = 0; i < n; i++)
 		buddy_set_state(&z->buddy, idx + (uint32_t)i, FRAME_BALLOONED);
-	p2m_update_state(gm->p2m, g, n == 1 ? P2M_ORDER_4K : P2M_ORDER_2M,
-			 P2M_ST_PUNCHED | P2M_ST_BALLOONED, 0);
+	if (z->id == ZONE_HUGE)
+		p2m_update_state(gm->p2m, g, P2M_ORDER_2M, P2M_ST_PUNCHED | P2M_ST_BALLOONED, 0);
+	else
+		for (uint64_t i = 0; i < n; i++)
+			p2m_update_state(gm->p2m, g + i, P2M_ORDER_4K,
+					 P2M_ST_PUNCHED | P2M_ST_BALLOONED, 0);
 	s->st.pending += n;
 	return false;
 }
@@ -221,13 +225,13 @@ int bm_unpend(struct guest_mem *gm, struct bm_state *s, struct mm_zone *z, uint3
 	return 0;
 }
 
-/* A returned range [g, g + n) gets frames from z again, mapped into the
- * view: one run of n when the buddy has it. The new frames are punched, so
- * they read zeros and cost the host nothing until the guest writes. */
+/* A returned range [g, g + 2^order) gets one block of frames from z again,
+ * mapped into the view. The new frames are punched, so they read zeros and
+ * cost the host nothing until the guest writes. */
 int bm_refill(struct guest_mem *gm, struct bm_state *s, struct gm_region *r,
-		     struct mm_zone *z, uint64_t g, uint64_t n)
+		     struct mm_zone *z, uint64_t g, unsigned order)
 {
-	unsigned order = n == 1 ? 0 : P2M_ORDER_2M;
+	uint64_t n = 1ULL << order;
 	long nidx = mm_frames_alloc(z, order, MT_MOVABLE, FRAME_GUEST, false);
 
 	if (nidx < 0)

@@ -85,7 +85,7 @@ json_t *qmp_cmd_x_query_balloon(struct qmp_session *s, json_t *args, struct qmp_
 		return qmp_fail(err, "DeviceNotActive", NO_BALLOON);
 	virtio_balloon_get_info(b, &info);
 	balloon_mem_stats(gm, &ms);
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:o}",
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:o}",
 			 "target", (json_int_t)target,
 			 "actual", (json_int_t)actual,
 			 "ballooned-pages", (json_int_t)ms.ballooned_pages,
@@ -95,6 +95,7 @@ json_t *qmp_cmd_x_query_balloon(struct qmp_session *s, json_t *args, struct qmp_
 			 "rejected", (json_int_t)ms.rejected,
 			 "failed", (json_int_t)info.failed_pfns,
 			 "bad-buffers", (json_int_t)info.bad_buffers,
+			 "broken-rings", (json_int_t)info.broken_rings,
 			 "driver-ok", info.driver_ok,
 			 "stats", bl_stats(&info));
 }

@@ -82,24 +82,26 @@ static bool virtio_balloon_gather(const struct virtq_elem *e, void *buf, uint64_
 static void virtio_balloon_pfns(struct virtio_balloon *b, const struct virtq_elem *e, bool inflate)
 {
 	uint32_t pfns[VIRTIO_BALLOON_MAX_PFNS];
+	uint64_t gfns[VIRTIO_BALLOON_MAX_PFNS];
+	struct balloon_mem_result res;
 
 	if (!virtio_balloon_gather(e, pfns, sizeof(pfns)) || e->out_bytes % 4) {
 		b->counters.bad_buffers++;
 		return;
 	}
-	for (uint64_t i = 0; i < e->out_bytes / 4; i++) {
-		/* A 32-bit PFN widened before any shift: no overflow. */
-		uint64_t gfn = le32toh(pfns[i]);
-		int rc = inflate ? balloon_mem_inflate(b->gm, gfn) : balloon_mem_deflate(b->gm, gfn);
-		if (rc == 0 && inflate)
-			b->counters.inflated_pfns++;
-		else if (rc == 0)
-			b->counters.deflated_pfns++;
-		else if (rc == -EINVAL)
-			b->counters.bogus_pfns++;
-		else
-			b->counters.failed_pfns++;
+	unsigned n = (unsigned)(e->out_bytes / 4);
+	/* A 32-bit PFN widened before any shift: no overflow. */
+	for (unsigned i = 0; i < n; i++)
+		gfns[i] = le32toh(pfns[i]);
+	if (inflate) {
+		balloon_mem_inflate_batch(b->gm, gfns, n, &res);
+		b->counters.inflated_pfns += res.done;
+	} else {
+		balloon_mem_deflate_batch(b->gm, gfns, n, &res);
+		b->counters.deflated_pfns += res.done;
 	}
+	b->counters.bogus_pfns += res.bogus;
+	b->counters.failed_pfns += res.failed;
 }
 
 static void virtio_balloon_stats(struct virtio_balloon *b, const struct virtq_elem *e)
@@ -139,6 +141,7 @@ static void virtio_balloon_queue_notify(struct virtio_mmio *t, unsigned qi)
 		if (r == VIRTQ_EMPTY)
 			break;
 		if (r == VIRTQ_BROKEN) {
+			b->counters.broken_rings++;
 			virtio_mmio_needs_reset(t);
 			break;
 		}

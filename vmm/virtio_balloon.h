@@ -44,6 +44,7 @@ struct virtio_balloon_info {
 	uint64_t bogus_pfns;                /* refused by balloon_mem (-EINVAL) */
 	uint64_t failed_pfns;               /* other errors (no frame, no mapping) */
 	uint64_t bad_buffers;               /* chains refused: see virtq.h, wrong shape */
+	uint64_t broken_rings;              /* corrupt ring indexes: NEEDS_RESET set */
 	uint64_t bad_config_writes;
 	uint64_t stats_updates;             /* stats buffers received */
 	uint32_t stats_valid;               /* bit tag set: guest_stats[tag] came */

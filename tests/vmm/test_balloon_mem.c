@@ -155,9 +155,39 @@ static bool page_zero(const uint8_t *p)
 	return true;
 }
 
+/* What the device sees: batches of 256 GFNs, ascending inside each. */
+#define BATCH 256
+
+/* Inflates (downwards, one GFN at a time, so zone Huge pages complete only
+ * at their last piece) or deflates (upwards) [lo, hi), or does it in
+ * batches. */
+static void balloon_range(struct guest_mem *gm, uint64_t lo, uint64_t hi, bool inflate,
+			  bool batched)
+{
+	for (uint64_t i = 0; !batched && i < hi - lo; i++) {
+		uint64_t g = inflate ? hi - 1 - i : lo + i;
+		int rc = inflate ? balloon_mem_inflate(gm, g) : balloon_mem_deflate(gm, g);
+		cr_assert_eq(rc, 0, "%s gfn %#lx", inflate ? "inflate" : "deflate", (unsigned long)g);
+	}
+	for (uint64_t g = lo; batched && g < hi; g += BATCH) {
+		uint64_t gfns[BATCH];
+		unsigned n = hi - g < BATCH ? (unsigned)(hi - g) : BATCH;
+		struct balloon_mem_result res;
+		for (unsigned i = 0; i < n; i++)
+			gfns[i] = g + i;
+		if (inflate)
+			balloon_mem_inflate_batch(gm, gfns, n, &res);
+		else
+			balloon_mem_deflate_batch(gm, gfns, n, &res);
+		cr_assert_eq(res.done, n, "batch at %#lx: %u of %u, err %d", (unsigned long)g,
+			     res.done, n, res.err);
+	}
+}
+
 /* Inflates the upper half of a 256 MiB guest whose frames are in zone zid,
  * checks what came back, deflates it all and checks the pages work again. */
-static void half_and_back(struct mm_arena *a, enum mm_huge_mode mode, enum mm_zone_id zid)
+static void half_and_back(struct mm_arena *a, enum mm_huge_mode mode, enum mm_zone_id zid,
+			  bool batched)
 {
 	struct guest_mem *gm = create(a, mode);
 	struct guest_mem_region r = region0(gm);
@@ -172,9 +202,7 @@ static void half_and_back(struct mm_arena *a, enum mm_huge_mode mode, enum mm_zo
 	states(a, zid, before);
 	uint64_t fd0 = memfd_bytes(z), res0 = host_resident();
 
-	/* Backwards, so zone Huge pages complete only at their last piece. */
-	for (uint64_t g = GUEST_FRAMES; g-- > HALF;)
-		cr_assert_eq(balloon_mem_inflate(gm, g), 0, "inflate gfn %#lx", (unsigned long)g);
+	balloon_range(gm, HALF, GUEST_FRAMES, true, batched);
 	mm_pcp_drain(z);
 	states(a, zid, after);
 	uint64_t fd1 = memfd_bytes(z), res1 = host_resident();
@@ -198,6 +226,8 @@ static void half_and_back(struct mm_arena *a, enum mm_huge_mode mode, enum mm_zo
 	cr_assert_geq((after[FRAME_FREE] - before[FRAME_FREE]) * 100, HALF * 99);
 	cr_assert_eq(after[FRAME_BALLOONED], 0);
 	check_maps(gm);
+	/* The ballooned half is one placeholder mapping, however it came. */
+	cr_assert_leq(region0(gm).nr_mappings, 3);
 
 	/* The guest's other half is untouched; the ballooned half reads
 	 * zeros (a placeholder, no frame). */
@@ -208,8 +238,7 @@ static void half_and_back(struct mm_arena *a, enum mm_huge_mode mode, enum mm_zo
 	struct p2m_leaf l;
 	cr_assert_eq(p2m_lookup(guest_mem_p2m(gm), HALF, &l), -ENOENT);
 
-	for (uint64_t g = HALF; g < GUEST_FRAMES; g++)
-		cr_assert_eq(balloon_mem_deflate(gm, g), 0, "deflate gfn %#lx", (unsigned long)g);
+	balloon_range(gm, HALF, GUEST_FRAMES, false, batched);
 	balloon_mem_stats(gm, &s);
 	cr_assert_eq(s.ballooned_pages, 0);
 	cr_assert_eq(s.frames_returned, 0);
@@ -232,7 +261,14 @@ static void half_and_back(struct mm_arena *a, enum mm_huge_mode mode, enum mm_zo
 
 Test(balloon_mem, half_of_256m_in_zone_normal)
 {
-	half_and_back(arena(320, 0), MM_HUGE_OFF, ZONE_NORMAL);
+	half_and_back(arena(320, 0), MM_HUGE_OFF, ZONE_NORMAL, false);
+}
+
+/* As the device does it: a run of a batch leaves, and comes back, with one
+ * punch and one mapping. */
+Test(balloon_mem, half_of_256m_in_zone_normal_in_batches)
+{
+	half_and_back(arena(320, 0), MM_HUGE_OFF, ZONE_NORMAL, true);
 }
 
 /* Pieces of a zone Huge page release nothing until all 512 are in. */
@@ -276,7 +312,8 @@ static void whole_pages_only(struct mm_arena *a)
 /* One test for both, so that they do not compete for the hugetlb pool. */
 Test(balloon_mem, half_of_256m_in_zone_huge_and_whole_pages_only)
 {
-	half_and_back(arena(32, 256), MM_HUGE_ON, ZONE_HUGE);
+	half_and_back(arena(32, 256), MM_HUGE_ON, ZONE_HUGE, false);
+	half_and_back(arena(32, 256), MM_HUGE_ON, ZONE_HUGE, true);
 	whole_pages_only(arena(32, 256));
 }
 
@@ -298,6 +335,37 @@ Test(balloon_mem, bogus_pfns_are_rejected_and_counted)
 	balloon_mem_stats(gm, &s);
 	cr_assert_eq(s.rejected, 7);
 	cr_assert_eq(s.ballooned_pages, 0);
+	destroy(gm, a);
+}
+
+/* A GFN twice in one batch is bogus the second time, even while the run
+ * it belongs to has not left yet; the rest of the batch goes on. */
+Test(balloon_mem, duplicates_inside_a_batch_are_rejected)
+{
+	struct mm_arena *a = arena(320, 0);
+	struct guest_mem *gm = create(a, MM_HUGE_OFF);
+	struct balloon_mem_stats s;
+	struct balloon_mem_result res;
+	const uint64_t in[] = { 300, 301, 302, 301, 300, 303, 304, UINT64_MAX, 305 };
+	const uint64_t out[] = { 305, 304, 303, 303, 300, 301, 302, 302, 306 };
+
+	balloon_mem_inflate_batch(gm, in, 9, &res);
+	cr_assert_eq(res.done, 6);
+	cr_assert_eq(res.bogus, 3);
+	cr_assert_eq(res.failed, 0);
+	balloon_mem_stats(gm, &s);
+	cr_assert_eq(s.ballooned_pages, 6);
+	cr_assert_eq(s.frames_returned, 6);
+	cr_assert_eq(s.rejected, 3);
+	check_maps(gm);
+	balloon_mem_deflate_batch(gm, out, 9, &res);
+	cr_assert_eq(res.done, 6);
+	cr_assert_eq(res.bogus, 3);
+	balloon_mem_stats(gm, &s);
+	cr_assert_eq(s.ballooned_pages, 0);
+	cr_assert_eq(s.frames_returned, 0);
+	cr_assert_eq(s.rejected, 6);
+	check_maps(gm);
 	destroy(gm, a);
 }
 

@@ -103,6 +103,7 @@ void ctl_table_balloon(FILE *f, json_t *ret)
 	count_line(f, ret, "rejected", "bogus PFNs rejected");
 	count_line(f, ret, "failed", "PFNs failed");
 	count_line(f, ret, "bad-buffers", "bad buffers");
+	count_line(f, ret, "broken-rings", "broken rings");
 	json_t *stats = json_object_get(ret, "stats"), *v;
 	const char *key;
 	json_object_foreach(stats, key, v) {
