@@ -1,9 +1,9 @@
 /*
  * kvmalloc/kvfree: "contiguous if possible, scattered if not". Up to
- * KMALLOC_MAX_SIZE goes to kmalloc; larger sizes try one buddy block of zone
- * Normal without waiting (no draining, no compaction) used through the
- * direct map; else frames, largest blocks first, are stitched into the vmap
- * area. kvfree tells the three kinds apart by address. Owns the kvmalloc
+ * KMALLOC_MAX_SIZE goes to kmalloc; larger sizes (and small ones kmalloc
+ * cannot serve) try one buddy block of zone Normal without waiting (no
+ * draining, no compaction) used through the direct map; else frames,
+ * largest blocks first, are stitched into the vmap area. kvfree tells the three kinds apart by address. Owns the kvmalloc
  * counters and the marks that make a contiguous block recognizable.
  */
 #include <errno.h>
@@ -158,8 +158,13 @@ static void *kv_alloc(struct mm_arena *a, size_t size, unsigned flags, void *cal
 	}
 	if (size <= KMALLOC_MAX_SIZE) {
 		p = kmalloc_caller(a, size, caller);
-		kmalloc_count(p ? &kv->kmalloc_allocs : &kv->failures);
-		return p;
+		if (p) {
+			kmalloc_count(&kv->kmalloc_allocs);
+			return p;
+		}
+		/* No slab to be had (kmalloc-2k's slabs are order-3 blocks, which
+		 * a fragmented zone may not have): whole frames still serve, as
+		 * Linux's kvmalloc falls back to vmalloc. */
 	}
 
 	struct mm_zone *z = mm_zone_get(a, ZONE_NORMAL);

@@ -158,11 +158,11 @@ static void bm_batch_run(struct guest_mem *gm, const uint64_t *gfns, unsigned n,
 			 struct balloon_mem_result *res, int (*one)(struct bm_batch *, uint64_t),
 			 void (*flush)(struct bm_batch *))
 {
-	struct bm_batch b = { .gm = gm, .s = bm_state_of(gm, true), .res = res };
+	struct bm_batch b = { .gm = gm, .s = gm->balloon, .res = res };
 
 	memset(res, 0, sizeof(*res));
 	if (!b.s) {
-		bm_failed(&b, n, -ENOMEM);
+		bm_failed(&b, n, -ENODEV);      /* no balloon attached */
 		return;
 	}
 	pthread_mutex_lock(&gm->lock);

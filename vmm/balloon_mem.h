@@ -55,9 +55,15 @@ int balloon_mem_inflate(struct guest_mem *gm, uint64_t gfn);
 int balloon_mem_deflate(struct guest_mem *gm, uint64_t gfn);
 void balloon_mem_stats(struct guest_mem *gm, struct balloon_mem_stats *out);
 /*
- * Drops gm's balloon state; call it before guest_mem_destroy (the state is
- * found by gm's address, which a later guest_mem may reuse). Ballooned
- * GFNs need nothing else: the teardown frees what the p2m names.
+ * Gives gm its balloon state (a bit per GFN, a few bytes per 2 MiB, from
+ * gm's arena): before any inflate, while no vCPU runs. 0 or -ENOMEM.
+ * Without it every GFN of a batch fails with -ENODEV.
+ */
+int balloon_mem_attach(struct guest_mem *gm);
+/*
+ * Drops gm's balloon state, once no inflate or deflate can come (and
+ * before guest_mem_destroy). Ballooned GFNs need nothing else: the
+ * teardown frees what the p2m names.
  */
 void balloon_mem_forget(struct guest_mem *gm);
 

@@ -19,8 +19,6 @@ struct bm_unit {
 };
 
 struct bm_state {
-	struct guest_mem *gm;
-	struct bm_state *next;
 	uint64_t *bits[GUEST_MEM_MAX_REGIONS];
 	struct bm_unit *units[GUEST_MEM_MAX_REGIONS];
 	struct balloon_mem_stats st;
@@ -35,10 +33,7 @@ struct bm_pos {
 };
 
 
-/* balloon_state.c. All but bm_state_of expect guest_mem's lock held. */
-/* The state of gm, created on first use when create is set; NULL when
- * there is none (or no memory for it). */
-struct bm_state *bm_state_of(struct guest_mem *gm, bool create);
+/* balloon_state.c, with guest_mem's lock held. The state is gm->balloon. */
 /* Where gfn is; -EINVAL when it is not RAM. */
 int bm_pos_of(struct guest_mem *gm, uint64_t gfn, struct bm_pos *p);
 /* Whether the GFN at p is ballooned / flips that. */

@@ -2,67 +2,53 @@
  * The balloon state of each guest (balloon_mem_internal.h): one bit per
  * GFN, ballooned or not, and per 2 MiB unit of a region how many of its
  * pieces are ballooned, which zone backs it and whether it has a mapping of
- * its own; found by the guest_mem's address, made on first use, dropped by
- * balloon_mem_forget. Plus the counters balloon_mem_stats reads.
+ * its own; hung on the guest_mem by balloon_mem_attach, dropped by
+ * balloon_mem_forget. Plus the counters balloon_mem_stats reads. All of it
+ * comes from the guest's arena (kmalloc for the state, kvmalloc for the
+ * per-GFN arrays, 32 KiB per GiB of guest RAM), so slabinfo shows it.
  */
 #include <errno.h>
-#include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
+#include "mm/kmalloc.h"
 #include "balloon_mem_internal.h"
 
-static pthread_mutex_t bm_registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct bm_state *bm_registry;
-
-static void bm_state_free(struct bm_state *s)
+static void bm_state_free(struct mm_arena *a, struct bm_state *s)
 {
 	for (unsigned i = 0; i < GUEST_MEM_MAX_REGIONS; i++) {
-		free(s->bits[i]);
-		free(s->units[i]);
+		if (s->bits[i])
+			kvfree(a, s->bits[i]);
+		if (s->units[i])
+			kvfree(a, s->units[i]);
 	}
-	free(s);
+	kfree(a, s);
 }
 
-struct bm_state *bm_state_of(struct guest_mem *gm, bool create)
+int balloon_mem_attach(struct guest_mem *gm)
 {
-	pthread_mutex_lock(&bm_registry_lock);
-	struct bm_state *s = bm_registry;
-	while (s && s->gm != gm)
-		s = s->next;
-	if (!s && create) {
-		s = calloc(1, sizeof(*s));
-		for (unsigned i = 0; s && i < gm->nr_regions; i++) {
-			uint64_t frames = gm->region[i].size >> PAGE_SHIFT;
-			s->bits[i] = calloc((frames + 63) / 64, sizeof(uint64_t));
-			s->units[i] = calloc((frames + GM_HUGE_FRAMES - 1) / GM_HUGE_FRAMES,
-					     sizeof(struct bm_unit));
-			if (!s->bits[i] || !s->units[i]) {
-				bm_state_free(s);
-				s = NULL;
-			}
-		}
-		if (s) {
-			s->gm = gm;
-			s->next = bm_registry;
-			bm_registry = s;
+	if (gm->balloon)
+		return 0;
+	struct bm_state *s = kzalloc(gm->arena, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	for (unsigned i = 0; i < gm->nr_regions; i++) {
+		uint64_t frames = gm->region[i].size >> PAGE_SHIFT;
+		s->bits[i] = kvzalloc(gm->arena, (frames + 63) / 64 * sizeof(uint64_t));
+		s->units[i] = kvzalloc(gm->arena, (frames + GM_HUGE_FRAMES - 1) / GM_HUGE_FRAMES *
+						  sizeof(struct bm_unit));
+		if (!s->bits[i] || !s->units[i]) {
+			bm_state_free(gm->arena, s);
+			return -ENOMEM;
 		}
 	}
-	pthread_mutex_unlock(&bm_registry_lock);
-	return s;
+	gm->balloon = s;
+	return 0;
 }
 
 void balloon_mem_forget(struct guest_mem *gm)
 {
-	pthread_mutex_lock(&bm_registry_lock);
-	for (struct bm_state **pp = &bm_registry; *pp; pp = &(*pp)->next) {
-		if ((*pp)->gm == gm) {
-			struct bm_state *s = *pp;
-			*pp = s->next;
-			bm_state_free(s);
-			break;
-		}
-	}
-	pthread_mutex_unlock(&bm_registry_lock);
+	if (gm->balloon)
+		bm_state_free(gm->arena, gm->balloon);
+	gm->balloon = NULL;
 }
 
 int bm_pos_of(struct guest_mem *gm, uint64_t gfn, struct bm_pos *p)
@@ -97,12 +83,10 @@ struct bm_unit *bm_unit_of(struct guest_mem *gm, struct bm_state *s, uint64_t gf
 
 void balloon_mem_stats(struct guest_mem *gm, struct balloon_mem_stats *out)
 {
-	struct bm_state *s = bm_state_of(gm, false);
-
 	memset(out, 0, sizeof(*out));
-	if (!s)
+	if (!gm->balloon)
 		return;
 	pthread_mutex_lock(&gm->lock);
-	*out = s->st;
+	*out = gm->balloon->st;
 	pthread_mutex_unlock(&gm->lock);
 }

@@ -29,6 +29,9 @@ struct guest_mem {
 	struct gm_region region[GUEST_MEM_MAX_REGIONS];
 	/* Serializes remaps and punches, and guards the mapping counts. */
 	pthread_mutex_t lock;
+	/* The balloon's per-GFN state (balloon_state.c), while a balloon is
+	 * attached; balloon_mem_forget drops it. */
+	struct bm_state *balloon;
 };
 
 /* Which zones a region may take frames from. */

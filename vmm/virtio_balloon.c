@@ -12,15 +12,23 @@
 #include <stdatomic.h>
 #include <string.h>
 #include "mm/kmalloc.h"
+#include "mm/slab.h"
 #include "balloon_mem.h"
 #include "virtio_balloon.h"
 
 #define VIRTIO_BALLOON_CONFIG_SIZE 16   /* num_pages, actual, hint cmd id, poison */
 #define VIRTIO_BALLOON_MAX_STATS 64
 
+/* One PFN buffer, copied out of guest RAM, and its GFNs. */
+struct virtio_balloon_batch {
+	uint32_t pfns[VIRTIO_BALLOON_MAX_PFNS];
+	uint64_t gfns[VIRTIO_BALLOON_MAX_PFNS];
+};
+
 struct virtio_balloon {
 	struct virtio_mmio mmio;
 	struct mm_arena *arena;
+	struct slab_cache *batch_cache;         /* "balloon_batch" */
 	struct guest_mem *gm;
 	uint32_t num_pages, actual;
 	struct virtio_balloon_info counters;   /* num_pages/actual/driver_ok unused */
@@ -81,27 +89,34 @@ static bool virtio_balloon_gather(const struct virtq_elem *e, void *buf, uint64_
 
 static void virtio_balloon_pfns(struct virtio_balloon *b, const struct virtq_elem *e, bool inflate)
 {
-	uint32_t pfns[VIRTIO_BALLOON_MAX_PFNS];
-	uint64_t gfns[VIRTIO_BALLOON_MAX_PFNS];
+	struct virtio_balloon_batch *bt = slab_alloc(b->batch_cache);
 	struct balloon_mem_result res;
 
-	if (!virtio_balloon_gather(e, pfns, sizeof(pfns)) || e->out_bytes % 4) {
+	if (!bt) {
+		/* Used unread: the driver sees its PFNs were not taken (inflate)
+		 * or may retry (deflate); nothing changed here. */
+		b->counters.failed_pfns += e->out_bytes / 4;
+		return;
+	}
+	if (!virtio_balloon_gather(e, bt->pfns, sizeof(bt->pfns)) || e->out_bytes % 4) {
 		b->counters.bad_buffers++;
+		slab_free(b->batch_cache, bt);
 		return;
 	}
 	unsigned n = (unsigned)(e->out_bytes / 4);
 	/* A 32-bit PFN widened before any shift: no overflow. */
 	for (unsigned i = 0; i < n; i++)
-		gfns[i] = le32toh(pfns[i]);
+		bt->gfns[i] = le32toh(bt->pfns[i]);
 	if (inflate) {
-		balloon_mem_inflate_batch(b->gm, gfns, n, &res);
+		balloon_mem_inflate_batch(b->gm, bt->gfns, n, &res);
 		b->counters.inflated_pfns += res.done;
 	} else {
-		balloon_mem_deflate_batch(b->gm, gfns, n, &res);
+		balloon_mem_deflate_batch(b->gm, bt->gfns, n, &res);
 		b->counters.deflated_pfns += res.done;
 	}
 	b->counters.bogus_pfns += res.bogus;
 	b->counters.failed_pfns += res.failed;
+	slab_free(b->batch_cache, bt);
 }
 
 static void virtio_balloon_stats(struct virtio_balloon *b, const struct virtq_elem *e)
@@ -210,8 +225,17 @@ int virtio_balloon_create(struct mm_arena *a, struct guest_mem *gm, uint64_t bas
 {
 	struct virtio_balloon *b = kzalloc(a, sizeof(*b));
 
+	struct slab_cache_params p = { .size = sizeof(struct virtio_balloon_batch), .order = -1 };
+
 	if (!b)
 		return -ENOMEM;
+	b->batch_cache = slab_cache_create(a, "balloon_batch", &p);
+	if (!b->batch_cache || balloon_mem_attach(gm)) {
+		if (b->batch_cache)
+			slab_cache_destroy(b->batch_cache);
+		kfree(a, b);
+		return -ENOMEM;
+	}
 	b->arena = a;
 	b->gm = gm;
 	b->num_pages = num_pages;
@@ -226,6 +250,8 @@ void virtio_balloon_destroy(struct virtio_balloon *b)
 	if (!b)
 		return;
 	virtio_mmio_destroy(&b->mmio);
+	balloon_mem_forget(b->gm);
+	slab_cache_destroy(b->batch_cache);
 	pthread_mutex_destroy(&b->listener_lock);
 	kfree(b->arena, b);
 }

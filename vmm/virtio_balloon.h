@@ -53,7 +53,8 @@ struct virtio_balloon_info {
 
 /*
  * A balloon at base (a VIRTIO_MMIO_DEV_SIZE window) on irq, its state from
- * arena a. num_pages is the initial target. 0 or -ENOMEM.
+ * arena a; it attaches balloon_mem's state to gm, and destroy drops it.
+ * num_pages is the initial target. 0 or -ENOMEM.
  */
 int virtio_balloon_create(struct mm_arena *a, struct guest_mem *gm, uint64_t base, unsigned irq,
 			  virtio_mmio_irq_fn irq_fn, void *irq_arg, uint32_t num_pages,

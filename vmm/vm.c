@@ -16,7 +16,6 @@
 #include "guest/abi.h"
 #include "guest_ram.h"
 #include "virtio_balloon.h"
-#include "balloon_mem.h"
 #include "monitor_balloon.h"
 #include "vcpu.h"
 #include "vm_internal.h"
@@ -301,11 +300,8 @@ void vm_destroy(struct vm *vm)
 	virtio_balloon_destroy(vm->balloon);
 	/* Closing the VM drops its memslots before the views go away. */
 	kvm_close(&vm->kvm);
-	if (vm->gm) {
-		/* Balloon state is found by the guest memory's address. */
-		balloon_mem_forget(vm->gm);
+	if (vm->gm)
 		guest_mem_destroy(vm->gm);
-	}
 	if (vm->vcpu_cache)
 		slab_cache_destroy(vm->vcpu_cache);
 	unhandled_destroy(&vm->unhandled);

@@ -271,6 +271,35 @@ Test(kvmalloc, fragmented_zone_falls_back_to_stitched_frames)
 	fixture_finish(a);
 }
 
+/* kmalloc-2k and kmalloc-8k need order-3 slabs; on a zone with only single
+ * free frames, kvmalloc still serves those sizes with whole frames. */
+Test(kvmalloc, small_sizes_fall_back_to_frames_when_no_slab_fits)
+{
+	struct mm_arena *a = fixture_arena(16);
+	struct mm_zone *z = mm_zone_get(a, ZONE_NORMAL);
+	size_t nr_odd;
+	uint32_t *odd = fragment_zone(z, &nr_odd);
+
+	cr_assert_null(kmalloc(a, 2048), "kmalloc-2k found a slab on a fragmented zone");
+	uint8_t *small = kvzalloc(a, 2048);
+	cr_assert_not_null(small, "kvzalloc(2 KiB) on a fragmented zone: %s", strerror(errno));
+	cr_assert_str_eq(kvmalloc_kind(a, small), "contig");
+	uint8_t *large = kvmalloc(a, 8192);
+	cr_assert_not_null(large, "kvmalloc(8 KiB) on a fragmented zone: %s", strerror(errno));
+	cr_assert_str_eq(kvmalloc_kind(a, large), "scattered");
+	for (unsigned i = 0; i < 2048; i++)
+		cr_assert_eq(small[i], 0);
+	fill(large, 8192, 0x51000000u);
+	check_fill(large, 8192, 0x51000000u);
+	kvfree(a, small);
+	kvfree(a, large);
+	struct kvmalloc_stats st = stats(a);
+	cr_assert_eq(st.frees_contig, 1);
+	cr_assert_eq(st.frees_scattered, 1);
+	unfragment_zone(z, odd, nr_odd);
+	fixture_finish(a);
+}
+
 Test(kvmalloc, failed_fallback_gives_everything_back)
 {
 	struct mm_arena *a = fixture_arena(16);

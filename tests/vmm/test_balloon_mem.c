@@ -49,6 +49,7 @@ static struct guest_mem *create(struct mm_arena *a, enum mm_huge_mode mode)
 	char why[256];
 	int rc = guest_mem_create(a, GUEST_BYTES, mode, &gm, why, sizeof(why));
 	cr_assert_eq(rc, 0, "guest_mem_create: %s (%s)", why, strerror(-rc));
+	cr_assert_eq(balloon_mem_attach(gm), 0);
 	return gm;
 }
 
