@@ -85,7 +85,10 @@ json_t *qmp_cmd_x_query_balloon(struct qmp_session *s, json_t *args, struct qmp_
 		return qmp_fail(err, "DeviceNotActive", NO_BALLOON);
 	virtio_balloon_get_info(b, &info);
 	balloon_mem_stats(gm, &ms);
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:o}",
+	/* Fresh figures for the next query (the driver answers on its own
+	 * time; this one shows what came last, and when). */
+	virtio_balloon_request_stats(b);
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:o,s:I}",
 			 "target", (json_int_t)target,
 			 "actual", (json_int_t)actual,
 			 "ballooned-pages", (json_int_t)ms.ballooned_pages,
@@ -97,7 +100,8 @@ json_t *qmp_cmd_x_query_balloon(struct qmp_session *s, json_t *args, struct qmp_
 			 "bad-buffers", (json_int_t)info.bad_buffers,
 			 "broken-rings", (json_int_t)info.broken_rings,
 			 "driver-ok", info.driver_ok,
-			 "stats", bl_stats(&info));
+			 "stats", bl_stats(&info),
+			 "stats-last-update", (json_int_t)info.stats_last_update);
 }
 
 json_t *qmp_balloon_change_data(uint64_t actual_bytes)

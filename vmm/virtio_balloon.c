@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 #include "mm/kmalloc.h"
 #include "mm/slab.h"
 #include "balloon_mem.h"
@@ -140,6 +141,7 @@ static void virtio_balloon_stats(struct virtio_balloon *b, const struct virtq_el
 		b->counters.stats_valid |= 1u << tag;
 	}
 	b->counters.stats_updates++;
+	b->counters.stats_last_update = (uint64_t)time(NULL);
 }
 
 static void virtio_balloon_queue_notify(struct virtio_mmio *t, unsigned qi)
@@ -203,6 +205,9 @@ static void virtio_balloon_unlocked(struct virtio_mmio *t)
 	if (b->listener)
 		b->listener(b->listener_arg, actual);
 	pthread_mutex_unlock(&b->listener_lock);
+	/* The guest's memory just changed: ask for its figures, so the
+	 * stats shown are the ones after the change. */
+	virtio_balloon_request_stats(b);
 }
 
 static const struct virtio_mmio_device_ops virtio_balloon_ops = {

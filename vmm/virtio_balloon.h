@@ -47,6 +47,7 @@ struct virtio_balloon_info {
 	uint64_t broken_rings;              /* corrupt ring indexes: NEEDS_RESET set */
 	uint64_t bad_config_writes;
 	uint64_t stats_updates;             /* stats buffers received */
+	uint64_t stats_last_update;         /* when the last came: seconds since the epoch */
 	uint32_t stats_valid;               /* bit tag set: guest_stats[tag] came */
 	uint64_t guest_stats[VIRTIO_BALLOON_S_NR];
 };
@@ -67,7 +68,8 @@ struct virtio_mmio *virtio_balloon_mmio(struct virtio_balloon *b);
 void virtio_balloon_set_target(struct virtio_balloon *b, uint32_t num_pages);
 void virtio_balloon_set_listener(struct virtio_balloon *b, virtio_balloon_actual_fn fn, void *arg);
 void virtio_balloon_get_info(struct virtio_balloon *b, struct virtio_balloon_info *out);
-/* Gives the held stats buffer back so the driver refills it. */
+/* Gives the held stats buffer back so the driver refills it. The device
+ * does so itself whenever the driver reports a new `actual`. */
 void virtio_balloon_request_stats(struct virtio_balloon *b);
 
 /* The VM's balloon, or NULL when it has none (vm.c). */

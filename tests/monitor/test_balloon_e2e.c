@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include "mon_proc.h"
@@ -257,6 +258,35 @@ static json_t *xquery(json_t **r)
 	return cmd("{\"execute\": \"x-query-balloon\"}", r);
 }
 
+/*
+ * Waits for the guest's stats to show it has given up (or taken back) half
+ * of its RAM: free memory at most (ballooned) or more than (not) its total
+ * less RAM / 2. The device asks for fresh stats when the guest reports a
+ * new size, and after each x-query-balloon.
+ */
+static void wait_guest_stats(bool ballooned)
+{
+	double end = test_now() + 10;
+	uint64_t free_b = 0, total = 0, when = 0;
+
+	for (;;) {
+		json_t *r;
+		json_t *x = xquery(&r);
+		json_t *st = json_object_get(x, "stats");
+		free_b = INT(st, "stat-free-memory");
+		total = INT(st, "stat-total-memory");
+		when = INT(x, "stats-last-update");
+		json_decref(r);
+		if (total && (free_b + RAM / 2 <= total) == ballooned)
+			break;
+		cr_assert_lt(test_now(), end, "the guest's stats still say %llu of %llu bytes free",
+			     (unsigned long long)free_b, (unsigned long long)total);
+		usleep(10000);
+	}
+	cr_assert_geq(when, (uint64_t)time(NULL) - 60, "stats-last-update %llu",
+		      (unsigned long long)when);
+}
+
 static void check_guest_line(const char *line)
 {
 	cr_assert_not_null(strstr(line, " ws ok"), "%s", line);
@@ -303,6 +333,7 @@ static void inflate_and_back(const char *hugepages, bool huge)
 		cr_assert_eq(returned, pages);
 	}
 	json_decref(r);
+	wait_guest_stats(true);
 	uint64_t free1 = frames(&ok, &vmm1, &guest1);
 	cr_assert(ok, "I1 with the balloon inflated");
 	/* The guest's frames went back to the buddy; the VMM may have taken
@@ -324,6 +355,7 @@ static void inflate_and_back(const char *hugepages, bool huge)
 	cr_assert_eq(INT(x, "ballooned-pages"), 0);
 	cr_assert_eq(INT(x, "rejected"), 0);
 	json_decref(r);
+	wait_guest_stats(false);
 	uint64_t vmm2 = 0, guest2 = 0;
 	frames(&ok, &vmm2, &guest2);
 	cr_assert(ok, "I1 after the deflate");

@@ -93,7 +93,7 @@ Test(balloon_qmp, target_is_the_logical_vm_size)
 	r = session_return(&s, "{\"execute\": \"x-query-balloon\"}");
 	EXPECT_KEYS(r, "target", "actual", "ballooned-pages", "frames-returned",
 		    "host-bytes-released", "pending", "rejected", "failed", "bad-buffers",
-		    "broken-rings", "driver-ok", "stats");
+		    "broken-rings", "driver-ok", "stats", "stats-last-update");
 	cr_assert_eq(INT(r, "target"), RAM / 4);
 	cr_assert_eq(INT(r, "actual"), RAM);
 	cr_assert_eq(INT(r, "ballooned-pages"), 0);
