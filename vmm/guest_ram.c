@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <string.h>
 #include "guest_ram.h"
+#include "monitor.h"
 
 /* Slab caches, kmalloc, p2m tables (one 4 KiB table per 2 MiB of 4 KiB
- * leaves) and the CPUID tables: a fixed part and a share of the RAM. */
-#define META_FIXED (8ULL << 20)
+ * leaves), the CPUID tables and the monitor: a fixed part and a share of
+ * the RAM. */
+#define META_FIXED ((8ULL << 20) + MONITOR_MEMORY_MAX)
 #define META_SHARE 256
 /*
  * Zone Normal is a whole number of 4 MiB max-order blocks. Zone Huge's HFNs

@@ -14,10 +14,27 @@
 #include <stdint.h>
 #include "mm/arena.h"
 #include "guest_mem.h"
+#include "qmp.h"
 
 #define MONITOR_MAX_CLIENTS 32
 /* A client whose unsent replies and events would pass this is dropped. */
 #define MONITOR_MAX_QUEUED (8u << 20)
+/*
+ * The monitor's memory comes from the VM's arena, which it shares with the
+ * p2m and the devices, so it is bounded as a whole: each client may queue
+ * MONITOR_QUEUE_OWN bytes whatever the others do (so flooders cannot
+ * starve a well-behaved client), and what the queues hold beyond that
+ * together may not pass MONITOR_MAX_QUEUED_TOTAL; a client that would pass
+ * it is dropped.
+ */
+#define MONITOR_QUEUE_OWN (256u << 10)
+#define MONITOR_MAX_QUEUED_TOTAL (16u << 20)
+/* The most the monitor takes from the arena: the queues, a framer buffer
+ * and a session per client, the monitor itself. guest_ram.c sizes zone
+ * Normal with it (the memfd is sparse: unused room costs nothing). */
+#define MONITOR_MEMORY_MAX                                                              \
+	(MONITOR_MAX_QUEUED_TOTAL + MONITOR_MAX_CLIENTS * (MONITOR_QUEUE_OWN + QMP_MAX_MESSAGE + \
+							  8192u) + (256u << 10))
 
 /* query-status's "status", in QEMU's words. */
 enum monitor_run_state {

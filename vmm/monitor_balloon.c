@@ -3,12 +3,16 @@
  * and the `actual` changes waiting to become BALLOON_CHANGE events. The
  * listener runs on the thread of the driver's config write; the commands
  * and the event run on the monitor's thread; one lock covers the list.
+ *
+ * The list's entries are VMM metadata: kzalloc'd on an arena (the guest
+ * memory's for an attach, the monitor's for a wake descriptor), and each
+ * remembers its arena so mb_drop frees it there whoever created it.
  */
 #include <errno.h>
 #include <pthread.h>
-#include <stdlib.h>
 #include <unistd.h>
 #include "guest_mem.h"
+#include "mm/kmalloc.h"
 #include "monitor_balloon.h"
 #include "virtio_balloon.h"
 
@@ -16,6 +20,7 @@
 
 struct mb_entry {
 	void *ctx;
+	struct mm_arena *arena;      /* the entry came from its kzalloc */
 	struct virtio_balloon *dev;
 	struct guest_mem *gm;
 	struct mb_entry *next;
@@ -51,7 +56,7 @@ static void mb_drop(struct mb_entry *e)
 	for (struct mb_entry **pp = &mb_list; *pp; pp = &(*pp)->next) {
 		if (*pp == e) {
 			*pp = e->next;
-			free(e);
+			kfree(e->arena, e);
 			return;
 		}
 	}
@@ -93,12 +98,15 @@ int monitor_balloon_attach(void *ctx, struct virtio_balloon *b, struct guest_mem
 	pthread_mutex_lock(&mb_lock);
 	struct mb_entry *e = mb_entry_of(ctx);
 	if (!e) {
-		e = calloc(1, sizeof(*e));
+		/* The VM's arena, which outlives the attachment: detach comes
+		 * before the guest memory (and its arena) is destroyed. */
+		struct mm_arena *a = guest_mem_arena(gm);
+		e = kzalloc(a, sizeof(*e));
 		if (!e) {
 			pthread_mutex_unlock(&mb_lock);
 			return -ENOMEM;
 		}
-		*e = (struct mb_entry){ .ctx = ctx, .wake_fd = -1, .next = mb_list };
+		*e = (struct mb_entry){ .ctx = ctx, .arena = a, .wake_fd = -1, .next = mb_list };
 		mb_list = e;
 	}
 	e->dev = b;
@@ -128,15 +136,15 @@ void monitor_balloon_detach(void *ctx)
 		virtio_balloon_set_listener(old, NULL, NULL);
 }
 
-void monitor_balloon_set_wake(void *ctx, int fd)
+void monitor_balloon_set_wake(void *ctx, struct mm_arena *a, int fd)
 {
 	pthread_mutex_lock(&mb_lock);
 	struct mb_entry *e = mb_entry_of(ctx);
 	if (!e && fd >= 0) {
 		/* The monitor may start before the balloon is attached. */
-		e = calloc(1, sizeof(*e));
+		e = kzalloc(a, sizeof(*e));
 		if (e) {
-			*e = (struct mb_entry){ .ctx = ctx, .next = mb_list };
+			*e = (struct mb_entry){ .ctx = ctx, .arena = a, .next = mb_list };
 			mb_list = e;
 		}
 	}

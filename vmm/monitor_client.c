@@ -3,14 +3,20 @@
  * waiting for the client to read them. Sockets are nonblocking and only
  * the monitor's thread touches them, so a client that reads slowly or not
  * at all only grows its own queue, and is dropped when that passes
- * MONITOR_MAX_QUEUED: the other clients and the VM never wait for it.
+ * MONITOR_MAX_QUEUED (or takes the queues' shared allowance past
+ * MONITOR_MAX_QUEUED_TOTAL, see monitor.h): the other clients and the VM
+ * never wait for it.
+ *
+ * The queue is VMM metadata on the monitor's arena: kvmalloc, since it
+ * grows to megabytes, and as there is no krealloc it grows by allocating
+ * the doubled size, copying what is queued and freeing the old buffer.
  */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "mm/kmalloc.h"
 #include "monitor_internal.h"
 
 static void client_send(void *arg, const char *line, size_t len)
@@ -63,6 +69,12 @@ void monitor_client_read(struct monitor_client *c)
 	}
 }
 
+/* What a queue of cap bytes takes from the clients' shared allowance. */
+static size_t queue_shared(size_t cap)
+{
+	return cap > MONITOR_QUEUE_OWN ? cap - MONITOR_QUEUE_OWN : 0;
+}
+
 void monitor_client_queue(struct monitor_client *c, const char *line, size_t len)
 {
 	size_t queued = c->out_len - c->out_head;
@@ -82,11 +94,19 @@ void monitor_client_queue(struct monitor_client *c, const char *line, size_t len
 		size_t cap = c->out_cap ? c->out_cap * 2 : 4096;
 		while (cap < queued + len)
 			cap *= 2;
-		char *out = realloc(c->out, cap);
+		struct monitor *m = c->mon;
+		char *out = m->queue_bytes - queue_shared(c->out_cap) + queue_shared(cap) >
+					    MONITOR_MAX_QUEUED_TOTAL
+				    ? NULL : kvmalloc(m->arena, cap);
 		if (!out) {
 			c->drop = true;
 			return;
 		}
+		/* Compacted above: what is queued is [0, queued). */
+		if (queued)
+			memcpy(out, c->out, queued);
+		kvfree(m->arena, c->out);
+		m->queue_bytes += queue_shared(cap) - queue_shared(c->out_cap);
 		c->out = out;
 		c->out_cap = cap;
 	}
@@ -126,6 +146,10 @@ void monitor_client_close(struct monitor_client *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	qmp_session_destroy(c->session);
-	free(c->out);
+	/* A free slot has no monitor (and no queue); kvfree ignores NULL. */
+	if (c->mon) {
+		kvfree(c->mon->arena, c->out);
+		c->mon->queue_bytes -= queue_shared(c->out_cap);
+	}
 	*c = (struct monitor_client){ .fd = -1 };
 }

@@ -6,6 +6,10 @@
  * At the end of the run (monitor_stop) it sends SHUTDOWN, stops reading,
  * and gives the clients up to MONITOR_FLUSH_MS to take what is queued for
  * them before every connection is closed.
+ *
+ * struct monitor (over 64 KiB, the read buffer included) is kvzalloc'd on
+ * the target's arena and kvfree'd there by monitor_stop or a failed start.
+ * Event lines are jansson's (qmp_event_line) and go back with free().
  */
 #include <errno.h>
 #include <poll.h>
@@ -16,6 +20,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "mm/kmalloc.h"
 #include "monitor_internal.h"
 #include "monitor_balloon.h"
 #include "qmp_cmd_balloon.h"
@@ -43,7 +48,7 @@ static void server_event(void *arg, const char *name, json_t *data)
 		if (c->fd >= 0 && qmp_session_negotiated(c->session))
 			monitor_client_queue(c, line, len);
 	}
-	free(line);
+	free(line);     /* jansson's: qmp_event_line is json_dumps' text */
 }
 
 static long server_now_ms(void)
@@ -175,12 +180,15 @@ static void *server_thread(void *arg)
 int monitor_start(const char *path, const struct monitor_target *target, struct monitor **out,
 		  char *err, size_t errlen)
 {
-	struct monitor *m = calloc(1, sizeof(*m));
+	struct mm_arena *a = target->arena(target->ctx);
+	/* Past kmalloc's 8 KiB (rbuf alone is 64 KiB): kvzalloc. */
+	struct monitor *m = kvzalloc(a, sizeof(*m));
 
 	if (!m) {
 		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
 		return -ENOMEM;
 	}
+	m->arena = a;
 	m->target = *target;
 	m->env = (struct qmp_env){ .target = &m->target, .event = server_event, .event_arg = m };
 	for (unsigned i = 0; i < MONITOR_MAX_CLIENTS; i++)
@@ -193,7 +201,7 @@ int monitor_start(const char *path, const struct monitor_target *target, struct 
 	else
 		rc = monitor_socket_open(&m->sock, path, err, errlen);
 	if (!rc)
-		monitor_balloon_set_wake(m->target.ctx, m->wake_fd);
+		monitor_balloon_set_wake(m->target.ctx, a, m->wake_fd);
 	if (!rc) {
 		rc = -pthread_create(&m->thread, NULL, server_thread, m);
 		if (rc) {
@@ -202,11 +210,11 @@ int monitor_start(const char *path, const struct monitor_target *target, struct 
 		}
 	}
 	if (rc) {
-		monitor_balloon_set_wake(m->target.ctx, -1);
+		monitor_balloon_set_wake(m->target.ctx, a, -1);
 		if (m->wake_fd >= 0)
 			close(m->wake_fd);
 		pthread_mutex_destroy(&m->lock);
-		free(m);
+		kvfree(a, m);
 		return rc;
 	}
 	*out = m;
@@ -226,9 +234,9 @@ void monitor_stop(struct monitor *m, bool guest, const char *reason)
 	pthread_mutex_unlock(&m->lock);
 	(void)!write(m->wake_fd, &one, sizeof(one));
 	pthread_join(m->thread, NULL);
-	monitor_balloon_set_wake(m->target.ctx, -1);
+	monitor_balloon_set_wake(m->target.ctx, m->arena, -1);
 	monitor_socket_close(&m->sock);
 	close(m->wake_fd);
 	pthread_mutex_destroy(&m->lock);
-	free(m);
+	kvfree(m->arena, m);
 }

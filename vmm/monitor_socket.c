@@ -8,6 +8,9 @@
  * then hard-linked to PATH: link() fails instead of replacing whatever PATH
  * is, so a live socket of another process is never clobbered, and the file
  * never exists under PATH with a wider mode.
+ *
+ * Nothing here touches the heap: PATH fits in sun_path (checked first), so
+ * it and the copy dirname() may write into are arrays of that bound.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +25,8 @@
 #include <unistd.h>
 #include "monitor_socket.h"
 
-#define SUN_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
+/* PATH's bound; struct monitor_socket keeps PATH in an array of it. */
+#define SUN_PATH_MAX MONITOR_SOCKET_PATH_MAX
 /* The private directory: PATH's directory (PATH fits in sun_path) and a
  * short name. */
 #define SOCK_DIR_MAX 160
@@ -136,16 +140,13 @@ int monitor_socket_open(struct monitor_socket *ms, const char *path, char *err, 
 			 path, strlen(path), SUN_PATH_MAX);
 		return -ENAMETOOLONG;
 	}
-	ms->path = strdup(path);
-	char *copy = strdup(path);
+	/* Both fit, NUL included: strlen(path) <= SUN_PATH_MAX was checked
+	 * above. dirname() may write into its argument, hence the copy. */
+	char copy[SUN_PATH_MAX + 1];
 	char dir[SOCK_DIR_MAX];
-	if (!ms->path || !copy) {
-		free(copy);
-		monitor_socket_close(ms);
-		return sock_fail(err, errlen, path, -ENOMEM, "memory");
-	}
+	memcpy(ms->path, path, strlen(path) + 1);
+	memcpy(copy, path, strlen(path) + 1);
 	snprintf(dir, sizeof(dir), "%s/.memvisor-qmp-XXXXXX", dirname(copy));
-	free(copy);
 	int rc = 0, dir_fd = -1;
 	bool made = mkdtemp(dir) != NULL;
 	if (!made)
@@ -176,9 +177,8 @@ void monitor_socket_close(struct monitor_socket *ms)
 	ms->fd = -1;
 	/* Another memvisor may have replaced a socket that looked stale:
 	 * only our own file is removed. */
-	if (ms->path && ms->ino && lstat(ms->path, &st) == 0 && st.st_dev == ms->dev &&
+	if (ms->path[0] && ms->ino && lstat(ms->path, &st) == 0 && st.st_dev == ms->dev &&
 	    st.st_ino == ms->ino)
 		unlink(ms->path);
-	free(ms->path);
-	ms->path = NULL;
+	ms->path[0] = '\0';
 }

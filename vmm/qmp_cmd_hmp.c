@@ -3,10 +3,14 @@
  * formatters print (the kernel's formats), so what a user reads through the
  * monitor is what --stats and the tests read. Lines end in "\n", not in
  * QEMU's HMP "\r\n": the text stays identical to /proc's.
+ *
+ * The text is printed on the stack, or when longer than that holds into a
+ * scratch buffer from the session's arena (kvmalloc), freed as soon as
+ * jansson has copied it into the reply string; never libc's heap.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+#include "mm/kmalloc.h"
 #include "mm/slab.h"
 #include "qmp_internal.h"
 #include "monitor_balloon.h"
@@ -55,26 +59,40 @@ static const struct hmp_info {
 #define HMP_NR_INFOS (sizeof(hmp_infos) / sizeof(hmp_infos[0]))
 
 /*
- * The formatter's text as a JSON string. The state may grow between
- * sizing and printing (the vCPUs run), so the buffer has room to spare and
+ * The formatter's text as a JSON string.
+ *
+ * Most views describe the arena the monitor allocates from, so a scratch
+ * buffer taken from it while printing would show up in the text (a slab
+ * object in slabinfo, a new slab or block in buddyinfo and frames), and
+ * the text would no longer be what the formatter prints for the VM alone.
+ * So a text that fits is printed on the stack; only a longer one takes a
+ * kvmalloc buffer, which is then past kmalloc's sizes and made of whole
+ * frames (never a slab object).
+ *
+ * The state may grow between sizing and printing (the vCPUs run, and the
+ * buffer itself comes from the arena), so the buffer has room to spare and
  * the print is retried with the new size when it did not fit.
  */
-static json_t *hmp_text(hmp_format_fn fn, void *obj)
+static json_t *hmp_text(struct mm_arena *a, hmp_format_fn fn, void *obj)
 {
-	size_t cap = fn(obj, NULL, 0) + 1;
+	char small[KMALLOC_MAX_SIZE];
+	size_t need = fn(obj, small, sizeof(small));
 
+	if (need < sizeof(small))
+		return json_stringn(small, need);
+	size_t cap = need + 1;
 	for (int tries = 0; tries < 4; tries++) {
 		cap += cap / 4 + 256;
-		char *buf = malloc(cap);
+		char *buf = kvmalloc(a, cap);
 		if (!buf)
 			return NULL;
-		size_t need = fn(obj, buf, cap);
+		need = fn(obj, buf, cap);
 		if (need < cap) {
 			json_t *v = json_stringn(buf, need);
-			free(buf);
+			kvfree(a, buf);
 			return v;
 		}
-		free(buf);
+		kvfree(a, buf);
 		cap = need + 1;
 	}
 	return json_string("(the state changed too fast to print)\n");
@@ -103,8 +121,8 @@ static json_t *hmp_info(struct qmp_session *s, const char *what)
 				 qmp_run_state_name(t->status(t->ctx)));
 			return json_string(line);
 		}
-		return hmp_text(h->fn, h->on_guest_mem ? (void *)t->guest_mem(t->ctx)
-						       : (void *)t->arena(t->ctx));
+		void *obj = h->on_guest_mem ? (void *)t->guest_mem(t->ctx) : (void *)t->arena(t->ctx);
+		return hmp_text(s->arena, h->fn, obj);
 	}
 	return NULL;
 }

@@ -10,22 +10,26 @@
  * (qmp_session.c). A message that does not start with '{' or '[' (a bare
  * word, a number, binary junk) has no brace to end it and ends at its line's
  * end instead.
+ *
+ * The framer owns its QMP_MAX_MESSAGE buffer, taken from the session's arena
+ * with kvmalloc: 64 KiB is past kmalloc's 8 KiB, and kvmalloc still serves
+ * it from scattered frames when the zone has no free 64 KiB block.
  */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
+#include "mm/kmalloc.h"
 #include "qmp_internal.h"
 
-int qmp_framer_init(struct qmp_framer *f)
+int qmp_framer_init(struct qmp_framer *f, struct mm_arena *a)
 {
 	*f = (struct qmp_framer){ .mode = FRAME_IDLE };
-	f->buf = malloc(QMP_MAX_MESSAGE);
+	f->buf = kvmalloc(a, QMP_MAX_MESSAGE);
 	return f->buf ? 0 : -ENOMEM;
 }
 
-void qmp_framer_destroy(struct qmp_framer *f)
+void qmp_framer_destroy(struct qmp_framer *f, struct mm_arena *a)
 {
-	free(f->buf);
+	kvfree(a, f->buf);      /* NULL is ignored */
 	f->buf = NULL;
 }
 

@@ -2,6 +2,10 @@
  * What the QMP files share: the session, the command table and its
  * argument specs, and the error a command hands back. Not for use outside
  * vmm/qmp*.c.
+ *
+ * The session and its framer's buffer are the VMM's own metadata, so they
+ * come from the target's arena (kzalloc / kvmalloc), never from libc; the
+ * lines jansson prints (qmp_line, qmp_event_line) stay jansson's malloc.
  */
 #ifndef VMM_QMP_INTERNAL_H
 #define VMM_QMP_INTERNAL_H
@@ -10,7 +14,7 @@
 
 /* Splits the byte stream into messages (qmp_frame.c). */
 struct qmp_framer {
-	char *buf;                  /* QMP_MAX_MESSAGE bytes */
+	char *buf;                  /* QMP_MAX_MESSAGE bytes, kvmalloc'd */
 	size_t len;                 /* bytes held */
 	size_t scanned;             /* of them, looked at */
 	size_t start;               /* where the current message starts */
@@ -21,6 +25,7 @@ struct qmp_framer {
 
 struct qmp_session {
 	const struct qmp_env *env;
+	struct mm_arena *arena;     /* the session, its framer, HMP's buffers */
 	qmp_send_fn send;
 	void *send_arg;
 	bool negotiated;
@@ -29,8 +34,10 @@ struct qmp_session {
 
 /* ---- framing (qmp_frame.c) ---- */
 
-int qmp_framer_init(struct qmp_framer *f);
-void qmp_framer_destroy(struct qmp_framer *f);
+/* The buffer comes from a's kvmalloc (-ENOMEM if it cannot); destroy with
+ * the same arena. */
+int qmp_framer_init(struct qmp_framer *f, struct mm_arena *a);
+void qmp_framer_destroy(struct qmp_framer *f, struct mm_arena *a);
 /*
  * Copies up to len bytes in (returns how many it took) and finds complete
  * messages: fn gets each one in order. Bytes it did not take do not fit

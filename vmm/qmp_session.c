@@ -2,6 +2,11 @@
  * One client's QMP session: the greeting, bytes in through the framer, each
  * message decoded by jansson and handed to the dispatcher, and every line
  * out through the session's send function.
+ *
+ * The session (and through the framer its message buffer) is allocated on
+ * the target's arena, as all of the VMM's own metadata is; the arena is kept
+ * in the session so destroy frees into the one it came from. The lines
+ * jansson prints (qmp_line) are jansson's malloc and go back with free().
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -9,19 +14,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include "config.h"
+#include "mm/kmalloc.h"
 #include "qmp_internal.h"
+
+/* A few dozen bytes: one kmalloc object (the 64 KiB buffer is apart). */
+_Static_assert(sizeof(struct qmp_session) <= KMALLOC_MAX_SIZE, "qmp_session outgrew kzalloc");
 
 struct qmp_session *qmp_session_create(const struct qmp_env *env, qmp_send_fn send, void *arg)
 {
-	struct qmp_session *s = calloc(1, sizeof(*s));
+	const struct monitor_target *t = env->target;
+	struct mm_arena *a = t->arena(t->ctx);
+	struct qmp_session *s = kzalloc(a, sizeof(*s));
 
 	if (!s)
 		return NULL;
 	s->env = env;
+	s->arena = a;
 	s->send = send;
 	s->send_arg = arg;
-	if (qmp_framer_init(&s->framer)) {
-		free(s);
+	if (qmp_framer_init(&s->framer, a)) {
+		kfree(a, s);
 		return NULL;
 	}
 	return s;
@@ -31,8 +43,8 @@ void qmp_session_destroy(struct qmp_session *s)
 {
 	if (!s)
 		return;
-	qmp_framer_destroy(&s->framer);
-	free(s);
+	qmp_framer_destroy(&s->framer, s->arena);
+	kfree(s->arena, s);
 }
 
 bool qmp_session_negotiated(const struct qmp_session *s)
@@ -67,7 +79,7 @@ void qmp_send_json(struct qmp_session *s, json_t *v)
 		/* Replaced by an error that keeps the request's id. */
 		char desc[96];
 		snprintf(desc, sizeof(desc), "Reply of %zu bytes exceeds %u bytes", len, QMP_MAX_REPLY);
-		free(line);
+		free(line);     /* jansson's (qmp_line) */
 		line = NULL;
 		json_t *e = json_pack("{s:{s:s,s:s}}", "error", "class", "GenericError", "desc", desc);
 		json_t *id = json_object_get(v, "id");
@@ -84,7 +96,7 @@ void qmp_send_json(struct qmp_session *s, json_t *v)
 		return;
 	}
 	s->send(s->send_arg, line, len);
-	free(line);
+	free(line);             /* jansson's (qmp_line) */
 }
 
 /* desc as a JSON string. Parts of it come from the client (a command's

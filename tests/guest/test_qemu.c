@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "tests/support/test_env.h"
 
 #ifndef GUEST_IMAGE_DIR
 #define GUEST_IMAGE_DIR "build/guest"
@@ -119,9 +120,11 @@ static void qemu_boot(const char *image, const char *append, struct qemu_run *r)
 
 	int out[2], err[2];
 	cr_assert(pipe(out) == 0 && pipe(err) == 0, "pipe: %s", strerror(errno));
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	cr_assert(pid >= 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
+		test_die_with_parent(parent);
 		int null = open("/dev/null", O_RDONLY);
 		dup2(null, 0);
 		dup2(out[1], 1);

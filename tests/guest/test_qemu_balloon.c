@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "tests/support/test_env.h"
 
 #ifndef GUEST_IMAGE_DIR
 #define GUEST_IMAGE_DIR "build/guest"
@@ -178,9 +179,11 @@ static void qemu_start(struct balloon_vm *vm, const char *const *extra)
 
 	int out[2];
 	cr_assert(pipe(out) == 0, "pipe: %s", strerror(errno));
+	pid_t parent = getpid();
 	vm->pid = fork();
 	cr_assert(vm->pid >= 0, "fork: %s", strerror(errno));
 	if (vm->pid == 0) {
+		test_die_with_parent(parent);
 		int null = open("/dev/null", O_RDWR);
 		dup2(null, 0);
 		dup2(out[1], 1);

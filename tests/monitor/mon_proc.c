@@ -7,7 +7,6 @@
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,18 +29,12 @@ void mon_proc_init(struct mon_proc *p)
 void mon_proc_spawn(struct mon_proc *p, const char *const *args)
 {
 	const char *argv[32] = { test_build_path("memvisor"), "--monitor", p->sock };
-	posix_spawn_file_actions_t fa;
 	size_t n = 3;
 
 	for (; *args && n < 31; args++)
 		argv[n++] = *args;
 	argv[n] = NULL;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, p->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	posix_spawn_file_actions_addopen(&fa, 2, p->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	int rc = posix_spawn(&p->pid, argv[0], &fa, NULL, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	cr_assert_eq(rc, 0, "spawning %s: %s", argv[0], strerror(rc));
+	p->pid = test_spawn(argv, false, p->out_path, p->err_path);
 }
 
 void mon_proc_start(struct mon_proc *p, const char *const *args)

@@ -125,21 +125,21 @@ Test(balloon_qmp, driver_actual_becomes_balloon_change)
 	/* The monitor's wake descriptor may come before the balloon. */
 	int wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	cr_assert_geq(wake, 0);
-	monitor_balloon_set_wake(&s, wake);
+	monitor_balloon_set_wake(&s, s.arena, wake);
 	cr_assert_eq(monitor_balloon_attach(&s, dev, s.gm), 0);
 	cr_assert_not(monitor_balloon_take_change(&s, &actual));
 	virtio_mmio_access(virtio_balloon_mmio(dev), BASE + ACTUAL_OFF, true, &pages, 4);
 	struct virtio_balloon_info info;
 	virtio_balloon_get_info(dev, &info);
 	if (info.actual != pages) {
-		monitor_balloon_set_wake(&s, -1);
+		monitor_balloon_set_wake(&s, s.arena, -1);
 		close(wake);
 		cr_skip_test("the device takes `actual` only from a live driver");
 	}
 	uint64_t woken = 0;
 	cr_assert_eq(read(wake, &woken, sizeof(woken)), (ssize_t)sizeof(woken), "no wake-up");
 	cr_assert_eq(woken, 1);
-	monitor_balloon_set_wake(&s, -1);
+	monitor_balloon_set_wake(&s, s.arena, -1);
 	close(wake);
 	cr_assert(monitor_balloon_take_change(&s, &actual));
 	cr_assert_eq(actual, RAM - ((uint64_t)pages << 12));

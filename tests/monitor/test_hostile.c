@@ -7,6 +7,7 @@
  * is answered promptly and the guest keeps running.
  */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -139,23 +140,33 @@ Test(hostile, half_messages_then_gone)
 		mon_close(&c[i]);
 }
 
-Test(hostile, flooding_client_that_never_reads)
+/* Requests whose replies are several KiB each: enough of them pass the
+ * queue's limit whatever the socket buffers hold. */
+static char *flood_text(size_t *len)
 {
-	struct mon_client c;
 	const char *req = "{\"execute\": \"human-monitor-command\", \"arguments\": "
 			  "{\"command-line\": \"info slabinfo\"}}";
 	size_t one = strlen(req);
-	/* Replies of several KiB each: enough of them pass the queue's limit
-	 * whatever the socket buffers hold. */
 	size_t n = 4 * MONITOR_MAX_QUEUED / 2048;
 	char *flood = malloc(n * one);
 
+	cr_assert_not_null(flood);
 	for (size_t i = 0; i < n; i++)
 		memcpy(flood + i * one, req, one);
+	*len = n * one;
+	return flood;
+}
+
+Test(hostile, flooding_client_that_never_reads)
+{
+	struct mon_client c;
+	size_t len;
+	char *flood = flood_text(&len);
+
 	cr_assert_eq(mon_connect(&c, vm.sock), 0);
 	mon_negotiate(&c);
 	double t0 = test_now();
-	bool all_sent = mon_send_bytes(&c, flood, n * one);
+	bool all_sent = mon_send_bytes(&c, flood, len);
 	/* Meanwhile the others are served. */
 	json_decref(mon_cmd(&watcher, "{\"execute\": \"x-query-frames\"}"));
 	cr_assert_lt(test_now() - t0, 30);
@@ -163,4 +174,76 @@ Test(hostile, flooding_client_that_never_reads)
 		  all_sent);
 	mon_close(&c);
 	free(flood);
+}
+
+struct flooder {
+	struct mon_client c;
+	const char *flood;
+	size_t len;
+	pthread_t thread;
+	bool dropped;
+};
+
+static void *flooder_run(void *arg)
+{
+	struct flooder *f = arg;
+
+	mon_send_bytes(&f->c, f->flood, f->len);
+	f->dropped = mon_wait_eof(&f->c, 30);
+	return NULL;
+}
+
+/* The VMM's frames in every zone, from x-query-frames. */
+static uint64_t vmm_frames(void)
+{
+	json_t *r = mon_cmd(&watcher, "{\"execute\": \"x-query-frames\"}");
+	json_t *zones = json_object_get(json_object_get(r, "return"), "zones");
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < json_array_size(zones); i++)
+		n += (uint64_t)json_integer_value(json_object_get(json_array_get(zones, i), "vmm"));
+	json_decref(r);
+	return n;
+}
+
+/* The monitor's memory is the VM's (its arena): several flooders at once
+ * are all dropped, the frames their queues took stay within the monitor's
+ * budget meanwhile, and they all come back. */
+Test(hostile, flooders_together_stay_within_the_monitors_budget, .timeout = 90)
+{
+	enum { NR = 4 };
+	static struct flooder f[NR];
+	size_t len;
+	char *flood = flood_text(&len);
+	uint64_t base = vmm_frames(), peak = base;
+
+	for (int i = 0; i < NR; i++) {
+		f[i] = (struct flooder){ .flood = flood, .len = len };
+		cr_assert_eq(mon_connect(&f[i].c, vm.sock), 0);
+		mon_negotiate(&f[i].c);
+	}
+	for (int i = 0; i < NR; i++)
+		cr_assert_eq(pthread_create(&f[i].thread, NULL, flooder_run, &f[i]), 0);
+	bool joined[NR] = { false };
+	for (int left = NR; left;) {
+		uint64_t now = vmm_frames();
+		peak = now > peak ? now : peak;
+		for (int i = 0; i < NR; i++) {
+			if (!joined[i] && pthread_tryjoin_np(f[i].thread, NULL) == 0) {
+				joined[i] = true;
+				left--;
+			}
+		}
+		usleep(20000);
+	}
+	for (int i = 0; i < NR; i++) {
+		cr_assert(f[i].dropped, "flooder %d was never dropped", i);
+		mon_close(&f[i].c);
+	}
+	free(flood);
+	cr_assert_leq((peak - base) * 4096, MONITOR_MEMORY_MAX,
+		      "the monitor took %llu KiB beyond its start", (unsigned long long)(peak - base) * 4);
+	/* Frees on the monitor's thread may sit in its per-thread caches. */
+	cr_assert_leq(vmm_frames(), base + 256, "%llu frames before the flood, %llu after",
+		      (unsigned long long)base, (unsigned long long)vmm_frames());
 }

@@ -65,16 +65,7 @@ static void prepare(struct vm_proc *p, const char *what)
 
 static void spawn(struct vm_proc *p, const char *const *argv, bool search_path)
 {
-	posix_spawn_file_actions_t fa;
-
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, p->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	posix_spawn_file_actions_addopen(&fa, 2, p->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	int rc = (search_path ? posix_spawnp : posix_spawn)(&p->pid, argv[0], &fa, NULL,
-							    (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	cr_assert_eq(rc, 0, "starting %s: %s", argv[0], strerror(rc));
+	p->pid = test_spawn(argv, search_path, p->out_path, p->err_path);
 }
 
 /* True once something accepts connections on the socket. */

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include "test_env.h"
 
 const char *test_build_path(const char *rel)
@@ -48,4 +50,32 @@ double test_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+void test_die_with_parent(pid_t parent)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* The test may have ended between the fork and the prctl. */
+	if (getppid() != parent)
+		_exit(127);
+}
+
+pid_t test_spawn(const char *const *argv, bool search_path, const char *out, const char *err)
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+
+	cr_assert(pid >= 0, "fork: %s", strerror(errno));
+	if (pid > 0)
+		return pid;
+	test_die_with_parent(parent);
+	int in_fd = open("/dev/null", O_RDONLY);
+	int out_fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	int err_fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (in_fd < 0 || out_fd < 0 || err_fd < 0 || dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 ||
+	    dup2(err_fd, 2) < 0)
+		_exit(127);
+	(search_path ? execvp : execv)(argv[0], (char *const *)argv);
+	dprintf(2, "starting %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
 }

@@ -1,7 +1,8 @@
 /*
  * What every suite's tests ask of their surroundings: the build directory
  * (images and binaries next to the suite), /dev/kvm (a skip with the reason
- * on a machine without it, a failure when CI=true), and a clock.
+ * on a machine without it, a failure when CI=true), a clock, and child
+ * processes that do not outlive the test.
  */
 #ifndef TESTS_SUPPORT_TEST_ENV_H
 #define TESTS_SUPPORT_TEST_ENV_H
@@ -13,5 +14,18 @@ const char *test_build_path(const char *rel);
 void test_need_kvm(void);
 /* Monotonic seconds. */
 double test_now(void);
+
+#include <stdbool.h>
+#include <sys/types.h>
+/*
+ * For a child just forked from a test (pass the test's pid): it gets
+ * SIGKILL when the test process ends, so a test that fails or times out
+ * leaves no VM running to hold memory or huge pages for the next.
+ */
+void test_die_with_parent(pid_t parent);
+/* Starts argv (argv[0] looked up in PATH when search_path) with stdin from
+ * /dev/null and stdout and stderr into the files out and err, dying with
+ * the test; its pid. */
+pid_t test_spawn(const char *const *argv, bool search_path, const char *out, const char *err);
 
 #endif

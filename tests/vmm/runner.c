@@ -9,7 +9,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,7 +67,6 @@ void run_memvisor(struct run_result *r, const struct run_opts *o, const char *co
 {
 	const char *argv[64] = { test_build_path("memvisor") };
 	int out[2], err[2], status;
-	posix_spawn_file_actions_t fa;
 	pid_t pid;
 	size_t n = 1;
 
@@ -80,15 +78,19 @@ void run_memvisor(struct run_result *r, const struct run_opts *o, const char *co
 	argv[n] = NULL;
 	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
 	cr_assert_eq(pipe2(err, O_CLOEXEC), 0);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
 	if (o->kvm_env)
 		setenv("MEMVISOR_KVM_DEVICE", o->kvm_env, 1);
-	int rc = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+	pid_t parent = getpid();
+	pid = fork();
+	if (pid == 0) {
+		test_die_with_parent(parent);
+		if (dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0)
+			_exit(127);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
 	unsetenv("MEMVISOR_KVM_DEVICE");
-	posix_spawn_file_actions_destroy(&fa);
-	cr_assert_eq(rc, 0, "spawning %s: %s", argv[0], strerror(rc));
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
 	close(out[1]);
 	close(err[1]);
 	drain(r, out[0], err[0], pid, o);
