@@ -37,13 +37,15 @@ all: $(LIBVMM) $(MEMVISOR)
 run: $(DEPS_BUILD) all $(BUILD)/guest/hello.elf
 	$(MEMVISOR) $(BUILD)/guest/hello.elf
 
-# ---- the monitor's fuzz target --------------------------------------------------
-#   make fuzz       build/fuzz/monitor_fuzz: libFuzzer (clang) on the QMP session
-#                   input path, everything built again in build/fuzz/ with
-#                   coverage, ASan and UBSan
-#   make fuzz-run   runs it for FUZZ_SECONDS (60) from the seeds in
-#                   fuzz/corpus/monitor; what it learns goes to build/fuzz/corpus,
+# ---- fuzz targets ------------------------------------------------------------------
+#   make fuzz       build/fuzz/NAME_fuzz for each of FUZZ_TARGETS: libFuzzer (clang),
+#                   everything built again in build/fuzz/ with coverage, ASan and
+#                   UBSan. monitor: the bytes a QMP client sends; balloon: what a
+#                   guest does to its balloon (registers, rings, PFNs)
+#   make fuzz-run   runs each for FUZZ_SECONDS (60) from the seeds in
+#                   fuzz/corpus/NAME; what it learns goes to build/fuzz/corpus/NAME,
 #                   never into the kept seeds
+FUZZ_TARGETS := monitor balloon
 FUZZ_SECONDS ?= 60
 FUZZ_SANITIZE := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
@@ -52,13 +54,17 @@ FUZZ_SANITIZE := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-poi
 fuzz:
 	@command -v clang >/dev/null || { echo "fuzz: needs clang (tools/deps.sh clang)" >&2; exit 1; }
 	$(MAKE) CC=clang BUILD=$(BUILD)/fuzz STAMPS=$(STAMPS) SANITIZE='$(FUZZ_SANITIZE)' \
-		$(BUILD)/fuzz/monitor_fuzz
+		$(FUZZ_TARGETS:%=$(BUILD)/fuzz/%_fuzz)
 
 # Made by the sub-make above, where BUILD is the fuzz tree.
-$(BUILD)/monitor_fuzz: $(BUILD)/fuzz/monitor_fuzz.o $(LIBVMM) $(LIBMM)
+$(BUILD)/%_fuzz: $(BUILD)/fuzz/%_fuzz.o $(LIBVMM) $(LIBMM)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -fsanitize=fuzzer $^ -o $@ $(LDLIBS) -ljansson
 
 fuzz-run: fuzz
-	@mkdir -p $(BUILD)/fuzz/corpus
-	$(BUILD)/fuzz/monitor_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus fuzz/corpus/monitor
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(BUILD)/fuzz/corpus/$$t && \
+		echo "== fuzz: $$t for $(FUZZ_SECONDS) s" && \
+		$(BUILD)/fuzz/$${t}_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=$(BUILD)/fuzz/$$t- $(BUILD)/fuzz/corpus/$$t fuzz/corpus/$$t \
+			|| exit 1; \
+	done
