@@ -36,7 +36,7 @@ struct vm_config {
 	enum mm_huge_mode hugepages;
 	const char *cmdline;         /* NULL: empty */
 	const char *initrd;          /* NULL: none */
-	const char *monitor;         /* kept for the monitor; refused for now */
+	const char *monitor;         /* --monitor PATH, or NULL */
 	const char *kvm_device;
 	const char *domain;          /* --domain FILE, NULL: none */
 	/* From the domain XML, for the balloon (which does not act on them yet):

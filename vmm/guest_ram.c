@@ -14,9 +14,10 @@
 #include "monitor.h"
 
 /* Slab caches, kmalloc, p2m tables (one 4 KiB table per 2 MiB of 4 KiB
- * leaves), the CPUID tables and the monitor: a fixed part and a share of
- * the RAM. */
-#define META_FIXED ((8ULL << 20) + MONITOR_MEMORY_MAX)
+ * leaves) and the CPUID tables: a fixed part and a share of the RAM; plus
+ * the monitor's most (MONITOR_MEMORY_MAX) when there is one. Room never
+ * used costs nothing but the descriptors of its free blocks. */
+#define META_FIXED (8ULL << 20)
 #define META_SHARE 256
 /*
  * Zone Normal is a whole number of 4 MiB max-order blocks. Zone Huge's HFNs
@@ -65,17 +66,19 @@ static uint64_t huge_zone_bytes(const struct vm_config *cfg)
 	return pool_available() >= with_spare ? with_spare : ram;
 }
 
-static uint64_t normal_zone_bytes(uint64_t guest_bytes, uint64_t ram)
+static uint64_t normal_zone_bytes(const struct vm_config *cfg, uint64_t guest_bytes)
 {
-	return (guest_bytes + META_FIXED + ram / META_SHARE + NORMAL_ALIGN - 1) &
-	       ~(NORMAL_ALIGN - 1);
+	uint64_t meta = META_FIXED + cfg->mem_bytes / META_SHARE +
+			(cfg->monitor ? MONITOR_MEMORY_MAX : 0);
+
+	return (guest_bytes + meta + NORMAL_ALIGN - 1) & ~(NORMAL_ALIGN - 1);
 }
 
 int guest_ram_arena(const struct vm_config *cfg, struct mm_arena **out, char *err, size_t errlen)
 {
 	uint64_t ram = cfg->mem_bytes;
 	struct mm_arena_config ac = {
-		.normal_bytes = normal_zone_bytes(ram, ram),
+		.normal_bytes = normal_zone_bytes(cfg, ram),
 		.huge_bytes = huge_zone_bytes(cfg),
 		/* AUTO even for "on": the arena then says why zone Huge is
 		 * missing, and the message below quotes it. */
@@ -89,7 +92,7 @@ int guest_ram_arena(const struct vm_config *cfg, struct mm_arena **out, char *er
 	}
 	if (ac.huge_bytes > ram) {
 		/* The pool has room for the guest and a spare block. */
-		ac.normal_bytes = normal_zone_bytes(0, ram);
+		ac.normal_bytes = normal_zone_bytes(cfg, 0);
 		if (mm_arena_create(&ac, &a) == 0) {
 			if (mm_zone_get(a, ZONE_HUGE)) {
 				*out = a;
@@ -99,7 +102,7 @@ int guest_ram_arena(const struct vm_config *cfg, struct mm_arena **out, char *er
 			 * the guest after all. */
 			mm_arena_destroy(a);
 		}
-		ac.normal_bytes = normal_zone_bytes(ram, ram);
+		ac.normal_bytes = normal_zone_bytes(cfg, ram);
 	}
 	int rc = mm_arena_create(&ac, &a);
 	if (rc) {
