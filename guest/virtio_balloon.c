@@ -195,38 +195,30 @@ long vballoon_inflate(struct vballoon *b, uint32_t nr, const char **why)
 {
 	struct taken t = { 0 };
 	uint32_t done = 0;
-	long ret;
+	bool failed = false;
 	if (nr > b->capacity - b->nr_ballooned)
 		nr = b->capacity - b->nr_ballooned;
-	for (;;) {
-		if (done == nr) {
-			ret = done;
-			break;
-		}
+	while (done < nr) {
 		uint32_t want = nr - done < VIRTIO_BALLOON_BATCH ? nr - done : VIRTIO_BALLOON_BATCH;
 		uint32_t n = take_frames(&t, want, nr - done);
-		if (!n) {
-			ret = done;             /* the buddy ran dry */
-			break;
-		}
+		if (!n)
+			break;                  /* the buddy ran dry */
 		/* Recorded as ballooned before the host hears of them: if it
 		 * never answers, the guest does not reuse them either. */
 		memcpy(b->pfns + b->nr_ballooned, batch, n * sizeof(uint32_t));
 		b->nr_ballooned += n;
 		if (!tell_host(b, &b->inflate_vq, n, why)) {
-			ret = -1;
+			failed = true;
 			break;
 		}
 		done += n;
-		if (n < want) {
-			ret = done;
+		if (n < want)
 			break;
-		}
 	}
 	/* A block taken but not sent (only when stopping early) goes back. */
 	for (; t.left; t.left--, t.gpa += PAGE_SIZE)
 		ram_free(t.gpa, 0);
-	return ret;
+	return failed ? -1 : (long)done;
 }
 
 /* Writes a pattern over a returned page and reads it back. */
