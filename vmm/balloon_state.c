@@ -15,10 +15,8 @@
 static void bm_state_free(struct mm_arena *a, struct bm_state *s)
 {
 	for (unsigned i = 0; i < GUEST_MEM_MAX_REGIONS; i++) {
-		if (s->bits[i])
-			kvfree(a, s->bits[i]);
-		if (s->units[i])
-			kvfree(a, s->units[i]);
+		kvfree(a, s->bits[i]);          /* NULL is ignored */
+		kvfree(a, s->units[i]);
 	}
 	kfree(a, s);
 }
