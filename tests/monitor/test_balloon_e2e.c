@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "mon_proc.h"
+#include "vm_proc.h"
 
 #define MIB (1ULL << 20)
 #define RAM (256 * MIB)
@@ -334,6 +335,11 @@ static void inflate_and_back(const char *hugepages, bool huge)
 	}
 	json_decref(r);
 	wait_guest_stats(true);
+	struct ctl_run ctl;
+	ctl_run(&ctl, 20.0, (const char *const[]){ vm.sock, "info", "balloon", NULL });
+	cr_assert_not_null(strstr(ctl.out, "guest stats updated"), "%s", ctl.out);
+	cr_assert_not_null(strstr(ctl.out, " s ago\n"), "%s", ctl.out);
+	ctl_run_free(&ctl);
 	uint64_t free1 = frames(&ok, &vmm1, &guest1);
 	cr_assert(ok, "I1 with the balloon inflated");
 	/* The guest's frames went back to the buddy; the VMM may have taken

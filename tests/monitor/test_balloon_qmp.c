@@ -181,6 +181,7 @@ Test(balloon_qmp, memvisorctl_balloon_and_info)
 	cr_expect_eq(r.status, 0, "stderr: %s", r.err);
 	cr_expect_not_null(strstr(r.out, "balloon: actual=16\n"), "%s", r.out);
 	cr_expect_not_null(strstr(r.out, "target                 8 MiB\n"), "%s", r.out);
+	cr_expect_not_null(strstr(r.out, "guest stats updated    never\n"), "%s", r.out);
 	ctl_run_free(&r);
 	ctl_run(&r, 20.0, (const char *const[]){ sock, "--json", "info", "balloon", NULL });
 	cr_expect_eq(r.status, 0);

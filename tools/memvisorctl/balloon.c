@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "ctl.h"
 
 bool ctl_parse_size(const char *s, uint64_t *out)
@@ -104,6 +105,14 @@ void ctl_table_balloon(FILE *f, json_t *ret)
 	count_line(f, ret, "failed", "PFNs failed");
 	count_line(f, ret, "bad-buffers", "bad buffers");
 	count_line(f, ret, "broken-rings", "broken rings");
+	uint64_t when;
+	time_t now = time(NULL);
+	if (!ctl_json_u64(ret, "stats-last-update", &when) || !when)
+		fprintf(f, "%-22s never\n", "guest stats updated");
+	else if ((uint64_t)now >= when)
+		fprintf(f, "%-22s %" PRIu64 " s ago\n", "guest stats updated", (uint64_t)now - when);
+	else
+		fprintf(f, "%-22s at %" PRIu64 "\n", "guest stats updated", when);
 	json_t *stats = json_object_get(ret, "stats"), *v;
 	const char *key;
 	json_object_foreach(stats, key, v) {
