@@ -119,20 +119,25 @@ static void gm_unit_repoint(struct guest_mem *gm, const struct gm_unit *u, uint6
 		p2m_replace(gm->p2m, u->g + i, new_hfn + i, P2M_ORDER_4K, GM_LEAF_FLAGS, NULL);
 }
 
+/* The unit gfn is in, its 2 MiB leaf split first when the unit is 4 KiB:
+ * split now, while giving up is still free, so the p2m update after the
+ * change cannot fail. */
+static int gm_unit_prepare(struct guest_mem *gm, uint64_t gfn, struct gm_unit *u)
+{
+	int rc = gm_unit_find(gm, gfn, u);
+
+	if (!rc && u->order == P2M_ORDER_4K && u->leaf.order == P2M_ORDER_2M)
+		rc = p2m_split(gm->p2m, u->g);
+	return rc;
+}
+
 static int gm_remap(struct guest_mem *gm, uint64_t gfn, const void *contents)
 {
 	struct gm_unit u;
-	int rc = gm_unit_find(gm, gfn, &u);
+	int rc = gm_unit_prepare(gm, gfn, &u);
 
 	if (rc)
 		return rc;
-	/* A 4 KiB change inside a 2 MiB leaf: split now, while giving up is
-	 * still free, so the p2m update after the remap cannot fail. */
-	if (u.order == P2M_ORDER_4K && u.leaf.order == P2M_ORDER_2M) {
-		rc = p2m_split(gm->p2m, u.g);
-		if (rc)
-			return rc;
-	}
 	long nidx = mm_frames_alloc(u.z, u.order, MT_MOVABLE, FRAME_GUEST, false);
 	if (nidx < 0)
 		return -ENOMEM;
@@ -180,15 +185,10 @@ int guest_mem_remap_page(struct guest_mem *gm, uint64_t gfn, const void *content
 static int gm_punch(struct guest_mem *gm, uint64_t gfn)
 {
 	struct gm_unit u;
-	int rc = gm_unit_find(gm, gfn, &u);
+	int rc = gm_unit_prepare(gm, gfn, &u);
 
 	if (rc)
 		return rc;
-	if (u.order == P2M_ORDER_4K && u.leaf.order == P2M_ORDER_2M) {
-		rc = p2m_split(gm->p2m, u.g);
-		if (rc)
-			return rc;
-	}
 	if (fallocate(u.z->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 		      (off_t)u.idx << PAGE_SHIFT, (off_t)(u.n << PAGE_SHIFT)) < 0)
 		return -errno;

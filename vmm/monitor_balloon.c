@@ -183,30 +183,29 @@ int monitor_balloon_request(void *ctx, uint64_t target_bytes)
 	return 0;
 }
 
-int monitor_balloon_actual(void *ctx, uint64_t *actual_bytes)
+/* The logical VM size that the driver's `actual` (target false) or the
+ * host's target (true) leaves; -ENODEV without a balloon. */
+static int mb_size(void *ctx, bool target, uint64_t *bytes)
 {
 	pthread_mutex_lock(&mb_lock);
 	struct mb_entry *e = mb_find(ctx);
 	if (e) {
 		struct virtio_balloon_info info;
 		virtio_balloon_get_info(e->dev, &info);
-		*actual_bytes = mb_logical(e, info.actual);
+		*bytes = mb_logical(e, target ? info.num_pages : info.actual);
 	}
 	pthread_mutex_unlock(&mb_lock);
 	return e ? 0 : -ENODEV;
 }
 
+int monitor_balloon_actual(void *ctx, uint64_t *actual_bytes)
+{
+	return mb_size(ctx, false, actual_bytes);
+}
+
 int monitor_balloon_target(void *ctx, uint64_t *target_bytes)
 {
-	pthread_mutex_lock(&mb_lock);
-	struct mb_entry *e = mb_find(ctx);
-	if (e) {
-		struct virtio_balloon_info info;
-		virtio_balloon_get_info(e->dev, &info);
-		*target_bytes = mb_logical(e, info.num_pages);
-	}
-	pthread_mutex_unlock(&mb_lock);
-	return e ? 0 : -ENODEV;
+	return mb_size(ctx, true, target_bytes);
 }
 
 bool monitor_balloon_take_change(void *ctx, uint64_t *actual_bytes)
