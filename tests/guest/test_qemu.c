@@ -29,7 +29,6 @@
 #ifndef GUEST_IMAGE_DIR
 #define GUEST_IMAGE_DIR "build/guest"
 #endif
-#define QEMU "qemu-system-x86_64"
 /* Boot takes well under a second here; this only stops a hung QEMU. */
 #define RUN_SECONDS 30
 
@@ -38,35 +37,6 @@ struct qemu_run {
 	char out[16384];                /* the guest's serial output */
 	char err[4096];                 /* QEMU's own messages, for failure reports */
 };
-
-static bool in_path(const char *prog)
-{
-	const char *path = getenv("PATH");
-	char buf[4096];
-	while (path && *path) {
-		size_t n = strcspn(path, ":");
-		if (n && snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path, prog) < (int)sizeof(buf) &&
-		    access(buf, X_OK) == 0)
-			return true;
-		path += n + (path[n] == ':');
-	}
-	return false;
-}
-
-static void need_qemu(void)
-{
-	const char *why = NULL;
-	if (access("/dev/kvm", R_OK | W_OK) != 0)
-		why = "/dev/kvm is missing or not accessible";
-	else if (!in_path(QEMU))
-		why = QEMU " is not installed (Debian package qemu-system-x86; make deps)";
-	if (!why)
-		return;
-	const char *ci = getenv("CI");
-	if (ci && !strcmp(ci, "true"))
-		cr_assert_fail("the QEMU cross-check cannot run: %s", why);
-	cr_skip_test("QEMU cross-check skipped: %s", why);
-}
 
 static const char *image_path(const char *name)
 {
@@ -77,12 +47,6 @@ static const char *image_path(const char *name)
 	return path;
 }
 
-static double seconds_now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 /* Appends what fd has to buf (kept NUL-terminated); false at end of file. */
 static bool drain(int fd, char *buf, size_t size, size_t *len)
@@ -106,7 +70,7 @@ static void qemu_boot(const char *image, const char *append, struct qemu_run *r)
 	const char *argv[32];
 	int argc = 0;
 	const char *fixed[] = {
-		QEMU, "-accel", "kvm", "-M", "microvm,acpi=off", "-kernel", image_path(image),
+		TEST_QEMU, "-accel", "kvm", "-M", "microvm,acpi=off", "-kernel", image_path(image),
 		"-nodefaults", "-no-reboot", "-display", "none", "-serial", "stdio",
 		"-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
 	};
@@ -131,7 +95,7 @@ static void qemu_boot(const char *image, const char *append, struct qemu_run *r)
 		dup2(err[1], 2);
 		close(out[0]);
 		close(err[0]);
-		execvp(QEMU, (char *const *)argv);
+		execvp(TEST_QEMU, (char *const *)argv);
 		_exit(127);
 	}
 	close(out[1]);
@@ -140,9 +104,9 @@ static void qemu_boot(const char *image, const char *append, struct qemu_run *r)
 	memset(r, 0, sizeof(*r));
 	size_t out_len = 0, err_len = 0;
 	bool out_open = true, err_open = true, killed = false;
-	double deadline = seconds_now() + RUN_SECONDS;
+	double deadline = test_now() + RUN_SECONDS;
 	while (out_open || err_open) {
-		int left_ms = (int)((deadline - seconds_now()) * 1000);
+		int left_ms = (int)((deadline - test_now()) * 1000);
 		if (left_ms <= 0) {
 			kill(pid, SIGKILL);
 			killed = true;
@@ -181,7 +145,7 @@ static bool find_line(const char *out, const char *prefix, char *line, size_t si
 
 Test(qemu, hello_prints_its_line_and_exits_0)
 {
-	need_qemu();
+	test_need_qemu();
 	struct qemu_run r;
 	qemu_boot("hello", NULL, &r);
 	char line[256];
@@ -193,7 +157,7 @@ Test(qemu, hello_prints_its_line_and_exits_0)
 
 Test(qemu, memtest_small_passes_with_rates)
 {
-	need_qemu();
+	test_need_qemu();
 	struct qemu_run r;
 	qemu_boot("memtest", "size=16M", &r);
 	char line[256];
@@ -214,7 +178,7 @@ Test(qemu, memtest_small_passes_with_rates)
 
 Test(qemu, memtest_refuses_more_than_the_ram)
 {
-	need_qemu();
+	test_need_qemu();
 	struct qemu_run r;
 	qemu_boot("memtest", "size=64G", &r);
 	char line[256];
@@ -225,7 +189,7 @@ Test(qemu, memtest_refuses_more_than_the_ram)
 
 Test(qemu, page_fault_is_reported_with_cr2)
 {
-	need_qemu();
+	test_need_qemu();
 	struct qemu_run r;
 	qemu_boot("fault", "fault=pf", &r);
 	char line[512];
@@ -238,7 +202,7 @@ Test(qemu, page_fault_is_reported_with_cr2)
 
 Test(qemu, invalid_opcode_is_reported)
 {
-	need_qemu();
+	test_need_qemu();
 	struct qemu_run r;
 	qemu_boot("fault", "fault=ud", &r);
 	char line[512];
@@ -251,7 +215,7 @@ Test(qemu, invalid_opcode_is_reported)
 
 Test(qemu, remap_probe_needs_memvisor)
 {
-	need_qemu();
+	test_need_qemu();
 	struct qemu_run r;
 	qemu_boot("remap", NULL, &r);
 	cr_expect(strstr(r.out, "remap: needs memvisor") != NULL, "output:\n%s\n%s", r.out, r.err);

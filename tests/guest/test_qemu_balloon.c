@@ -29,7 +29,6 @@
 #ifndef GUEST_IMAGE_DIR
 #define GUEST_IMAGE_DIR "build/guest"
 #endif
-#define QEMU "qemu-system-x86_64"
 /* Each step takes well under a second here; these only stop a hung run. */
 #define STEP_SECONDS 30
 
@@ -45,42 +44,6 @@ struct balloon_vm {
 	char qbuf[65536];               /* QMP bytes not yet consumed */
 	size_t qlen;
 };
-
-static bool in_path(const char *prog)
-{
-	const char *path = getenv("PATH");
-	char buf[4096];
-	while (path && *path) {
-		size_t n = strcspn(path, ":");
-		if (n && snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path, prog) < (int)sizeof(buf) &&
-		    access(buf, X_OK) == 0)
-			return true;
-		path += n + (path[n] == ':');
-	}
-	return false;
-}
-
-static void need_qemu(void)
-{
-	const char *why = NULL;
-	if (access("/dev/kvm", R_OK | W_OK) != 0)
-		why = "/dev/kvm is missing or not accessible";
-	else if (!in_path(QEMU))
-		why = QEMU " is not installed (Debian package qemu-system-x86; make deps)";
-	if (!why)
-		return;
-	const char *ci = getenv("CI");
-	if (ci && !strcmp(ci, "true"))
-		cr_assert_fail("the QEMU balloon cross-check cannot run: %s", why);
-	cr_skip_test("QEMU balloon cross-check skipped: %s", why);
-}
-
-static double seconds_now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 /* Reads what the serial has, waiting up to ms; false at end of file. */
 static bool pump_serial(struct balloon_vm *vm, int ms)
@@ -105,12 +68,12 @@ static bool pump_serial(struct balloon_vm *vm, int ms)
 /* Waits until the serial output (from offset from on) contains text. */
 static const char *wait_serial(struct balloon_vm *vm, size_t from, const char *text)
 {
-	double deadline = seconds_now() + STEP_SECONDS;
+	double deadline = test_now() + STEP_SECONDS;
 	for (;;) {
 		const char *hit = strstr(vm->out + from, text);
 		if (hit)
 			return hit;
-		cr_assert(seconds_now() < deadline, "no \"%s\" from the guest after %d s; serial:\n%s",
+		cr_assert(test_now() < deadline, "no \"%s\" from the guest after %d s; serial:\n%s",
 			  text, STEP_SECONDS, vm->out);
 		cr_assert(pump_serial(vm, 100), "QEMU ended before \"%s\"; serial:\n%s", text, vm->out);
 	}
@@ -119,7 +82,7 @@ static const char *wait_serial(struct balloon_vm *vm, size_t from, const char *t
 /* One QMP message (a line), events included, into line. */
 static void qmp_read_line(struct balloon_vm *vm, char *line, size_t size)
 {
-	double deadline = seconds_now() + STEP_SECONDS;
+	double deadline = test_now() + STEP_SECONDS;
 	for (;;) {
 		char *nl = memchr(vm->qbuf, '\n', vm->qlen);
 		if (nl) {
@@ -130,7 +93,7 @@ static void qmp_read_line(struct balloon_vm *vm, char *line, size_t size)
 			return;
 		}
 		cr_assert(vm->qlen < sizeof(vm->qbuf) - 1, "QMP message too long");
-		cr_assert(seconds_now() < deadline, "no QMP reply after %d s", STEP_SECONDS);
+		cr_assert(test_now() < deadline, "no QMP reply after %d s", STEP_SECONDS);
 		/* Keep the serial pipe drained so the guest never blocks on it. */
 		pump_serial(vm, 0);
 		struct pollfd p = { vm->qmp, POLLIN, 0 };
@@ -156,8 +119,7 @@ static void qmp(struct balloon_vm *vm, const char *cmd, char *reply, size_t size
 static void qemu_start(struct balloon_vm *vm, const char *const *extra)
 {
 	memset(vm, 0, sizeof(*vm));
-	snprintf(vm->dir, sizeof(vm->dir), "/tmp/memvisor-qballoon-XXXXXX");
-	cr_assert(mkdtemp(vm->dir), "mkdtemp: %s", strerror(errno));
+	test_temp_dir(vm->dir, sizeof(vm->dir), "memvisor-qballoon");
 	snprintf(vm->sock, sizeof(vm->sock), "%s/qmp.sock", vm->dir);
 	char qmp_arg[192], image[4096];
 	snprintf(qmp_arg, sizeof(qmp_arg), "unix:%s,server=on,wait=off", vm->sock);
@@ -168,7 +130,7 @@ static void qemu_start(struct balloon_vm *vm, const char *const *extra)
 	const char *argv[40];
 	int argc = 0;
 	const char *fixed[] = {
-		QEMU, "-accel", "kvm", "-M", "microvm,acpi=off", "-m", "256M", "-kernel", image,
+		TEST_QEMU, "-accel", "kvm", "-M", "microvm,acpi=off", "-m", "256M", "-kernel", image,
 		"-nodefaults", "-no-reboot", "-display", "none", "-serial", "stdio", "-qmp", qmp_arg,
 	};
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(*fixed); i++)
@@ -189,7 +151,7 @@ static void qemu_start(struct balloon_vm *vm, const char *const *extra)
 		dup2(out[1], 1);
 		dup2(null, 2);
 		close(out[0]);
-		execvp(QEMU, (char *const *)argv);
+		execvp(TEST_QEMU, (char *const *)argv);
 		_exit(127);
 	}
 	close(out[1]);
@@ -216,10 +178,10 @@ static void qemu_stop(struct balloon_vm *vm)
 {
 	char line[4096];
 	qmp(vm, "{\"execute\": \"quit\"}\n", line, sizeof(line));
-	double deadline = seconds_now() + STEP_SECONDS;
+	double deadline = test_now() + STEP_SECONDS;
 	int ws = 0;
 	pid_t got;
-	while ((got = waitpid(vm->pid, &ws, WNOHANG)) == 0 && seconds_now() < deadline) {
+	while ((got = waitpid(vm->pid, &ws, WNOHANG)) == 0 && test_now() < deadline) {
 		pump_serial(vm, 0);
 		usleep(10000);
 	}
@@ -262,7 +224,7 @@ static void balloon_to(struct balloon_vm *vm, unsigned long long bytes)
 
 Test(qemu_balloon, legacy_mmio_inflates_to_128M_and_back)
 {
-	need_qemu();
+	test_need_qemu();
 	struct balloon_vm *vm = malloc(sizeof(*vm));
 	cr_assert(vm);
 	const char *extra[] = { "-device", "virtio-balloon-device", NULL };
@@ -280,7 +242,7 @@ Test(qemu_balloon, legacy_mmio_inflates_to_128M_and_back)
 
 Test(qemu_balloon, virtio_1_inflates_and_reports_stats)
 {
-	need_qemu();
+	test_need_qemu();
 	struct balloon_vm *vm = malloc(sizeof(*vm));
 	cr_assert(vm);
 	const char *extra[] = { "-global", "virtio-mmio.force-legacy=false",
@@ -296,8 +258,8 @@ Test(qemu_balloon, virtio_1_inflates_and_reports_stats)
 
 	/* QEMU asks for stats every second; wait for a report with the figures. */
 	unsigned long long total = 0, free_mem = 0;
-	double deadline = seconds_now() + STEP_SECONDS;
-	while (seconds_now() < deadline) {
+	double deadline = test_now() + STEP_SECONDS;
+	while (test_now() < deadline) {
 		qmp(vm, "{\"execute\": \"qom-get\", \"arguments\": {\"path\": \"/machine/peripheral/bal\", "
 			"\"property\": \"guest-stats\"}}\n", line, sizeof(line));
 		const char *t = strstr(line, "\"stat-total-memory\":");

@@ -19,8 +19,7 @@ extern char **environ;
 void mon_proc_init(struct mon_proc *p)
 {
 	memset(p, 0, sizeof(*p));
-	snprintf(p->dir, sizeof(p->dir), "/tmp/memvisor-mon-XXXXXX");
-	cr_assert_not_null(mkdtemp(p->dir));
+	test_temp_dir(p->dir, sizeof(p->dir), "memvisor-mon");
 	snprintf(p->sock, sizeof(p->sock), "%s/qmp.sock", p->dir);
 	snprintf(p->out_path, sizeof(p->out_path), "%s/out", p->dir);
 	snprintf(p->err_path, sizeof(p->err_path), "%s/err", p->dir);

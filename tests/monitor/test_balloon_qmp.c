@@ -156,12 +156,12 @@ Test(balloon_qmp, driver_actual_becomes_balloon_change)
  * in process (the session's target, so no VM). */
 Test(balloon_qmp, memvisorctl_balloon_and_info)
 {
-	char dir[] = "/tmp/balloon-qmp-XXXXXX", sock[64], err[256];
+	char dir[128], sock[160], err[256];
 	struct monitor *m = NULL;
 	struct ctl_run r;
 	struct virtio_balloon_info info;
 
-	cr_assert_not_null(mkdtemp(dir));
+	test_temp_dir(dir, sizeof(dir), "balloon-qmp");
 	snprintf(sock, sizeof(sock), "%s/qmp.sock", dir);
 	cr_assert_eq(monitor_balloon_attach(&s, dev, s.gm), 0);
 	cr_assert_eq(monitor_start(sock, &s.target, &m, err, sizeof(err)), 0, "%s", err);

@@ -105,7 +105,7 @@ Test(idle, beats_under_qemu_without_the_halt_port, .timeout = 60)
 	struct vm_proc vm;
 	struct qmp_client c;
 
-	vm_proc_need_qemu();
+	test_need_qemu();
 	vm_proc_start_qemu(&vm, "128M");
 	sleep_s(2.6);
 	cr_assert_eq(qmp_connect(&c, vm.sock, 5000), 0, "%s", qmp_error(&c));

@@ -249,8 +249,7 @@ static char tmpdir[64];
 
 static void make_tmpdir(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/memvisorctl-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
+	test_temp_dir(tmpdir, sizeof(tmpdir), "memvisorctl");
 }
 
 static const char *in_tmpdir(const char *name)

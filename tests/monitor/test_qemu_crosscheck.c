@@ -179,7 +179,7 @@ static void run_both(struct transcript *qemu, struct transcript *mv)
 	static const char *const mem[] = { "-m", MEM, NULL };
 	struct vm_proc q, m;
 
-	vm_proc_need_qemu();
+	test_need_qemu();
 	vm_proc_start_qemu(&q, MEM);
 	run_session(&q, qemu);
 	vm_proc_finish(&q);

@@ -27,37 +27,12 @@ extern char **environ;
 /* Boot takes well under a second; this only bounds a VM that never listens. */
 #define SOCKET_WAIT_S 20
 
-static void unavailable(const char *why)
-{
-	const char *ci = getenv("CI");
-
-	if (ci && !strcmp(ci, "true"))
-		cr_assert_fail("%s; CI=true, so this is a failure, not a skip", why);
-	cr_skip_test("skipped: %s", why);
-}
-
-void vm_proc_need_qemu(void)
-{
-	test_need_kvm();
-	const char *path = getenv("PATH");
-	char buf[PATH_MAX];
-	while (path && *path) {
-		size_t n = strcspn(path, ":");
-		if (n && snprintf(buf, sizeof(buf), "%.*s/" VM_PROC_QEMU, (int)n, path) < (int)sizeof(buf) &&
-		    access(buf, X_OK) == 0)
-			return;
-		path += n + (path[n] == ':');
-	}
-	unavailable(VM_PROC_QEMU " is not installed (Debian package qemu-system-x86; make deps)");
-}
-
 static void prepare(struct vm_proc *p, const char *what)
 {
 	memset(p, 0, sizeof(*p));
 	p->pid = -1;
 	p->what = what;
-	snprintf(p->dir, sizeof(p->dir), "/tmp/memvisor-monitor-XXXXXX");
-	cr_assert_not_null(mkdtemp(p->dir), "mkdtemp: %s", strerror(errno));
+	test_temp_dir(p->dir, sizeof(p->dir), "memvisor-monitor");
 	snprintf(p->sock, sizeof(p->sock), "%s/qmp.sock", p->dir);
 	snprintf(p->out_path, sizeof(p->out_path), "%s/out", p->dir);
 	snprintf(p->err_path, sizeof(p->err_path), "%s/err", p->dir);
@@ -125,7 +100,7 @@ void vm_proc_start_qemu(struct vm_proc *p, const char *mem)
 	snprintf(qmp, sizeof(qmp), "unix:%s,server=on,wait=off", p->sock);
 	snprintf(serial, sizeof(serial), "file:%s", p->out_path);
 	const char *argv[] = {
-		VM_PROC_QEMU, "-accel", "kvm", "-M", "microvm,acpi=off", "-m", mem, "-nodefaults",
+		TEST_QEMU, "-accel", "kvm", "-M", "microvm,acpi=off", "-m", mem, "-nodefaults",
 		"-no-reboot", "-display", "none", "-kernel", test_build_path("guest/idle.elf"),
 		"-qmp", qmp, "-serial", serial, NULL,
 	};

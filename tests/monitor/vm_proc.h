@@ -12,7 +12,6 @@
 #include <sys/types.h>
 #include "tests/support/test_env.h"
 
-#define VM_PROC_QEMU "qemu-system-x86_64"
 
 struct vm_proc {
 	pid_t pid;
@@ -28,7 +27,6 @@ struct ctl_run {
 	char *out, *err;                /* NUL-terminated */
 };
 
-void vm_proc_need_qemu(void);
 
 /* build/memvisor --monitor SOCK [extra...] build/guest/idle.elf; extra is
  * NULL-terminated or NULL. Waits until the socket accepts connections. */

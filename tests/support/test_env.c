@@ -30,18 +30,55 @@ const char *test_build_path(const char *rel)
 	return p;
 }
 
+/* Skips the test with why, or fails it when CI=true: a machine CI runs on
+ * has what the tests need. */
+static void unavailable(const char *why)
+{
+	const char *ci = getenv("CI");
+
+	if (ci && !strcmp(ci, "true"))
+		cr_assert_fail("%s; CI=true, so this is a failure, not a skip", why);
+	cr_skip_test("skipped: %s", why);
+}
+
 void test_need_kvm(void)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	const char *ci = getenv("CI");
+	char why[128];
 
 	if (fd >= 0) {
 		close(fd);
 		return;
 	}
-	if (ci && !strcmp(ci, "true"))
-		cr_assert_fail("/dev/kvm: %s; CI=true, so this is a failure, not a skip", strerror(errno));
-	cr_skip_test("needs /dev/kvm (%s)", strerror(errno));
+	snprintf(why, sizeof(why), "needs /dev/kvm (%s)", strerror(errno));
+	unavailable(why);
+}
+
+void test_need_qemu(void)
+{
+	const char *path = getenv("PATH");
+	char buf[PATH_MAX];
+
+	test_need_kvm();
+	while (path && *path) {
+		size_t n = strcspn(path, ":");
+		if (n && snprintf(buf, sizeof(buf), "%.*s/" TEST_QEMU, (int)n, path) < (int)sizeof(buf) &&
+		    access(buf, X_OK) == 0)
+			return;
+		path += n + (path[n] == ':');
+	}
+	unavailable(TEST_QEMU " is not installed (Debian package qemu-system-x86; make deps)");
+}
+
+void test_temp_dir(char *buf, size_t len, const char *name)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	if (!tmp || !*tmp)
+		tmp = P_tmpdir;
+	cr_assert_lt((size_t)snprintf(buf, len, "%s/%s-XXXXXX", tmp, name), len,
+		     "the temporary directory's path is too long");
+	cr_assert_not_null(mkdtemp(buf), "mkdtemp %s: %s", buf, strerror(errno));
 }
 
 double test_now(void)

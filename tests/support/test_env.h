@@ -12,6 +12,13 @@
 const char *test_build_path(const char *rel);
 /* Skips the test without /dev/kvm, or fails it when CI=true. */
 void test_need_kvm(void);
+/* The same for /dev/kvm and QEMU (TEST_QEMU in PATH), for cross-checks. */
+#define TEST_QEMU "qemu-system-x86_64"
+void test_need_qemu(void);
+/* Makes a fresh private directory NAME-XXXXXX under $TMPDIR (or the
+ * system's temporary directory) and puts its path in buf. */
+#include <stddef.h>
+void test_temp_dir(char *buf, size_t len, const char *name);
 /* Monotonic seconds. */
 double test_now(void);
 

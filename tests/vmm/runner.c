@@ -132,7 +132,7 @@ const char *temp_file(const void *buf, size_t len)
 	char *p = temp_paths[temp_count++];
 
 	const char *dir = getenv("TMPDIR");
-	snprintf(p, 64, "%s/memvisor-test-XXXXXX", dir && *dir && strlen(dir) < 40 ? dir : "/tmp");
+	snprintf(p, 64, "%s/memvisor-test-XXXXXX", dir && *dir && strlen(dir) < 40 ? dir : P_tmpdir);
 	int fd = mkstemp(p);
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(write(fd, buf, len), (ssize_t)len);

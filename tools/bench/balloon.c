@@ -115,7 +115,7 @@ static long long resident(pid_t pid, bool pool)
 struct vm {
 	pid_t pid;
 	int qmp;
-	char dir[32], sock[64], out[64], err[64];
+	char dir[96], sock[108], out[128], err[128];
 	char buf[65536];
 	size_t len;
 };
@@ -236,7 +236,8 @@ static bool vm_start(enum vmm v, struct vm *vm, char *why, size_t whylen)
 	char mem[16], img[512], bin[512], qmp[160];
 	memset(vm, 0, sizeof(*vm));
 	vm->qmp = -1;
-	snprintf(vm->dir, sizeof(vm->dir), "/tmp/balloon-bench-XXXXXX");
+	const char *tmp = getenv("TMPDIR");
+	snprintf(vm->dir, sizeof(vm->dir), "%s/balloon-bench-XXXXXX", tmp && *tmp ? tmp : P_tmpdir);
 	if (!mkdtemp(vm->dir)) {
 		snprintf(why, whylen, "mkdtemp: %s", strerror(errno));
 		return false;
