@@ -18,6 +18,7 @@
 #include "mm/slab.h"
 #include "vmm/balloon_mem.h"
 #include "vmm/guest_mem.h"
+#include "gm_check.h"
 
 #define MIB (1ULL << 20)
 #define GUEST_BYTES (256 * MIB)
@@ -86,31 +87,6 @@ static struct guest_mem_region region0(struct guest_mem *gm)
 	return r;
 }
 
-static uint64_t maps_in(const void *p, uint64_t len)
-{
-	uintptr_t lo_r = (uintptr_t)p, hi_r = lo_r + len;
-	FILE *f = fopen("/proc/self/maps", "r");
-	char line[512];
-	uint64_t n = 0;
-
-	cr_assert_not_null(f);
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long lo, hi;
-		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && lo < hi_r && hi > lo_r)
-			n++;
-	}
-	fclose(f);
-	return n;
-}
-
-static void check_maps(struct guest_mem *gm)
-{
-	struct guest_mem_region r = region0(gm);
-	cr_assert_eq(maps_in(r.hva, r.size), r.nr_mappings,
-		     "the kernel sees %lu mappings, guest memory counts %lu",
-		     (unsigned long)maps_in(r.hva, r.size), (unsigned long)r.nr_mappings);
-}
-
 static uint64_t memfd_bytes(struct mm_zone *z)
 {
 	struct stat sb;
@@ -137,15 +113,10 @@ static uint64_t host_resident(void)
 	return total;
 }
 
-static uint64_t tag(uint64_t gfn)
-{
-	return 0x9e3779b97f4a7c15ULL ^ (gfn * 0x100000001b3ULL);
-}
-
 static void fill(struct guest_mem_region *r, uint64_t from, uint64_t to)
 {
 	for (uint64_t p = from; p < to; p++)
-		*(volatile uint64_t *)(r->hva + (p << 12) + 16) = tag(p);
+		*(volatile uint64_t *)(r->hva + (p << 12) + 16) = gm_tag(p);
 }
 
 static bool page_zero(const uint8_t *p)
@@ -226,14 +197,14 @@ static void half_and_back(struct mm_arena *a, enum mm_huge_mode mode, enum mm_zo
 		     HALF);
 	cr_assert_geq((after[FRAME_FREE] - before[FRAME_FREE]) * 100, HALF * 99);
 	cr_assert_eq(after[FRAME_BALLOONED], 0);
-	check_maps(gm);
+	gm_check_maps(gm);
 	/* The ballooned half is one placeholder mapping, however it came. */
 	cr_assert_leq(region0(gm).nr_mappings, 3);
 
 	/* The guest's other half is untouched; the ballooned half reads
 	 * zeros (a placeholder, no frame). */
 	for (uint64_t p = 0; p < HALF; p++)
-		cr_assert_eq(*(uint64_t *)(r.hva + (p << 12) + 16), tag(p));
+		cr_assert_eq(*(uint64_t *)(r.hva + (p << 12) + 16), gm_tag(p));
 	for (uint64_t p = HALF; p < GUEST_FRAMES; p += 97)
 		cr_assert(page_zero(r.hva + (p << 12)));
 	struct p2m_leaf l;
@@ -243,7 +214,7 @@ static void half_and_back(struct mm_arena *a, enum mm_huge_mode mode, enum mm_zo
 	balloon_mem_stats(gm, &s);
 	cr_assert_eq(s.ballooned_pages, 0);
 	cr_assert_eq(s.frames_returned, 0);
-	check_maps(gm);
+	gm_check_maps(gm);
 	for (uint64_t p = HALF; p < GUEST_FRAMES; p++)
 		cr_assert(page_zero(r.hva + (p << 12)), "gfn %#lx not zero", (unsigned long)p);
 	/* Usable: what the guest writes lands in the frame the p2m names. */
@@ -253,7 +224,7 @@ static void half_and_back(struct mm_arena *a, enum mm_huge_mode mode, enum mm_zo
 		cr_assert_eq(l.state, 0);
 		struct mm_zone *fz = mm_zone_get(a, l.zone);
 		uint8_t *f = mm_frame_ptr(fz, (uint32_t)(l.hfn - fz->base_hfn));
-		cr_assert_eq(*(uint64_t *)(f + 16), tag(p), "gfn %#lx", (unsigned long)p);
+		cr_assert_eq(*(uint64_t *)(f + 16), gm_tag(p), "gfn %#lx", (unsigned long)p);
 	}
 	states(a, zid, after);
 	cr_assert_eq(after[FRAME_GUEST], before[FRAME_GUEST]);
@@ -296,7 +267,7 @@ static void whole_pages_only(struct mm_arena *a)
 	balloon_mem_stats(gm, &s);
 	cr_assert_eq(s.frames_returned, 512);
 	cr_assert_eq(fd0 - memfd_bytes(z), 2 * MIB);
-	check_maps(gm);
+	gm_check_maps(gm);
 	/* One piece back brings a whole (zero) 2 MiB page; the rest stay ballooned. */
 	cr_assert_eq(balloon_mem_deflate(gm, 600), 0);
 	balloon_mem_stats(gm, &s);
@@ -305,8 +276,8 @@ static void whole_pages_only(struct mm_arena *a)
 	for (uint64_t g = 512; g < 1024; g++)
 		cr_assert(page_zero(r.hva + (g << 12)));
 	for (uint64_t p = 0; p < 512; p++)
-		cr_assert_eq(*(uint64_t *)(r.hva + (p << 12) + 16), tag(p));
-	check_maps(gm);
+		cr_assert_eq(*(uint64_t *)(r.hva + (p << 12) + 16), gm_tag(p));
+	gm_check_maps(gm);
 	destroy(gm, a);
 }
 
@@ -358,7 +329,7 @@ Test(balloon_mem, duplicates_inside_a_batch_are_rejected)
 	cr_assert_eq(s.ballooned_pages, 6);
 	cr_assert_eq(s.frames_returned, 6);
 	cr_assert_eq(s.rejected, 3);
-	check_maps(gm);
+	gm_check_maps(gm);
 	balloon_mem_deflate_batch(gm, out, 9, &res);
 	cr_assert_eq(res.done, 6);
 	cr_assert_eq(res.bogus, 3);
@@ -366,7 +337,7 @@ Test(balloon_mem, duplicates_inside_a_batch_are_rejected)
 	cr_assert_eq(s.ballooned_pages, 0);
 	cr_assert_eq(s.frames_returned, 0);
 	cr_assert_eq(s.rejected, 6);
-	check_maps(gm);
+	gm_check_maps(gm);
 	destroy(gm, a);
 }
 
@@ -396,7 +367,7 @@ Test(balloon_mem, short_mapping_budget_keeps_frames_pending)
 	struct p2m_leaf l;
 	cr_assert_eq(p2m_lookup(guest_mem_p2m(gm), 500, &l), 0);
 	cr_assert(l.state & P2M_ST_BALLOONED);
-	check_maps(gm);
+	gm_check_maps(gm);
 	/* A guest writing to a pending page writes to its own reserved frame. */
 	memset(r.hva + (550 << 12), 0xa5, 4096);
 	/* With room again, a ballooned neighbour lets pending frames go:
@@ -407,7 +378,7 @@ Test(balloon_mem, short_mapping_budget_keeps_frames_pending)
 	cr_assert_eq(s.pending, 48);
 	cr_assert_eq(s.frames_returned, 3);
 	cr_assert_eq(p2m_lookup(guest_mem_p2m(gm), 500, &l), -ENOENT);
-	check_maps(gm);
+	gm_check_maps(gm);
 	states(a, ZONE_NORMAL, st);
 	cr_assert_eq(st[FRAME_BALLOONED], 48);
 	for (uint64_t g = 500; g < 600; g += 2)
@@ -423,8 +394,8 @@ Test(balloon_mem, short_mapping_budget_keeps_frames_pending)
 	states(a, ZONE_NORMAL, st);
 	cr_assert_eq(st[FRAME_BALLOONED], 0);
 	for (uint64_t p = 503; p < 600; p += 2)
-		cr_assert_eq(*(uint64_t *)(r.hva + (p << 12) + 16), tag(p));
-	check_maps(gm);
+		cr_assert_eq(*(uint64_t *)(r.hva + (p << 12) + 16), gm_tag(p));
+	gm_check_maps(gm);
 	destroy(gm, a);
 }
 

@@ -20,6 +20,7 @@
 #include <linux/kvm.h>
 #include "mm/slab.h"
 #include "vmm/guest_mem.h"
+#include "gm_check.h"
 
 #define MIB (1ULL << 20)
 
@@ -91,34 +92,6 @@ static struct guest_mem_region region(struct guest_mem *gm, unsigned i)
 	return r;
 }
 
-/* Host mappings over [p, p + len), as the kernel counts them. */
-static uint64_t maps_in(const void *p, uint64_t len)
-{
-	uintptr_t lo_r = (uintptr_t)p, hi_r = lo_r + len;
-	FILE *f = fopen("/proc/self/maps", "r");
-	char line[512];
-	uint64_t n = 0;
-
-	cr_assert_not_null(f);
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long lo, hi;
-		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && lo < hi_r && hi > lo_r)
-			n++;
-	}
-	fclose(f);
-	return n;
-}
-
-static void check_maps(struct guest_mem *gm)
-{
-	for (unsigned i = 0; i < guest_mem_nr_regions(gm); i++) {
-		struct guest_mem_region r = region(gm, i);
-		cr_assert_eq(maps_in(r.hva, r.size), r.nr_mappings,
-			     "region %u: the kernel sees %lu mappings, guest memory counts %lu", i,
-			     (unsigned long)maps_in(r.hva, r.size), (unsigned long)r.nr_mappings);
-	}
-}
-
 /* The direct-map address of the frame backing gfn, by the p2m. */
 static uint8_t *frame_of(struct guest_mem *gm, uint64_t gfn, struct p2m_leaf *leaf)
 {
@@ -133,11 +106,6 @@ static uint8_t *frame_of(struct guest_mem *gm, uint64_t gfn, struct p2m_leaf *le
 	return mm_frame_ptr(z, (uint32_t)(l.hfn - z->base_hfn));
 }
 
-static uint64_t tag(uint64_t gfn)
-{
-	return 0x9e3779b97f4a7c15ULL ^ (gfn * 0x100000001b3ULL);
-}
-
 /* Writes a tag into every page through the view and finds each one through
  * the direct map at the frame the p2m names: the view maps what the p2m says. */
 static void check_pattern(struct guest_mem *gm)
@@ -146,9 +114,9 @@ static void check_pattern(struct guest_mem *gm)
 		struct guest_mem_region r = region(gm, i);
 		uint64_t g0 = r.gpa >> 12;
 		for (uint64_t p = 0; p < r.size >> 12; p++)
-			*(volatile uint64_t *)(r.hva + (p << 12) + 8) = tag(g0 + p);
+			*(volatile uint64_t *)(r.hva + (p << 12) + 8) = gm_tag(g0 + p);
 		for (uint64_t p = 0; p < r.size >> 12; p++)
-			cr_assert_eq(*(uint64_t *)(frame_of(gm, g0 + p, NULL) + 8), tag(g0 + p),
+			cr_assert_eq(*(uint64_t *)(frame_of(gm, g0 + p, NULL) + 8), gm_tag(g0 + p),
 				     "gfn %#lx: the view and the p2m disagree", (unsigned long)(g0 + p));
 	}
 }
@@ -176,7 +144,7 @@ Test(guest_mem, contiguous_on_zone_huge)
 	cr_assert_eq(r.zone_bytes[ZONE_HUGE], 64 * MIB);
 	cr_assert_eq(r.nr_mappings, 1);
 	cr_assert_eq((uintptr_t)r.hva & (2 * MIB - 1), 0, "the view is 2 MiB aligned");
-	check_maps(gm);
+	gm_check_maps(gm);
 	struct p2m_counts c = leaves(gm, 0, 64 * MIB);
 	cr_assert_eq(c.leaves_2m, 32);
 	cr_assert_eq(c.leaves_4k, 0);
@@ -208,7 +176,7 @@ Test(guest_mem, contiguous_on_zone_normal)
 	cr_assert(r.contiguous);
 	cr_assert_eq(r.zone, ZONE_NORMAL);
 	cr_assert_eq(r.nr_mappings, 1);
-	check_maps(gm);
+	gm_check_maps(gm);
 	struct p2m_counts c = leaves(gm, 0, 64 * MIB);
 	cr_assert_eq(c.leaves_2m, 32, "a 2 MiB-aligned run gets 2 MiB leaves in zone Normal too");
 	cr_assert_eq(c.leaves_4k, 0);
@@ -308,7 +276,7 @@ Test(guest_mem, layout_around_the_hole_and_hva_bounds)
 	r0.hva[low - 1] = 0xa5;
 	cr_assert_eq(frame_of(gm, (low - 1) >> 12, NULL)[4095], 0xa5);
 	cr_assert_eq(leaves(gm, high, 64 * MIB).leaves_2m, 32);
-	check_maps(gm);
+	gm_check_maps(gm);
 
 	char text[2048];
 	size_t n = guest_mem_format_p2m(gm, text, sizeof(text));
@@ -379,7 +347,7 @@ Test(guest_mem, scattered_fallback_on_fragmented_normal)
 	cr_assert_gt(c.leaves_4k, 10000);
 	cr_assert_eq(c.leaves_2m * 512 + c.leaves_4k, 64 * MIB >> 12);
 	cr_assert_gt(r.nr_mappings, 10000, "single frames cost one mapping each");
-	check_maps(gm);
+	gm_check_maps(gm);
 	check_pattern(gm);
 	cr_assert_eq(frames_in(a, ZONE_NORMAL, FRAME_GUEST), 64 * MIB >> 12);
 
@@ -405,7 +373,7 @@ Test(guest_mem, scattered_fallback_on_fragmented_normal)
 	cr_assert_neq(after.hfn, before.hfn);
 	cr_assert_eq(guest_mem_punch_page(gm, g + 1), 0);
 	cr_assert_eq(*(uint64_t *)(r.hva + ((g + 1) << 12) + 8), 0);
-	check_maps(gm);
+	gm_check_maps(gm);
 
 	guest_mem_destroy(gm);
 	unfragment(a, &f);
@@ -429,15 +397,15 @@ Test(guest_mem, scattered_over_both_zones)
 	cr_assert_eq(l.zone, ZONE_HUGE, "zone Huge's pages are placed first");
 	cr_assert_eq(l.order, P2M_ORDER_2M);
 	cr_assert_geq(leaves(gm, 0, 64 * MIB).leaves_2m, 4);
-	check_maps(gm);
+	gm_check_maps(gm);
 	check_pattern(gm);
 	cr_assert_eq(frames_in(a, ZONE_HUGE, FRAME_GUEST), 8 * MIB >> 12);
 
 	/* A remap there moves the 2 MiB page within zone Huge: there is no
 	 * free one, so it fails and changes nothing. */
 	cr_assert_eq(guest_mem_remap_page(gm, 3, NULL), -ENOMEM);
-	cr_assert_eq(*(uint64_t *)(r.hva + 3 * 4096 + 8), tag(3));
-	check_maps(gm);
+	cr_assert_eq(*(uint64_t *)(r.hva + 3 * 4096 + 8), gm_tag(3));
+	gm_check_maps(gm);
 	guest_mem_destroy(gm);
 	unfragment(a, &f);
 	finish(a);
@@ -471,8 +439,8 @@ Test(guest_mem, remap_in_zone_normal)
 	fill_page(page, 0xab);
 	cr_assert_eq(guest_mem_remap_page(gm, 5, page), 0);
 	cr_assert(page_is(view + 5 * 4096, 0xab), "the view shows the new frame");
-	cr_assert_eq(*(uint64_t *)(view + 4 * 4096 + 8), tag(4), "its neighbours stay");
-	cr_assert_eq(*(uint64_t *)(view + 6 * 4096 + 8), tag(6));
+	cr_assert_eq(*(uint64_t *)(view + 4 * 4096 + 8), gm_tag(4), "its neighbours stay");
+	cr_assert_eq(*(uint64_t *)(view + 6 * 4096 + 8), gm_tag(6));
 	uint8_t *nf = frame_of(gm, 5, &after);
 	cr_assert_eq(after.order, P2M_ORDER_4K, "the 2 MiB leaf was split");
 	cr_assert_neq(after.hfn, before.hfn);
@@ -483,7 +451,7 @@ Test(guest_mem, remap_in_zone_normal)
 	cr_assert_eq(c.leaves_4k, 512);
 	cr_assert_eq(c.leaves_2m, 31);
 	cr_assert_eq(region(gm, 0).nr_mappings, 3, "one frame out of a run: the run splits in three");
-	check_maps(gm);
+	gm_check_maps(gm);
 	struct mm_zone *nz = mm_zone_get(a, ZONE_NORMAL);
 	cr_assert_neq(nz->buddy.frames[before.hfn].flags & (FRAME_F_BUDDY | FRAME_F_PCP), 0,
 		      "the old frame went back to the buddy");
@@ -494,11 +462,11 @@ Test(guest_mem, remap_in_zone_normal)
 
 	/* Copy mode keeps the contents; pages at the region's edges too. */
 	cr_assert_eq(guest_mem_remap_page(gm, 6, NULL), 0);
-	cr_assert_eq(*(uint64_t *)(view + 6 * 4096 + 8), tag(6));
+	cr_assert_eq(*(uint64_t *)(view + 6 * 4096 + 8), gm_tag(6));
 	cr_assert_eq(guest_mem_remap_page(gm, 0, NULL), 0);
 	cr_assert_eq(guest_mem_remap_page(gm, (64 * MIB >> 12) - 1, NULL), 0);
-	cr_assert_eq(*(uint64_t *)(view + 64 * MIB - 4096 + 8), tag((64 * MIB >> 12) - 1));
-	check_maps(gm);
+	cr_assert_eq(*(uint64_t *)(view + 64 * MIB - 4096 + 8), gm_tag((64 * MIB >> 12) - 1));
+	gm_check_maps(gm);
 	check_pattern(gm);
 	cr_assert_eq(frames_in(a, ZONE_NORMAL, FRAME_GUEST), 64 * MIB >> 12);
 
@@ -525,7 +493,7 @@ Test(guest_mem, remap_in_zone_huge_moves_the_2m_page)
 	cr_assert(page_is(view + 515 * 4096, 0xcd));
 	for (uint64_t g = 512; g < 1024; g++)
 		if (g != 515)
-			cr_assert_eq(*(uint64_t *)(view + g * 4096 + 8), tag(g),
+			cr_assert_eq(*(uint64_t *)(view + g * 4096 + 8), gm_tag(g),
 				     "gfn %lu: the rest of the 2 MiB page moved with it", (unsigned long)g);
 	frame_of(gm, 515, &after);
 	cr_assert_eq(after.order, P2M_ORDER_2M, "a zone Huge page stays a 2 MiB leaf");
@@ -535,7 +503,7 @@ Test(guest_mem, remap_in_zone_huge_moves_the_2m_page)
 	cr_assert_eq(c.leaves_2m, 8);
 	cr_assert_eq(c.leaves_4k, 0);
 	cr_assert_eq(region(gm, 0).nr_mappings, 3);
-	check_maps(gm);
+	gm_check_maps(gm);
 	cr_assert_eq(frames_in(a, ZONE_HUGE, FRAME_GUEST), 16 * MIB >> 12);
 	check_pattern(gm);
 	guest_mem_destroy(gm);
@@ -552,14 +520,14 @@ Test(guest_mem, punch_in_zone_normal)
 	cr_assert_eq(guest_mem_punch_page(gm, 7), 0);
 	cr_assert(page_is(view + 7 * 4096, 0), "the guest reads zeros");
 	cr_assert(page_is(frame_of(gm, 7, NULL), 0));
-	cr_assert_eq(*(uint64_t *)(view + 8 * 4096 + 8), tag(8));
+	cr_assert_eq(*(uint64_t *)(view + 8 * 4096 + 8), gm_tag(8));
 	struct p2m_leaf l;
 	frame_of(gm, 7, &l);
 	cr_assert_eq(l.order, P2M_ORDER_4K);
 	cr_assert_eq(l.state, P2M_ST_PUNCHED);
 	cr_assert_eq(leaves(gm, 0, 16 * MIB).punched, 1);
 	cr_assert_eq(region(gm, 0).nr_mappings, 1, "a punch does not touch the mapping");
-	check_maps(gm);
+	gm_check_maps(gm);
 	/* The frame is still the guest's: a write gets fresh backing. */
 	view[7 * 4096] = 1;
 	cr_assert_eq(frame_of(gm, 7, NULL)[0], 1);
@@ -578,8 +546,8 @@ Test(guest_mem, punch_in_zone_huge_clears_the_2m_page)
 	cr_assert_eq(guest_mem_punch_page(gm, 600), 0);
 	for (uint64_t g = 512; g < 1024; g++)
 		cr_assert_eq(*(uint64_t *)(view + g * 4096 + 8), 0, "gfn %lu", (unsigned long)g);
-	cr_assert_eq(*(uint64_t *)(view + 1024 * 4096 + 8), tag(1024));
-	cr_assert_eq(*(uint64_t *)(view + 511 * 4096 + 8), tag(511));
+	cr_assert_eq(*(uint64_t *)(view + 1024 * 4096 + 8), gm_tag(1024));
+	cr_assert_eq(*(uint64_t *)(view + 511 * 4096 + 8), gm_tag(511));
 	struct p2m_leaf l;
 	frame_of(gm, 600, &l);
 	cr_assert_eq(l.order, P2M_ORDER_2M);
@@ -613,7 +581,7 @@ Test(guest_mem, zone_huge_with_unaligned_frame_numbers)
 	frame_of(gm, 515, &before);
 	cr_assert_eq(guest_mem_remap_page(gm, 515, page), 0);
 	cr_assert(page_is(view + 515 * 4096, 0x3c));
-	cr_assert_eq(*(uint64_t *)(view + 1000 * 4096 + 8), tag(1000));
+	cr_assert_eq(*(uint64_t *)(view + 1000 * 4096 + 8), gm_tag(1000));
 	struct p2m_leaf far;
 	frame_of(gm, 1000, &far);
 	frame_of(gm, 515, &after);
@@ -621,7 +589,7 @@ Test(guest_mem, zone_huge_with_unaligned_frame_numbers)
 	cr_assert_eq(far.hfn - after.hfn, 1000 - 515, "the whole 2 MiB page moved");
 	cr_assert_eq(after.order, P2M_ORDER_4K);
 	cr_assert_eq(region(gm, 0).nr_mappings, 3);
-	check_maps(gm);
+	gm_check_maps(gm);
 	cr_assert_eq(guest_mem_punch_page(gm, 700), 0);
 	cr_assert_eq(*(uint64_t *)(view + 600 * 4096 + 8), 0);
 	cr_assert_eq(leaves(gm, 0, 16 * MIB).punched, 512);
@@ -694,7 +662,7 @@ Test(guest_mem, remap_from_another_thread_while_reading)
 	cr_assert_eq(rd.backwards, 0, "a reader saw older contents after newer");
 	cr_assert_eq(*rd.word, 300);
 	cr_assert_gt(during, 1, "the reader ran while the remaps did");
-	check_maps(gm);
+	gm_check_maps(gm);
 	cr_assert_eq(frames_in(a, ZONE_NORMAL, FRAME_GUEST), 16 * MIB >> 12);
 	guest_mem_destroy(gm);
 	finish(a);
