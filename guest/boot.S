@@ -2,7 +2,7 @@
  * Everything the guest runs at CPL0: the two entries (PVH, 32-bit with
  * paging off; ELF64, long mode on the VMM's page tables), the switch to
  * this image's identity map, the descriptor tables, the drop to CPL3, and
- * the exception stubs that report faults.
+ * the exception entry points that report faults.
  *
  * On this platform every CPL0 instruction is emulated (~300 ns each), so
  * nothing is computed here: the GDT, IDT, TSS with its I/O bitmap and the
@@ -13,7 +13,7 @@
 #include "abi.h"
 #include "boot.h"
 
-/* The exception vectors that get a stub (all architectural ones). */
+/* The exception vectors that get an entry point (all architectural ones). */
 #define VECTORS 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
 
 /*
@@ -102,7 +102,7 @@ pvh_long_mode:
 	iretq
 
 /*
- * Exception stubs. Each pushes rax and rdx and reports the vector with one
+ * Exception entry points. Each pushes rax and rdx and reports the vector with one
  * 32-bit out to the fault port (abi.h: the VMM finds the hardware frame at
  * rsp + 16). memvisor stops the guest there; elsewhere (QEMU) the out does
  * nothing and isr_common goes on to print the report itself.

@@ -16,7 +16,7 @@
 struct trap_regs {
 	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
 	uint64_t rdi, rsi, rbp, rbx, rcx;
-	uint64_t rdx, rax;              /* pushed by the vector's stub */
+	uint64_t rdx, rax;              /* pushed by the vector's entry code */
 	uint64_t hw[];                  /* [error code,] rip, cs, rflags, rsp, ss */
 };
 
