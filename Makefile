@@ -19,7 +19,7 @@ STAMPS   ?= $(BUILD)/.stamps
 CFLAGS   ?= -O2 -g
 # The house flags stay when CFLAGS is overridden; SANITIZE is set by check-asan.
 HOUSE_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -pthread -D_GNU_SOURCE -fno-strict-aliasing
-CPPFLAGS += -I.
+CPPFLAGS += -I. -Iinclude
 ALL_CFLAGS = $(HOUSE_CFLAGS) $(CFLAGS) $(SANITIZE)
 LDFLAGS  += $(SANITIZE)
 LDLIBS   += -lxxhash -pthread

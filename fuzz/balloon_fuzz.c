@@ -2,7 +2,7 @@
  * libFuzzer target for everything a guest can do to the balloon: its
  * virtio-mmio registers and config space, the rings and buffers it writes
  * into its own RAM, the notifications, and the PFNs it sends, against the
- * real device (vmm/virtio_balloon.c, vmm/virtq.c, vmm/virtio_mmio.c) and
+ * real device (vmm/devices/virtio/balloon/balloon.c, vmm/virtq.c, vmm/devices/virtio/mmio.c) and
  * the real ballooned memory (vmm/balloon_*.c) on a real arena and guest
  * memory, without KVM. Each input gets a fresh guest memory, so runs do not
  * depend on each other.
@@ -33,9 +33,9 @@
 #include <string.h>
 #include "mm/arena.h"
 #include "mm/slab.h"
-#include "vmm/guest_mem.h"
-#include "vmm/virtio_balloon.h"
-#include "vmm/virtio_mmio.h"
+#include "vmm/memory/guest_mem.h"
+#include "vmm/devices/virtio/balloon/balloon.h"
+#include "vmm/devices/virtio/mmio.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,7 +1,7 @@
 /*
  * libFuzzer target for the monitor's input path: the bytes a client sends,
  * through a QMP session (framing, jansson, dispatch, every command) on a
- * real mm arena and a real guest_mem, as monitor_server.c drives it but
+ * real mm arena and a real guest_mem, as monitor/server.c drives it but
  * without sockets or KVM. Only the run state is a variable here: there are
  * no vCPUs to pause.
  *
@@ -21,7 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "vmm/qmp.h"
+#include "vmm/monitor/qmp/qmp.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -20,7 +20,7 @@
  * when the device has news); under QEMU it spins on the TSC.
  */
 #include "runtime.h"
-#include "abi.h"
+#include "abi/memvisor.h"
 #include "ports.h"
 #include "virtio_balloon.h"
 #include "xxh3.h"

@@ -29,7 +29,7 @@
  * with linger=1 on the command line it sleeps instead until the VMM ends it.
  */
 #include "runtime.h"
-#include "abi.h"
+#include "abi/memvisor.h"
 #include "ports.h"
 #include "virtio_balloon.h"
 #include "xxh3.h"

@@ -10,7 +10,7 @@
  * PVH path runs 31 instructions up to and including iretq, the ELF64 path
  * 22; 12 of them are the kvmclock setup.
  */
-#include "abi.h"
+#include "abi/memvisor.h"
 #include "boot.h"
 
 /* The exception vectors that get an entry point (all architectural ones). */

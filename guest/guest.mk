@@ -13,7 +13,7 @@ GUEST_OBJDIR  := $(BUILD)/guest/obj
 GUEST_ELFS    := $(GUEST_IMAGES:%=$(BUILD)/guest/%.elf)
 GUEST_RT_OBJS := $(GUEST_RUNTIME:%=$(GUEST_OBJDIR)/%.o)
 
-GUEST_CFLAGS := -std=gnu11 -Wall -Wextra -Werror $(CFLAGS) \
+GUEST_CFLAGS := -Iinclude -std=gnu11 -Wall -Wextra -Werror $(CFLAGS) \
 	-ffreestanding -fno-builtin -fno-stack-protector -mno-red-zone -mgeneral-regs-only \
 	-fno-pic -fno-pie -fno-asynchronous-unwind-tables -fno-unwind-tables -fcf-protection=none
 GUEST_LDFLAGS := -nostdlib -static -Wl,--build-id=none -Wl,--no-warn-rwx-segments \

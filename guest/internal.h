@@ -6,7 +6,7 @@
 #define GUEST_INTERNAL_H
 
 #include <stdint.h>
-#include "abi.h"
+#include "abi/memvisor.h"
 #include "boot.h"
 #include "runtime.h"
 

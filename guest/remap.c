@@ -21,7 +21,7 @@
  */
 #include "runtime.h"
 #include "ports.h"
-#include "abi.h"
+#include "abi/memvisor.h"
 
 #define MARK 0x72656d61702d3031ull      /* "remap-01" */
 #define PROBE_READY 1

@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "virtio_abi.h"
+#include "abi/virtio.h"
 
 /* Split virtqueue structures (virtio 1.x, 2.7). */
 struct virtq_desc {

@@ -5,9 +5,9 @@
  */
 #include <signal.h>
 #include <stdio.h>
-#include "cli.h"
-#include "monitor.h"
-#include "vm.h"
+#include "vmm/config/cli.h"
+#include "vmm/monitor/monitor.h"
+#include "vmm/core/vm.h"
 
 int main(int argc, char **argv)
 {

@@ -1,10 +1,10 @@
-# The VMM: every vmm/*.c but main.c goes into build/libvmm.a (which the vmm
+# The VMM: every C file under vmm/ but main.c goes into build/libvmm.a (which the vmm
 # test suite links too), and build/memvisor is main.c on top of it and libmm.
 #   make run     boots build/guest/hello.elf
 
 LIBVMM   := $(BUILD)/libvmm.a
 MEMVISOR := $(BUILD)/memvisor
-VMM_SRC  := $(filter-out vmm/main.c,$(wildcard vmm/*.c))
+VMM_SRC  := $(filter-out vmm/main.c,$(shell find vmm -name '*.c'))
 
 $(LIBVMM): $(VMM_SRC:%.c=$(BUILD)/%.o)
 	@mkdir -p $(dir $@)
@@ -14,7 +14,7 @@ $(LIBVMM): $(VMM_SRC:%.c=$(BUILD)/%.o)
 # linked for them; only libxml2's headers need a path. Deferred (=) so that
 # pkg-config runs after the packages are installed.
 DOMAIN_XML_CPPFLAGS = $(shell pkg-config --cflags libxml-2.0)
-$(BUILD)/vmm/domain%.o: CPPFLAGS += $(DOMAIN_XML_CPPFLAGS)
+$(BUILD)/vmm/config/domain/%.o: CPPFLAGS += $(DOMAIN_XML_CPPFLAGS)
 
 $(MEMVISOR): $(BUILD)/vmm/main.o $(LIBVMM) $(LIBMM)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)

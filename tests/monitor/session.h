@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
-#include "vmm/qmp.h"
+#include "vmm/monitor/qmp/qmp.h"
 
 struct session {
 	struct mm_arena *arena;

@@ -14,10 +14,10 @@
 #include <sys/eventfd.h>
 #include "session.h"
 #include "vm_proc.h"
-#include "vmm/monitor.h"
-#include "vmm/monitor_balloon.h"
-#include "vmm/qmp_cmd_balloon.h"
-#include "vmm/virtio_balloon.h"
+#include "vmm/monitor/monitor.h"
+#include "vmm/monitor/balloon.h"
+#include "vmm/monitor/qmp/cmd_balloon.h"
+#include "vmm/devices/virtio/balloon/balloon.h"
 
 #define RAM_MIB 16
 #define RAM (RAM_MIB * (1ULL << 20))

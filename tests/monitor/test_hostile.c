@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "vmm/monitor.h"
+#include "vmm/monitor/monitor.h"
 #include "mon_proc.h"
 
 static struct mon_proc vm;

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "vmm/monitor.h"
+#include "vmm/monitor/monitor.h"
 #include "mon_proc.h"
 
 #define LOAD_CLIENTS 32

@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include "vmm/monitor.h"
+#include "vmm/monitor/monitor.h"
 #include "mon_proc.h"
 
 static struct mon_proc vm;

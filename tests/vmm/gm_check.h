@@ -7,7 +7,7 @@
 #define TESTS_VMM_GM_CHECK_H
 
 #include <stdint.h>
-#include "vmm/guest_mem.h"
+#include "vmm/memory/guest_mem.h"
 
 /* Every region's count of host mappings equals what /proc/self/maps shows
  * over its view. */

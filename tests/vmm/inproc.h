@@ -7,7 +7,7 @@
 #ifndef TESTS_VMM_INPROC_H
 #define TESTS_VMM_INPROC_H
 
-#include "vmm/vm.h"
+#include "vmm/core/vm.h"
 
 struct inproc {
 	struct vm *vm;

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "vmm/loader.h"
+#include "vmm/boot/loader.h"
 
 struct synth_elf {
 	bool is64;

@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include "mm/mapbudget.h"
 #include "mm/slab.h"
-#include "vmm/balloon_mem.h"
-#include "vmm/guest_mem.h"
+#include "vmm/memory/balloon_mem.h"
+#include "vmm/memory/guest_mem.h"
 #include "gm_check.h"
 
 #define MIB (1ULL << 20)

@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "vmm/elf.h"
-#include "vmm/loader.h"
+#include "vmm/boot/elf.h"
+#include "vmm/boot/loader.h"
 #include "runner.h"
 
 #define RUN(r, ...) run_memvisor(r, &(struct run_opts){ 0 }, (const char *const[]){ __VA_ARGS__, NULL })

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "vmm/cli.h"
-#include "vmm/domain_internal.h"
+#include "vmm/config/cli.h"
+#include "vmm/config/domain/internal.h"
 #include "test_domain_fixture.h"
 
 #define RUN(r, ...) run_memvisor(r, &(struct run_opts){ 0 }, (const char *const[]){ __VA_ARGS__, NULL })

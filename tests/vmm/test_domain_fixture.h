@@ -7,7 +7,7 @@
 #define TESTS_VMM_TEST_DOMAIN_FIXTURE_H
 
 #include <stddef.h>
-#include "vmm/config.h"
+#include "vmm/config/config.h"
 #include "runner.h"
 
 /* The kernel path the example names; the tests put the real hello.elf there. */

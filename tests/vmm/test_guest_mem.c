@@ -19,7 +19,7 @@
 #include <sys/ioctl.h>
 #include <linux/kvm.h>
 #include "mm/slab.h"
-#include "vmm/guest_mem.h"
+#include "vmm/memory/guest_mem.h"
 #include "gm_check.h"
 
 #define MIB (1ULL << 20)

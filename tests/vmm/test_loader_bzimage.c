@@ -8,7 +8,7 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
-#include "guest/abi.h"
+#include "abi/memvisor.h"
 #include "synth.h"
 
 #define RAM (128ULL << 20)

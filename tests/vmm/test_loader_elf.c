@@ -8,9 +8,9 @@
 #include <elf.h>
 #include <stdlib.h>
 #include <string.h>
-#include "guest/abi.h"
-#include "vmm/boot_layout.h"
-#include "vmm/pvh.h"
+#include "abi/memvisor.h"
+#include "vmm/arch/x86/boot_layout.h"
+#include "vmm/boot/pvh.h"
 #include "synth.h"
 
 #define RAM (64ULL << 20)

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include "vmm/uart.h"
+#include "vmm/devices/legacy/uart.h"
 
 struct irq_log {
 	int level, changes;

@@ -1,10 +1,10 @@
 /*
- * The virtio-mmio transport (vmm/virtio_mmio.c) driven register by register
+ * The virtio-mmio transport (vmm/devices/virtio/mmio.c) driven register by register
  * as a driver would, on real guest RAM and no KVM: identification, feature
  * negotiation (refused when VERSION_1 is missing or a feature was never
  * offered), status rules, queue setup checks, notify, the interrupt line and
  * its acknowledgement, reset, wrong widths and unknown offsets. Then the
- * balloon device (vmm/virtio_balloon.c) on it: PFN buffers inflated and
+ * balloon device (vmm/devices/virtio/balloon/balloon.c) on it: PFN buffers inflated and
  * deflated through balloon_mem, bogus PFNs and badly shaped buffers counted,
  * the target and `actual` in config space, and the stats queue.
  */
@@ -12,10 +12,10 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
-#include "vmm/balloon_mem.h"
-#include "vmm/guest_mem.h"
-#include "vmm/virtio_balloon.h"
-#include "vmm/virtio_mmio.h"
+#include "vmm/memory/balloon_mem.h"
+#include "vmm/memory/guest_mem.h"
+#include "vmm/devices/virtio/balloon/balloon.h"
+#include "vmm/devices/virtio/mmio.h"
 
 #define MIB (1ULL << 20)
 #define RAM (16 * MIB)

@@ -10,8 +10,8 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
-#include "vmm/guest_mem.h"
-#include "vmm/virtq.h"
+#include "vmm/memory/guest_mem.h"
+#include "vmm/devices/virtio/virtq.h"
 
 #define MIB (1ULL << 20)
 #define RAM (8 * MIB)

@@ -1,0 +1,66 @@
+/*
+ * Allocator state at exit (--stats in full, a short form always): the
+ * zones' buddyinfo, the VMM's slab caches, and how the guest ran. The text
+ * comes from mm/'s own formatters, in the kernel's formats.
+ */
+#include <stdio.h>
+#include "mm/kmalloc.h"
+#include "mm/slab.h"
+#include "vmm/memory/guest_ram.h"
+#include "vmm/core/vcpu.h"
+#include "vmm/core/vm_internal.h"
+
+struct slab_totals {
+	unsigned caches;
+	unsigned long objs, slabs, pages;
+};
+
+static void stats_add_cache(struct slab_cache *c, void *arg)
+{
+	struct slab_totals *t = arg;
+	struct slab_cache_info info;
+
+	slab_cache_get_info(c, &info);
+	t->caches++;
+	t->objs += info.active_objs;
+	t->slabs += info.num_slabs;
+	t->pages += info.num_slabs * info.pagesperslab;
+}
+
+/* Prints a formatter's text through a buffer from the arena. */
+static void stats_print_text(struct vm *vm, FILE *f,
+			     size_t (*fmt)(struct mm_arena *, char *, size_t))
+{
+	size_t need = fmt(vm->arena, NULL, 0) + 1;
+	char *buf = kvmalloc(vm->arena, need);
+
+	if (!buf)
+		return;
+	fmt(vm->arena, buf, need);
+	fputs(buf, f);
+	kvfree(vm->arena, buf);
+}
+
+void vm_print_stats(struct vm *vm, FILE *f, bool full)
+{
+	struct timespec now;
+	struct slab_totals t = { 0 };
+	uint64_t exits = 0;
+	char ram[160];
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double ms = (double)(now.tv_sec - vm->started.tv_sec) * 1e3 +
+		    (double)(now.tv_nsec - vm->started.tv_nsec) / 1e6;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		exits += vm->vcpus[i]->exits;
+	guest_ram_describe(vm->gm, ram, sizeof(ram));
+	fprintf(f, "memvisor: %s guest ran %.1f ms, %llu exits; %s\n", vm->entry.format, ms,
+		(unsigned long long)exits, ram);
+	stats_print_text(vm, f, mm_format_buddyinfo);
+	slab_for_each_cache(vm->arena, stats_add_cache, &t);
+	if (full)
+		stats_print_text(vm, f, slab_format_slabinfo);
+	else
+		fprintf(f, "memvisor: slab: %u caches, %lu objects in %lu slabs (%lu KiB); "
+			"--stats for slabinfo\n", t.caches, t.objs, t.slabs, t.pages * 4);
+}

@@ -1,0 +1,154 @@
+/*
+ * Run control: starting the vCPU threads, waiting for the end (the guest's
+ * exit, a crash, vm_stop, or a signal to the process), pausing and resuming.
+ *
+ * One lock guards the state; vCPU threads read vm->attention without it on
+ * every exit and take the lock only when it is set. Starting and kicking
+ * threads happen under the lock, so a vCPU that ends the VM never kicks a
+ * thread that is half created.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include "vmm/core/vcpu.h"
+#include "vmm/core/vm_internal.h"
+
+static void vm_kick_all(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(vm->vcpus[i]);
+}
+
+void vm_finish(struct vm *vm, int status)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (!vm->stopping) {
+		uint64_t one = 1;
+		vm->stopping = true;
+		vm->status = status;
+		atomic_store(&vm->attention, true);
+		if (write(vm->done_fd, &one, sizeof(one)) < 0)
+			perror("memvisor: eventfd");
+		vm_kick_all(vm);
+		pthread_cond_broadcast(&vm->cond);
+	}
+	pthread_mutex_unlock(&vm->lock);
+}
+
+void vm_stop(struct vm *vm, int status)
+{
+	vm_finish(vm, status);
+}
+
+bool vm_vcpu_checkpoint(struct vm *vm)
+{
+	if (!atomic_load_explicit(&vm->attention, memory_order_acquire))
+		return false;
+	pthread_mutex_lock(&vm->lock);
+	while (vm->pause_requested && !vm->stopping) {
+		vm->paused++;
+		pthread_cond_broadcast(&vm->cond);
+		pthread_cond_wait(&vm->cond, &vm->lock);
+		vm->paused--;
+	}
+	bool stop = vm->stopping;
+	pthread_mutex_unlock(&vm->lock);
+	return stop;
+}
+
+void vm_vcpu_leave(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->running--;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+int vm_pause(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (!vm->stopping) {
+		vm->pause_requested = true;
+		atomic_store(&vm->attention, true);
+		vm_kick_all(vm);
+		while (vm->paused < vm->running && !vm->stopping)
+			pthread_cond_wait(&vm->cond, &vm->lock);
+	}
+	int rc = vm->stopping ? -ESHUTDOWN : 0;
+	pthread_mutex_unlock(&vm->lock);
+	return rc;
+}
+
+void vm_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->pause_requested = false;
+	atomic_store(&vm->attention, vm->stopping);
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+static int vm_start_vcpus(struct vm *vm)
+{
+	int rc = vcpu_signal_init();
+
+	clock_gettime(CLOCK_MONOTONIC, &vm->started);
+	pthread_mutex_lock(&vm->lock);
+	for (unsigned i = 0; !rc && i < vm->nr_vcpus; i++) {
+		rc = vcpu_start(vm->vcpus[i]);
+		if (!rc)
+			vm->running++;
+	}
+	pthread_mutex_unlock(&vm->lock);
+	if (rc) {
+		fprintf(stderr, "memvisor: starting vCPU threads: %s\n", strerror(-rc));
+		vm_finish(vm, VMM_EXIT_ERROR);
+	}
+	return rc;
+}
+
+/* Waits for the end or a stop signal (which ends the run). */
+static void vm_wait(struct vm *vm, int sig_fd)
+{
+	struct pollfd fds[2] = { { .fd = vm->done_fd, .events = POLLIN },
+				 { .fd = sig_fd, .events = POLLIN } };
+
+	for (;;) {
+		int n = poll(fds, sig_fd >= 0 ? 2 : 1, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || (fds[0].revents & POLLIN))
+			return;
+		struct signalfd_siginfo si;
+		if ((fds[1].revents & POLLIN) && read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
+			fprintf(stderr, "memvisor: stopping the guest on signal %u (%s)\n", si.ssi_signo,
+				strsignal((int)si.ssi_signo));
+			/* For the monitor's SHUTDOWN event: the status alone
+			 * cannot tell a signal from a guest's exit code. */
+			vm->stop_signal = (int)si.ssi_signo;
+			vm_finish(vm, 128 + (int)si.ssi_signo);
+			return;
+		}
+	}
+}
+
+int vm_run(struct vm *vm, const sigset_t *stop_signals)
+{
+	int sig_fd = stop_signals ? signalfd(-1, stop_signals, SFD_CLOEXEC) : -1;
+
+	if (stop_signals && sig_fd < 0) {
+		fprintf(stderr, "memvisor: signalfd: %s\n", strerror(errno));
+		return VMM_EXIT_ERROR;
+	}
+	if (vm_start_vcpus(vm) == 0)
+		vm_wait(vm, sig_fd);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_join(vm->vcpus[i]);
+	console_flush(&vm->console);
+	if (sig_fd >= 0)
+		close(sig_fd);
+	return vm->status;
+}

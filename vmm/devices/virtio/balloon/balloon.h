@@ -1,0 +1,78 @@
+
+/*
+ * The virtio-balloon device (virtio 1.x 5.5) on a virtio-mmio transport:
+ * inflate (0), deflate (1) and stats (2) queues; VERSION_1, MUST_TELL_HOST,
+ * STATS_VQ and DEFLATE_ON_OOM offered. Each PFN the guest gives or takes back
+ * goes to balloon_mem.c; bogus ones are refused there and counted here too.
+ * The monitor sets the target (num_pages) and hears about the driver's
+ * `actual` through a listener.
+ */
+#ifndef VMM_VIRTIO_BALLOON_H
+#define VMM_VIRTIO_BALLOON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "mm/arena.h"
+#include "vmm/devices/virtio/mmio.h"
+
+struct guest_mem;
+struct vm;
+
+#define VIRTIO_BALLOON_Q_INFLATE 0
+#define VIRTIO_BALLOON_Q_DEFLATE 1
+#define VIRTIO_BALLOON_Q_STATS   2
+#define VIRTIO_BALLOON_QUEUE_MAX 128
+/* PFNs are 4 KiB frame numbers whatever the guest's page size. */
+#define VIRTIO_BALLOON_PFN_SHIFT 12
+/* The most PFNs one buffer may carry (Linux's batch). */
+#define VIRTIO_BALLOON_MAX_PFNS 256
+/* Stats tags 0 (swap-in) .. 15 (direct reclaim); others are ignored. */
+#define VIRTIO_BALLOON_S_NR 16
+#define VIRTIO_BALLOON_STAT_BYTES 10   /* le16 tag, le64 value, packed */
+
+struct virtio_balloon;
+
+/* Called when the driver writes a new `actual` (4 KiB pages), on the thread
+ * of that write, with no device lock held (it may set a new target). */
+typedef void (*virtio_balloon_actual_fn)(void *arg, uint32_t actual_pages);
+
+struct virtio_balloon_info {
+	uint32_t num_pages;                 /* the target: pages to give up */
+	uint32_t actual;                    /* pages the driver says it gave */
+	bool driver_ok;
+	uint64_t inflated_pfns, deflated_pfns;
+	uint64_t bogus_pfns;                /* refused by balloon_mem (-EINVAL) */
+	uint64_t failed_pfns;               /* other errors (no frame, no mapping) */
+	uint64_t bad_buffers;               /* chains refused: see virtq.h, wrong shape */
+	uint64_t broken_rings;              /* corrupt ring indexes: NEEDS_RESET set */
+	uint64_t bad_config_writes;
+	uint64_t stats_updates;             /* stats buffers received */
+	uint64_t stats_last_update;         /* when the last came: seconds since the epoch */
+	uint32_t stats_valid;               /* bit tag set: guest_stats[tag] came */
+	uint64_t guest_stats[VIRTIO_BALLOON_S_NR];
+};
+
+/*
+ * A balloon at base (a VIRTIO_MMIO_DEV_SIZE window) on irq, its state from
+ * arena a; it attaches balloon_mem's state to gm, and destroy drops it.
+ * num_pages is the initial target. 0 or -ENOMEM.
+ */
+int virtio_balloon_create(struct mm_arena *a, struct guest_mem *gm, uint64_t base, unsigned irq,
+			  virtio_mmio_irq_fn irq_fn, void *irq_arg, uint32_t num_pages,
+			  struct virtio_balloon **out);
+/* Call with the notifier stopped and no vCPU running. */
+void virtio_balloon_destroy(struct virtio_balloon *b);
+struct virtio_mmio *virtio_balloon_mmio(struct virtio_balloon *b);
+
+/* A new target in 4 KiB pages; the driver is told by a config interrupt. */
+void virtio_balloon_set_target(struct virtio_balloon *b, uint32_t num_pages);
+void virtio_balloon_set_listener(struct virtio_balloon *b, virtio_balloon_actual_fn fn, void *arg);
+void virtio_balloon_get_info(struct virtio_balloon *b, struct virtio_balloon_info *out);
+/* Gives the held stats buffer back so the driver refills it. The device
+ * does so itself whenever the driver reports a new `actual`. */
+void virtio_balloon_request_stats(struct virtio_balloon *b);
+
+/* The VM's balloon, or NULL when it has none (vm.c). */
+struct virtio_balloon *vm_balloon(struct vm *vm);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * What the guest memory files share: the guest_mem structure, the region
+ * builders (guest_region.c), the frame helpers and the host mapping budget
+ * (guest_frames.c). Not for use outside guest_mem*.c / guest_*.c.
+ */
+#ifndef VMM_GUEST_MEM_INTERNAL_H
+#define VMM_GUEST_MEM_INTERNAL_H
+
+#include <pthread.h>
+#include "vmm/memory/guest_mem.h"
+
+#define GM_HUGE_FRAMES (1U << P2M_ORDER_2M)    /* frames per 2 MiB page */
+#define GM_LEAF_FLAGS  EPT_RWX                 /* guest RAM: read, write, execute */
+
+struct gm_region {
+	uint64_t gpa, size;
+	uint8_t *view;
+	bool contiguous;
+	uint64_t zone_bytes[MM_NR_ZONES];
+	uint64_t nr_mappings;      /* under guest_mem.lock */
+	uint64_t placed;           /* frames placed so far (all once built) */
+};
+
+struct guest_mem {
+	struct mm_arena *arena;
+	struct p2m *p2m;
+	uint64_t ram_bytes;
+	unsigned nr_regions;
+	struct gm_region region[GUEST_MEM_MAX_REGIONS];
+	/* Serializes remaps and punches, and guards the mapping counts. */
+	pthread_mutex_t lock;
+	/* The balloon's per-GFN state (balloon_state.c), while a balloon is
+	 * attached; balloon_mem_forget drops it. */
+	struct bm_state *balloon;
+};
+
+/* Which zones a region may take frames from. */
+struct gm_zones {
+	bool huge, normal;
+};
+
+/* guest_mem.c: fills why (if not NULL) with one line and returns rc. */
+int gm_fail(char *why, size_t why_len, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* guest_region.c */
+int gm_region_build(struct guest_mem *gm, struct gm_region *r, enum mm_huge_mode huge,
+		    char *why, size_t why_len);
+void gm_region_teardown(struct guest_mem *gm, struct gm_region *r);
+
+/* guest_frames.c: frames by global number, and the I4 budget. */
+struct mm_zone *gm_hfn_zone(struct mm_arena *a, uint64_t hfn, uint32_t *idx);
+/* Gives a guest block back: zone Huge straight to the buddy (its frames
+ * serve only 2 MiB requests, so they should merge at once), zone Normal
+ * through this thread's frame cache. */
+int gm_frames_free(struct mm_zone *z, uint32_t idx, unsigned order);
+/*
+ * Turns the guest block holding idx into order-0 blocks, each owned by its
+ * own GFN, so single frames can leave it. gfn is the GFN idx backs.
+ */
+int gm_block_split(struct mm_zone *z, uint32_t idx, uint64_t gfn);
+/* Charges n host mappings against the process's budget for guest views;
+ * -ENOSPC when it would overrun. */
+/* The region holding gfn, or NULL. */
+struct gm_region *gm_region_of(struct guest_mem *gm, uint64_t gfn);
+
+#endif

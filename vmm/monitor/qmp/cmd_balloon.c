@@ -1,0 +1,110 @@
+/*
+ * balloon, query-balloon and x-query-balloon. The first two speak QEMU's
+ * language: sizes are the logical VM size (RAM minus the balloon), and a
+ * VM without a balloon device gets QEMU's DeviceNotActive error. The third
+ * adds what memvisor knows and QEMU does not: the target, the frames back
+ * in the buddy, the host memory released as measured, the pending frames,
+ * the bogus PFNs refused, and the guest's latest stats.
+ */
+#include <errno.h>
+#include "vmm/memory/balloon_mem.h"
+#include "vmm/monitor/balloon.h"
+#include "vmm/monitor/qmp/cmd_balloon.h"
+#include "vmm/devices/virtio/balloon/balloon.h"
+
+const struct qmp_param qmp_balloon_params[] = {
+	{ "value", JSON_INTEGER, false },
+	{ NULL, 0, false },
+};
+
+#define NO_BALLOON "No balloon device has been activated"
+
+/* Stats tags as QEMU names them in guest-stats (virtio 1.x 5.5.6.3). */
+static const char *const stat_names[VIRTIO_BALLOON_S_NR] = {
+	"stat-swap-in", "stat-swap-out", "stat-major-faults", "stat-minor-faults",
+	"stat-free-memory", "stat-total-memory", "stat-available-memory",
+	"stat-disk-caches", "stat-htlb-pgalloc", "stat-htlb-pgfail", "stat-oom-kills",
+	"stat-alloc-stalls", "stat-async-scans", "stat-direct-scans",
+	"stat-async-reclaims", "stat-direct-reclaims",
+};
+
+static void *bl_ctx(struct qmp_session *s)
+{
+	return s->env->target->ctx;
+}
+
+json_t *qmp_cmd_balloon(struct qmp_session *s, json_t *args, struct qmp_error *err)
+{
+	json_int_t value = json_integer_value(json_object_get(args, "value"));
+
+	if (!monitor_balloon_device(bl_ctx(s), NULL))
+		return qmp_fail(err, "DeviceNotActive", NO_BALLOON);
+	if (value <= 0)
+		return qmp_fail(err, "GenericError", "Parameter 'target' expects a size");
+	if (monitor_balloon_request(bl_ctx(s), (uint64_t)value))
+		return qmp_fail(err, "DeviceNotActive", NO_BALLOON);
+	return json_object();
+}
+
+json_t *qmp_cmd_query_balloon(struct qmp_session *s, json_t *args, struct qmp_error *err)
+{
+	uint64_t actual;
+
+	(void)args;
+	if (monitor_balloon_actual(bl_ctx(s), &actual))
+		return qmp_fail(err, "DeviceNotActive", NO_BALLOON);
+	return json_pack("{s:I}", "actual", (json_int_t)actual);
+}
+
+static json_t *bl_stats(const struct virtio_balloon_info *info)
+{
+	json_t *o = json_object();
+
+	for (unsigned t = 0; o && t < VIRTIO_BALLOON_S_NR; t++) {
+		if (!(info->stats_valid & (1U << t)))
+			continue;
+		if (json_object_set_new(o, stat_names[t], json_integer((json_int_t)info->guest_stats[t]))) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+json_t *qmp_cmd_x_query_balloon(struct qmp_session *s, json_t *args, struct qmp_error *err)
+{
+	struct guest_mem *gm = NULL;
+	struct virtio_balloon *b = monitor_balloon_device(bl_ctx(s), &gm);
+	struct virtio_balloon_info info;
+	struct balloon_mem_stats ms;
+	uint64_t target, actual;
+
+	(void)args;
+	if (!b || monitor_balloon_target(bl_ctx(s), &target) ||
+	    monitor_balloon_actual(bl_ctx(s), &actual))
+		return qmp_fail(err, "DeviceNotActive", NO_BALLOON);
+	virtio_balloon_get_info(b, &info);
+	balloon_mem_stats(gm, &ms);
+	/* Fresh figures for the next query (the driver answers on its own
+	 * time; this one shows what came last, and when). */
+	virtio_balloon_request_stats(b);
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:o,s:I}",
+			 "target", (json_int_t)target,
+			 "actual", (json_int_t)actual,
+			 "ballooned-pages", (json_int_t)ms.ballooned_pages,
+			 "frames-returned", (json_int_t)ms.frames_returned,
+			 "host-bytes-released", (json_int_t)ms.host_bytes_released,
+			 "pending", (json_int_t)ms.pending,
+			 "rejected", (json_int_t)ms.rejected,
+			 "failed", (json_int_t)info.failed_pfns,
+			 "bad-buffers", (json_int_t)info.bad_buffers,
+			 "broken-rings", (json_int_t)info.broken_rings,
+			 "driver-ok", info.driver_ok,
+			 "stats", bl_stats(&info),
+			 "stats-last-update", (json_int_t)info.stats_last_update);
+}
+
+json_t *qmp_balloon_change_data(uint64_t actual_bytes)
+{
+	return json_pack("{s:I}", "actual", (json_int_t)actual_bytes);
+}

@@ -1,0 +1,83 @@
+/*
+ * The run-control commands, with QEMU's replies and events: query-status,
+ * stop, cont, quit and query-memory-size-summary. stop and cont send STOP
+ * and RESUME only when the state changes, and before their reply, as QEMU
+ * does; quit sends SHUTDOWN before its reply.
+ */
+#include <errno.h>
+#include "vmm/monitor/qmp/internal.h"
+
+static const struct monitor_target *run_target(struct qmp_session *s)
+{
+	return s->env->target;
+}
+
+json_t *qmp_cmd_query_status(struct qmp_session *s, json_t *args, struct qmp_error *err)
+{
+	const struct monitor_target *t = run_target(s);
+	enum monitor_run_state st = t->status(t->ctx);
+
+	(void)args, (void)err;
+	/* singlestep is QEMU's TCG flag: always false under KVM. */
+	return json_pack("{s:b,s:b,s:s}", "running", st == MONITOR_RUNNING, "singlestep", 0, "status",
+			 qmp_run_state_name(st));
+}
+
+json_t *qmp_cmd_stop(struct qmp_session *s, json_t *args, struct qmp_error *err)
+{
+	const struct monitor_target *t = run_target(s);
+	enum monitor_run_state before = t->status(t->ctx);
+
+	(void)args;
+	if (before == MONITOR_SHUTDOWN)
+		return qmp_fail(err, "GenericError", "The guest has shut down");
+	if (before == MONITOR_PAUSED)
+		return json_object();
+	if (t->pause(t->ctx) == -ESHUTDOWN)
+		return qmp_fail(err, "GenericError", "The guest has shut down");
+	qmp_emit_event(s, "STOP", NULL);
+	return json_object();
+}
+
+json_t *qmp_cmd_cont(struct qmp_session *s, json_t *args, struct qmp_error *err)
+{
+	const struct monitor_target *t = run_target(s);
+	enum monitor_run_state before = t->status(t->ctx);
+
+	(void)args;
+	if (before == MONITOR_SHUTDOWN)
+		return qmp_fail(err, "GenericError", "The guest has shut down");
+	if (before != MONITOR_PAUSED)
+		return json_object();
+	if (t->resume(t->ctx) == -ESHUTDOWN)
+		return qmp_fail(err, "GenericError", "The guest has shut down");
+	qmp_emit_event(s, "RESUME", NULL);
+	return json_object();
+}
+
+json_t *qmp_cmd_quit(struct qmp_session *s, json_t *args, struct qmp_error *err)
+{
+	const struct monitor_target *t = run_target(s);
+	json_t *data = json_pack("{s:b,s:s}", "guest", 0, "reason", "host-qmp-quit");
+
+	(void)args, (void)err;
+	if (!data)
+		return NULL;
+	/* When the run has already ended, SHUTDOWN comes with its own reason
+	 * (monitor_stop). */
+	if (t->status(t->ctx) != MONITOR_SHUTDOWN)
+		qmp_emit_event(s, "SHUTDOWN", data);
+	json_decref(data);
+	t->quit(t->ctx);
+	return json_object();
+}
+
+json_t *qmp_cmd_memory_summary(struct qmp_session *s, json_t *args, struct qmp_error *err)
+{
+	const struct monitor_target *t = run_target(s);
+
+	(void)args, (void)err;
+	/* No memory hotplug: everything is base memory. */
+	return json_pack("{s:I,s:I}", "base-memory", (json_int_t)t->ram_size(t->ctx),
+			 "plugged-memory", (json_int_t)0);
+}
