@@ -28,9 +28,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct mm_arena *arena;
 static struct guest_mem *gm;
-static enum monitor_run_state state;
+static enum vm_run_state state;
 
-static enum monitor_run_state fz_status(void *ctx)
+static enum vm_run_state fz_status(void *ctx)
 {
 	(void)ctx;
 	return state;
@@ -39,25 +39,25 @@ static enum monitor_run_state fz_status(void *ctx)
 static int fz_pause(void *ctx)
 {
 	(void)ctx;
-	if (state == MONITOR_SHUTDOWN)
+	if (state == VM_STATE_SHUTDOWN)
 		return -ESHUTDOWN;
-	state = MONITOR_PAUSED;
+	state = VM_STATE_PAUSED;
 	return 0;
 }
 
 static int fz_resume(void *ctx)
 {
 	(void)ctx;
-	if (state == MONITOR_SHUTDOWN)
+	if (state == VM_STATE_SHUTDOWN)
 		return -ESHUTDOWN;
-	state = MONITOR_RUNNING;
+	state = VM_STATE_RUNNING;
 	return 0;
 }
 
 static void fz_quit(void *ctx)
 {
 	(void)ctx;
-	state = MONITOR_SHUTDOWN;
+	state = VM_STATE_SHUTDOWN;
 }
 
 static struct mm_arena *fz_arena(void *ctx)
@@ -78,7 +78,7 @@ static uint64_t fz_ram_size(void *ctx)
 	return guest_mem_ram_bytes(gm);
 }
 
-static const struct monitor_target target = {
+static const struct vm_control target = {
 	.status = fz_status, .pause = fz_pause, .resume = fz_resume, .quit = fz_quit,
 	.arena = fz_arena, .guest_mem = fz_guest_mem, .ram_size = fz_ram_size,
 };
@@ -147,7 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned ctrl = data[0];
 	size_t piece = ctrl & 0x3f;
 	data++, size--;
-	state = MONITOR_RUNNING;
+	state = VM_STATE_RUNNING;
 	struct qmp_session *s = qmp_session_create(&env, fz_send, NULL);
 	if (!s)
 		return 0;

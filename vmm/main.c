@@ -5,7 +5,7 @@
  */
 #include <signal.h>
 #include <stdio.h>
-#include "vmm/config/cli.h"
+#include "vmm/config/cli/cli.h"
 #include "vmm/monitor/monitor.h"
 #include "vmm/core/vm.h"
 
@@ -34,6 +34,8 @@ int main(int argc, char **argv)
 	sigaddset(&stop, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 
+	if (cfg.monitor)
+		cfg.metadata_reserve_bytes = MONITOR_MEMORY_MAX;
 	rc = vm_create(&cfg, NULL, &vm, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "memvisor: %s\n", err);
@@ -42,8 +44,8 @@ int main(int argc, char **argv)
 	/* After the VM (the monitor shows it) and before the vCPUs start, so
 	 * the stop signals are blocked in the monitor's thread too. */
 	if (cfg.monitor) {
-		struct monitor_target target;
-		monitor_vm_target(vm, &target);
+		struct vm_control target;
+		vm_control_of(vm, &target);
 		rc = monitor_start(cfg.monitor, &target, &mon, err, sizeof(err));
 		if (rc) {
 			fprintf(stderr, "memvisor: %s\n", err);
@@ -54,7 +56,7 @@ int main(int argc, char **argv)
 	int status = vm_run(vm, &stop);
 	if (mon) {
 		bool guest;
-		const char *reason = monitor_vm_end_reason(vm, &guest);
+		const char *reason = vm_end_reason(vm, &guest);
 		monitor_stop(mon, guest, reason);
 	}
 	vm_print_stats(vm, stderr, cfg.stats);

@@ -10,7 +10,7 @@
 
 #define MIB (1ULL << 20)
 
-static enum monitor_run_state fake_status(void *ctx)
+static enum vm_run_state fake_status(void *ctx)
 {
 	return ((struct session *)ctx)->state;
 }
@@ -19,10 +19,10 @@ static int fake_pause(void *ctx)
 {
 	struct session *s = ctx;
 
-	if (s->state == MONITOR_SHUTDOWN)
+	if (s->state == VM_STATE_SHUTDOWN)
 		return -ESHUTDOWN;
 	s->pauses++;
-	s->state = MONITOR_PAUSED;
+	s->state = VM_STATE_PAUSED;
 	return 0;
 }
 
@@ -30,10 +30,10 @@ static int fake_resume(void *ctx)
 {
 	struct session *s = ctx;
 
-	if (s->state == MONITOR_SHUTDOWN)
+	if (s->state == VM_STATE_SHUTDOWN)
 		return -ESHUTDOWN;
 	s->resumes++;
-	s->state = MONITOR_RUNNING;
+	s->state = VM_STATE_RUNNING;
 	return 0;
 }
 
@@ -42,7 +42,7 @@ static void fake_quit(void *ctx)
 	struct session *s = ctx;
 
 	s->quits++;
-	s->state = MONITOR_SHUTDOWN;
+	s->state = VM_STATE_SHUTDOWN;
 }
 
 static struct mm_arena *real_arena(void *ctx)
@@ -85,6 +85,55 @@ static void collect_event(void *arg, const char *name, json_t *data)
 	free(line);
 }
 
+static struct device *session_device_get(void *ctx, const char *name)
+{
+	struct session *s = ctx;
+
+	return device_set_get(s->devices, name);
+}
+
+void session_add_devices(struct session *s, const struct device_type *const *types)
+{
+	char err[256] = "";
+
+	vm_config_init(&s->cfg);
+	s->cfg.mem_bytes = guest_mem_ram_bytes(s->gm);
+	s->host = (struct device_host){ .ctx = s, .arena = s->arena, .gm = s->gm, .vm_fd = -1 };
+	cr_assert_eq(device_set_create(types, &s->host, &s->cfg, &s->devices, err, sizeof(err)), 0,
+		     "%s", err);
+}
+
+static void *session_destroyer(void *arg)
+{
+	struct session *s = arg;
+
+	device_set_destroy(s->devices);
+	atomic_store(&s->destroyed, true);
+	return NULL;
+}
+
+int session_destroy_devices_async(struct session *s)
+{
+	int rc = pthread_create(&s->destroyer, NULL, session_destroyer, s);
+
+	s->destroying = rc == 0;
+	return rc;
+}
+
+bool session_devices_destroyed(struct session *s)
+{
+	return atomic_load(&s->destroyed);
+}
+
+void session_join_devices(struct session *s)
+{
+	if (!s->destroying)
+		return;
+	pthread_join(s->destroyer, NULL);
+	s->destroying = false;
+	s->devices = NULL;
+}
+
 void session_start(struct session *s, unsigned ram_mib)
 {
 	struct mm_arena_config cfg = { .normal_bytes = (ram_mib + 16) * MIB, .huge = MM_HUGE_OFF };
@@ -94,11 +143,11 @@ void session_start(struct session *s, unsigned ram_mib)
 	cr_assert_eq(mm_arena_create(&cfg, &s->arena), 0);
 	int rc = guest_mem_create(s->arena, ram_mib * MIB, MM_HUGE_OFF, &s->gm, why, sizeof(why));
 	cr_assert_eq(rc, 0, "guest_mem_create: %s", why);
-	s->state = MONITOR_RUNNING;
-	s->target = (struct monitor_target){
+	s->state = VM_STATE_RUNNING;
+	s->target = (struct vm_control){
 		.ctx = s, .status = fake_status, .pause = fake_pause, .resume = fake_resume,
 		.quit = fake_quit, .arena = real_arena, .guest_mem = real_guest_mem,
-		.ram_size = real_ram_size,
+		.ram_size = real_ram_size, .device_get = session_device_get,
 	};
 	s->env = (struct qmp_env){ .target = &s->target, .event = collect_event, .event_arg = s };
 	s->qmp = qmp_session_create(&s->env, collect, s);
@@ -111,6 +160,8 @@ void session_finish(struct session *s)
 	uint64_t counts[MM_NR_ZONES][FRAME_NR_OWNER_STATES];
 
 	qmp_session_destroy(s->qmp);
+	session_join_devices(s);
+	device_set_destroy(s->devices);
 	guest_mem_destroy(s->gm);
 	free(s->out);
 	slab_shrink_all(s->arena);

@@ -1,6 +1,6 @@
 /*
  * QMP sessions in process, without sockets or KVM: a real mm arena and a
- * real guest_mem built on it behind a struct monitor_target whose run state
+ * real guest_mem built on it behind a struct vm_control whose run state
  * is a variable (there are no vCPUs to pause), one session fed bytes, and
  * everything it sends (events included, as the server would queue them)
  * collected and read back a line at a time as JSON.
@@ -9,17 +9,27 @@
 #define TESTS_MONITOR_SESSION_H
 
 #include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include "vmm/devices/device.h"
 #include "vmm/monitor/qmp/qmp.h"
 
 struct session {
 	struct mm_arena *arena;
 	struct guest_mem *gm;
-	struct monitor_target target;
+	struct vm_control target;
 	struct qmp_env env;
-	enum monitor_run_state state;
+	enum vm_run_state state;
 	unsigned pauses, resumes, quits;
 	struct qmp_session *qmp;
+	/* Devices, when a test adds them (the target's device_get). */
+	struct vm_config cfg;
+	struct device_host host;
+	struct device_set *devices;
+	pthread_t destroyer;
+	bool destroying;
+	atomic_bool destroyed;
 	char *out;                   /* everything sent, NUL-terminated */
 	size_t out_len, read_pos;
 };
@@ -29,6 +39,17 @@ struct session {
 void session_start(struct session *s, unsigned ram_mib);
 /* Destroys it all; I1 holds and every guest frame is back. */
 void session_finish(struct session *s);
+
+/* Creates the devices of types (NULL-terminated) that a default
+ * configuration wants, on the session's arena and guest memory, without
+ * KVM. */
+void session_add_devices(struct session *s, const struct device_type *const *types);
+/* Destroys them on another thread (device_set_destroy waits for the
+ * references); 0 or an errno. */
+int session_destroy_devices_async(struct session *s);
+bool session_devices_destroyed(struct session *s);
+/* Waits for that thread; the target has no devices after it. */
+void session_join_devices(struct session *s);
 
 /* Feeds text (NUL-terminated) / bytes; returns qmp_session_feed's result. */
 int session_feed(struct session *s, const char *text);

@@ -1,10 +1,11 @@
 /*
  * The balloon commands in process: balloon, query-balloon and
  * x-query-balloon against a real virtio-balloon device on the session's
- * guest memory (no vCPU: the driver's config writes are made through the
- * transport directly), QEMU's error without a device, and the change of
- * `actual` that becomes BALLOON_CHANGE; memvisorctl balloon and info
- * balloon over a real monitor socket.
+ * guest memory, created from the device table as the VM creates it and
+ * reached through the control interface (no vCPU: the driver's config
+ * writes are made through the transport directly), QEMU's error without a
+ * device, and the change of `actual` that becomes BALLOON_CHANGE;
+ * memvisorctl balloon and info balloon over a real monitor socket.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -14,35 +15,38 @@
 #include <sys/eventfd.h>
 #include "session.h"
 #include "vm_proc.h"
-#include "vmm/monitor/monitor.h"
-#include "vmm/monitor/balloon.h"
-#include "vmm/monitor/qmp/cmd_balloon.h"
 #include "vmm/devices/virtio/balloon/balloon.h"
+#include "vmm/monitor/balloon_watch.h"
+#include "vmm/monitor/monitor.h"
+#include "vmm/monitor/qmp/cmd_balloon.h"
 
 #define RAM_MIB 16
 #define RAM (RAM_MIB * (1ULL << 20))
-#define BASE 0xfeb00000ULL
+#define BASE 0xfeb00e00ULL      /* where the balloon device sits */
 #define ACTUAL_OFF (0x100 + 4)
 
 static struct session s;
 static struct virtio_balloon *dev;
 
-static void no_irq(void *arg, unsigned irq, int level)
-{
-	(void)arg, (void)irq, (void)level;
-}
-
 static void setup(void)
 {
 	session_start(&s, RAM_MIB);
 	session_negotiate(&s);
-	cr_assert_eq(virtio_balloon_create(s.arena, s.gm, BASE, 5, no_irq, NULL, 0, &dev), 0);
+}
+
+/* The session's VM gets its balloon, as vm_create makes it. */
+static void attach(void)
+{
+	session_add_devices(&s, (const struct device_type *const[]){ &virtio_balloon_device, NULL });
+	struct device *d = s.target.device_get(s.target.ctx, VIRTIO_BALLOON_DEVICE_NAME);
+	dev = virtio_balloon_of(d);
+	cr_assert_not_null(dev);
+	device_put(d);
+	cr_assert_eq(virtio_mmio_claims(virtio_balloon_mmio(dev), BASE), true);
 }
 
 static void teardown(void)
 {
-	monitor_balloon_detach(&s);
-	virtio_balloon_destroy(dev);
 	session_finish(&s);
 }
 
@@ -69,7 +73,7 @@ Test(balloon_qmp, target_is_the_logical_vm_size)
 	struct virtio_balloon_info info;
 	char cmd[128];
 
-	cr_assert_eq(monitor_balloon_attach(&s, dev, s.gm), 0);
+	attach();
 	json_t *r = session_return(&s, "{\"execute\": \"query-balloon\"}");
 	EXPECT_KEYS(r, "actual");
 	cr_assert_eq(INT(r, "actual"), RAM);
@@ -122,34 +126,58 @@ Test(balloon_qmp, driver_actual_becomes_balloon_change)
 	uint64_t actual;
 	uint32_t pages = 1024;
 
-	/* The monitor's wake descriptor may come before the balloon. */
+	struct balloon_watch w;
 	int wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	cr_assert_geq(wake, 0);
-	monitor_balloon_set_wake(&s, s.arena, wake);
-	cr_assert_eq(monitor_balloon_attach(&s, dev, s.gm), 0);
-	cr_assert_not(monitor_balloon_take_change(&s, &actual));
+	attach();
+	balloon_watch_start(&w, &s.target, wake);
+	cr_assert_not(balloon_watch_take(&w, &actual));
 	virtio_mmio_access(virtio_balloon_mmio(dev), BASE + ACTUAL_OFF, true, &pages, 4);
 	struct virtio_balloon_info info;
 	virtio_balloon_get_info(dev, &info);
 	if (info.actual != pages) {
-		monitor_balloon_set_wake(&s, s.arena, -1);
+		balloon_watch_stop(&w, &s.target);
 		close(wake);
 		cr_skip_test("the device takes `actual` only from a live driver");
 	}
 	uint64_t woken = 0;
 	cr_assert_eq(read(wake, &woken, sizeof(woken)), (ssize_t)sizeof(woken), "no wake-up");
 	cr_assert_eq(woken, 1);
-	monitor_balloon_set_wake(&s, s.arena, -1);
-	close(wake);
-	cr_assert(monitor_balloon_take_change(&s, &actual));
+	cr_assert(balloon_watch_take(&w, &actual));
 	cr_assert_eq(actual, RAM - ((uint64_t)pages << 12));
-	cr_assert_not(monitor_balloon_take_change(&s, &actual), "one event per change");
+	cr_assert_not(balloon_watch_take(&w, &actual), "one event per change");
+
 	json_t *data = qmp_balloon_change_data(actual);
 	cr_assert_eq(INT(data, "actual"), RAM - ((uint64_t)pages << 12));
 	json_decref(data);
 	json_t *r = session_return(&s, "{\"execute\": \"query-balloon\"}");
 	cr_assert_eq(INT(r, "actual"), RAM - ((uint64_t)pages << 12));
 	json_decref(r);
+	/* Stopped, the watch hears nothing more. */
+	balloon_watch_stop(&w, &s.target);
+	uint32_t more = 2048;
+	virtio_mmio_access(virtio_balloon_mmio(dev), BASE + ACTUAL_OFF, true, &more, 4);
+	cr_assert_eq(read(wake, &woken, sizeof(woken)), -1, "a wake-up after the watch stopped");
+	close(wake);
+}
+
+/* A command holds the device while it runs: the VM cannot destroy it
+ * meanwhile, and once destroying has begun nobody gets it again. */
+Test(balloon_qmp, a_reference_holds_the_device)
+{
+	attach();
+	struct device *d = s.target.device_get(s.target.ctx, VIRTIO_BALLOON_DEVICE_NAME);
+	cr_assert_not_null(d);
+	cr_assert_null(s.target.device_get(s.target.ctx, "no-such-device"));
+	cr_assert_eq(session_destroy_devices_async(&s), 0);
+	usleep(100 * 1000);
+	cr_assert_not(session_devices_destroyed(&s), "destroyed under a reference");
+	cr_assert_null(s.target.device_get(s.target.ctx, VIRTIO_BALLOON_DEVICE_NAME),
+		       "a new reference while the set is being destroyed");
+	device_put(d);
+	session_join_devices(&s);
+	cr_assert(session_devices_destroyed(&s));
+	session_error(&s, "{\"execute\": \"query-balloon\"}", "DeviceNotActive");
 }
 
 /* memvisorctl balloon and info balloon against a monitor over a socket,
@@ -163,7 +191,7 @@ Test(balloon_qmp, memvisorctl_balloon_and_info)
 
 	test_temp_dir(dir, sizeof(dir), "balloon-qmp");
 	snprintf(sock, sizeof(sock), "%s/qmp.sock", dir);
-	cr_assert_eq(monitor_balloon_attach(&s, dev, s.gm), 0);
+	attach();
 	cr_assert_eq(monitor_start(sock, &s.target, &m, err, sizeof(err)), 0, "%s", err);
 
 	ctl_run(&r, 20.0, (const char *const[]){ sock, "balloon", "4", NULL });

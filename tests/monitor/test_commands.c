@@ -62,11 +62,11 @@ static void expect_status(bool running, const char *status)
 Test(commands, query_status_states)
 {
 	expect_status(true, "running");
-	s.state = MONITOR_PRELAUNCH;
+	s.state = VM_STATE_PRELAUNCH;
 	expect_status(false, "prelaunch");
-	s.state = MONITOR_PAUSED;
+	s.state = VM_STATE_PAUSED;
 	expect_status(false, "paused");
-	s.state = MONITOR_SHUTDOWN;
+	s.state = VM_STATE_SHUTDOWN;
 	expect_status(false, "shutdown");
 }
 

@@ -11,7 +11,7 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
-#include "vmm/config/cli.h"
+#include "vmm/config/cli/cli.h"
 #include "inproc.h"
 
 struct watchdog {

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "vmm/config/cli.h"
+#include "vmm/config/cli/cli.h"
 
 static int parse(struct vm_config *cfg, char *err, const char *const *args)
 {

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "vmm/config/cli.h"
+#include "vmm/config/cli/cli.h"
 #include "test_domain_fixture.h"
 
 /* The example with from replaced by to fails with a line saying want. */

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "vmm/config/cli.h"
+#include "vmm/config/cli/cli.h"
 #include "test_domain_fixture.h"
 
 #define EXAMPLE_REL "tests/vmm/data/hello.xml"

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "abi/memvisor.h"
-#include "vmm/arch/x86/boot_layout.h"
+#include "vmm/boot/boot_layout.h"
 #include "vmm/boot/pvh.h"
 #include "synth.h"
 

@@ -8,7 +8,7 @@
 #include <semaphore.h>
 #include <stdio.h>
 #include <string.h>
-#include "vmm/config/cli.h"
+#include "vmm/config/cli/cli.h"
 #include "inproc.h"
 #include "runner.h"
 

@@ -2,7 +2,7 @@
  * Kernel image loaders: PVH ELF (loader_pvh.c), ELF64 with a long-mode entry
  * (loader_elf64.c) and the Linux bzImage boot protocol (loader_bzimage.c).
  * They write the image, the boot structures (boot_layout.c) and the boot
- * page tables and GDT (arch/x86/boot_state.c) into guest RAM and say how the first vCPU
+ * page tables and GDT (boot_state.c) into guest RAM and say how the first vCPU
  * enters. Guest RAM is reached only through struct boot_mem, so the loaders
  * do not depend on how it is built and tests can give them a plain buffer.
  */
@@ -59,7 +59,7 @@ int boot_fail(struct boot_ctx *ctx, int rc, const char *fmt, ...)
 int loader_load(const struct image *img, struct boot_ctx *ctx, struct boot_entry *out);
 
 struct elf_file;
-/* Shared by the ELF loaders (loader.c): every PT_LOAD at p_paddr, clear of `areas`
+/* Shared by the ELF loaders (elf_load.c): every PT_LOAD at p_paddr, clear of `areas`
  * (BOOT_AREA_*); [*lo, *hi) is the span they cover. */
 int loader_load_segments(const struct image *img, const struct elf_file *elf, unsigned areas,
 			 struct boot_ctx *ctx, uint64_t *lo, uint64_t *hi);

@@ -10,9 +10,9 @@
 #include <errno.h>
 #include <string.h>
 #include "abi/memvisor.h"
-#include "vmm/arch/x86/boot_layout.h"
+#include "vmm/boot/boot_layout.h"
 #include "vmm/boot/loader.h"
-#include "vmm/arch/x86/boot_state.h"
+#include "vmm/boot/boot_state.h"
 
 #define BZ_HDR_OFFSET      0x1f1
 #define BZ_BOOT_FLAG       0xaa55

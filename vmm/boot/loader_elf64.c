@@ -7,10 +7,10 @@
 #include <elf.h>
 #include <errno.h>
 #include "abi/memvisor.h"
-#include "vmm/arch/x86/boot_layout.h"
+#include "vmm/boot/boot_layout.h"
 #include "vmm/boot/elf.h"
 #include "vmm/boot/loader.h"
-#include "vmm/arch/x86/boot_state.h"
+#include "vmm/boot/boot_state.h"
 
 /*
  * e_entry is a virtual address. The entry runs on the identity map, so it is

@@ -45,6 +45,9 @@ struct vm_config {
 	uint64_t balloon_target_bytes;
 	enum vm_balloon_model balloon;
 	bool stats;                  /* full buddyinfo + slabinfo at exit */
+	/* Room zone Normal keeps for metadata beyond the VM's own: what the
+	 * monitor may take from the arena (main.c sets it). */
+	uint64_t metadata_reserve_bytes;
 	int out_fd;                  /* where the guest's console goes */
 };
 

@@ -1,17 +1,15 @@
 /*
  * Exit dispatch. Port I/O may carry several elements (rep ins/outs): each
- * is handled in turn, inside the bounds of the kvm_run mapping. MMIO in
- * the balloon's virtio-mmio window goes to its transport. Unknown
- * ports and MMIO are never fatal: the guest reads all-ones, as from an
- * empty bus, and the address is logged once.
+ * is handled in turn, inside the bounds of the kvm_run mapping, by the
+ * device that claims the port; MMIO likewise. Unknown ports and MMIO are
+ * never fatal: the guest reads all-ones, as from an empty bus, and the
+ * address is logged once.
  */
 #include <stdio.h>
 #include <string.h>
-#include "abi/memvisor.h"
 #include "vmm/core/crash.h"
 #include "vmm/core/exits.h"
 #include "vmm/core/vcpu.h"
-#include "vmm/devices/virtio/balloon/balloon.h"
 #include "vmm/core/vm_internal.h"
 
 static enum exit_action exits_io(struct vcpu *v)
@@ -30,20 +28,13 @@ static enum exit_action exits_io(struct vcpu *v)
 	for (unsigned i = 0; i < count; i++) {
 		uint8_t *data = (uint8_t *)run + off + (uint64_t)i * size;
 		uint16_t port = run->io.port;
-		if (port >= ABI_PORT_UART && port < ABI_PORT_UART + ABI_UART_PORTS) {
-			/* Wider accesses reach consecutive registers, as on the
-			 * bus; bytes past the UART read as an empty bus. */
-			if (!write)
-				memset(data, 0xff, size);
-			for (unsigned b = 0; b < size && port + b < ABI_PORT_UART + ABI_UART_PORTS; b++)
-				uart_access(&v->vm->uart, port + b - ABI_PORT_UART, write, data + b);
-		} else if (pvports_claims(port)) {
-			if (pvports_access(v, port, write, size, data) == EXIT_STOP)
-				return EXIT_STOP;
-		} else {
+		enum device_result result;
+		if (!device_set_pio(v->vm->devices, v, port, write, size, data, &result)) {
 			unhandled_note(&v->vm->unhandled, UNHANDLED_PORT, port);
 			if (!write)
 				memset(data, 0xff, size);
+		} else if (result == DEVICE_STOP) {
+			return EXIT_STOP;
 		}
 	}
 	return EXIT_CONTINUE;
@@ -52,14 +43,11 @@ static enum exit_action exits_io(struct vcpu *v)
 static enum exit_action exits_mmio(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
-	struct virtio_balloon *b = v->vm->balloon;
 
-	if (b && run->mmio.len <= sizeof(run->mmio.data) &&
-	    virtio_mmio_claims(virtio_balloon_mmio(b), run->mmio.phys_addr)) {
-		virtio_mmio_access(virtio_balloon_mmio(b), run->mmio.phys_addr, run->mmio.is_write,
-				   run->mmio.data, run->mmio.len);
+	if (run->mmio.len <= sizeof(run->mmio.data) &&
+	    device_set_mmio(v->vm->devices, run->mmio.phys_addr, run->mmio.is_write, run->mmio.data,
+			    run->mmio.len))
 		return EXIT_CONTINUE;
-	}
 	unhandled_note(&v->vm->unhandled, UNHANDLED_MMIO, run->mmio.phys_addr);
 	if (!run->mmio.is_write)
 		memset(run->mmio.data, 0xff, sizeof(run->mmio.data));

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include "mm/kmalloc.h"
 #include "mm/slab.h"
-#include "vmm/memory/guest_ram.h"
+#include "vmm/memory/guest_mem.h"
 #include "vmm/core/vcpu.h"
 #include "vmm/core/vm_internal.h"
 
@@ -53,7 +53,7 @@ void vm_print_stats(struct vm *vm, FILE *f, bool full)
 		    (double)(now.tv_nsec - vm->started.tv_nsec) / 1e6;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		exits += vm->vcpus[i]->exits;
-	guest_ram_describe(vm->gm, ram, sizeof(ram));
+	guest_mem_describe(vm->gm, ram, sizeof(ram));
 	fprintf(f, "memvisor: %s guest ran %.1f ms, %llu exits; %s\n", vm->entry.format, ms,
 		(unsigned long long)exits, ram);
 	stats_print_text(vm, f, mm_format_buddyinfo);

@@ -13,10 +13,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "mm/slab.h"
-#include "vmm/core/exits.h"
 #include "vmm/core/vcpu.h"
 #include "vmm/core/vm_internal.h"
-#include "vmm/arch/x86/boot_state.h"
+#include "vmm/boot/boot_state.h"
 
 /* initial-exec: reading it in the signal handler must not allocate. */
 static __thread struct kvm_run *volatile vcpu_tls_run __attribute__((tls_model("initial-exec")));
@@ -85,10 +84,8 @@ int vcpu_set_boot_state(struct vcpu *v)
 	return ioctl(v->fd, KVM_SET_REGS, &regs) < 0 ? -errno : 0;
 }
 
-static void *vcpu_thread(void *arg)
+void vcpu_thread_enter(struct vcpu *v)
 {
-	struct vcpu *v = arg;
-	struct vm *vm = v->vm;
 	sigset_t kick;
 
 	sigemptyset(&kick);
@@ -96,28 +93,16 @@ static void *vcpu_thread(void *arg)
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 	vcpu_tls_run = v->run;
 	v->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
-	while (!vm_vcpu_checkpoint(vm)) {
-		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN) {
-				v->run->immediate_exit = 0;
-				continue;
-			}
-			fprintf(stderr, "memvisor: vCPU %u: KVM_RUN: %s\n", v->id, strerror(errno));
-			vm_finish(vm, VMM_EXIT_ERROR);
-			break;
-		}
-		v->exits++;
-		if (exits_handle(v) != EXIT_CONTINUE)
-			break;
-	}
-	vcpu_tls_run = NULL;
-	vm_vcpu_leave(vm);
-	return NULL;
 }
 
-int vcpu_start(struct vcpu *v)
+void vcpu_thread_leave(void)
 {
-	int rc = pthread_create(&v->thread, NULL, vcpu_thread, v);
+	vcpu_tls_run = NULL;
+}
+
+int vcpu_start(struct vcpu *v, void *(*fn)(void *v))
+{
+	int rc = pthread_create(&v->thread, NULL, fn, v);
 
 	if (rc)
 		return -rc;

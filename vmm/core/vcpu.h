@@ -37,8 +37,13 @@ int vcpu_set_boot_state(struct vcpu *v);
 /* Installs the kick handler (once per process). */
 int vcpu_signal_init(void);
 /* Start and kick are called with the VM's lock held, so a kick never races
- * with the thread's creation; the thread counts itself out when it ends. */
-int vcpu_start(struct vcpu *v);
+ * with the thread's creation; the thread counts itself out when it ends.
+ * fn (vcpu_loop.c) gets v. */
+int vcpu_start(struct vcpu *v, void *(*fn)(void *v));
+/* On v's own thread, around its loop: the kick signal unblocked and
+ * pointed at v's kvm_run, registers synced at every exit. */
+void vcpu_thread_enter(struct vcpu *v);
+void vcpu_thread_leave(void);
 void vcpu_kick(struct vcpu *v);
 void vcpu_join(struct vcpu *v);
 /*

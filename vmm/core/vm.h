@@ -50,7 +50,6 @@ void vm_resume(struct vm *vm);
 
 struct guest_mem *vm_guest_mem(struct vm *vm);
 struct mm_arena *vm_arena(struct vm *vm);
-const struct boot_entry *vm_boot_entry(const struct vm *vm);
 
 /*
  * Allocator state at exit: the zones' buddyinfo and a slab summary line

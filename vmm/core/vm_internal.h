@@ -1,5 +1,6 @@
 /*
- * The VM's insides, shared by vm.c, vcpu.c, the exit handlers and devices.
+ * The VM's insides, shared by the files of vmm/core/ only (devices get a
+ * struct device_host instead).
  */
 #ifndef VMM_VM_INTERNAL_H
 #define VMM_VM_INTERNAL_H
@@ -7,12 +8,11 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
-#include "vmm/devices/legacy/console.h"
 #include "vmm/core/kvm.h"
-#include "vmm/devices/legacy/uart.h"
-#include "vmm/core/unhandled.h"
-#include "vmm/devices/virtio/mmio_notify.h"
 #include "vmm/core/vm.h"
+#include "vmm/devices/device.h"
+#include "vmm/devices/legacy/console.h"
+#include "vmm/devices/unhandled.h"
 
 struct vcpu;
 
@@ -28,10 +28,9 @@ struct vm {
 	unsigned nr_vcpus;
 	struct boot_entry entry;
 	struct vm_console console;
-	struct uart uart;
 	struct unhandled_log unhandled;
-	struct virtio_balloon *balloon;    /* NULL: no balloon device */
-	struct virtio_mmio_notifier balloon_notify;
+	struct device_host host;           /* what the devices may ask of the VM */
+	struct device_set *devices;        /* from vm_device_types */
 
 	/* Run control. attention is set whenever a vCPU must look at the
 	 * fields below before entering the guest again (checked without the
@@ -47,12 +46,29 @@ struct vm {
 	struct timespec started;
 };
 
+/* The devices a VM may have, in the order they are created
+ * (device_table.c). */
+extern const struct device_type *const vm_device_types[];
+
+/* Fills vm->host for the devices (vm_host.c); after KVM is open. */
+void vm_host_init(struct vm *vm);
+
+/* ---- run state (run_state.c) ---- */
+
 /* Ends the run with status, like vm_stop; the vCPU thread calls it too. */
 void vm_finish(struct vm *vm, int status);
+/* Kicks every vCPU (a device has news for a halted guest), unless the run
+ * is ending. */
+void vm_wake(struct vm *vm);
 /* Called by each vCPU thread before KVM_RUN: parks it while a pause is
  * requested; true when the thread must leave its loop. */
 bool vm_vcpu_checkpoint(struct vm *vm);
 /* A vCPU thread leaves its loop for good. */
 void vm_vcpu_leave(struct vm *vm);
+
+/* ---- the vCPU threads (vcpu_loop.c) ---- */
+
+/* Starts v's thread running the guest until the run ends. 0 or -errno. */
+int vcpu_loop_start(struct vcpu *v);
 
 #endif

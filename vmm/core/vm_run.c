@@ -1,11 +1,8 @@
 /*
- * Run control: starting the vCPU threads, waiting for the end (the guest's
- * exit, a crash, vm_stop, or a signal to the process), pausing and resuming.
- *
- * One lock guards the state; vCPU threads read vm->attention without it on
- * every exit and take the lock only when it is set. Starting and kicking
- * threads happen under the lock, so a vCPU that ends the VM never kicks a
- * thread that is half created.
+ * Running a VM: starting the vCPU threads, waiting for the end (the guest's
+ * exit, a crash, vm_stop, or a signal to the process), joining them.
+ * Starting threads happens under the VM's lock, so a vCPU that ends the VM
+ * never kicks a thread that is half created (run_state.c).
  */
 #include <errno.h>
 #include <poll.h>
@@ -16,81 +13,6 @@
 #include "vmm/core/vcpu.h"
 #include "vmm/core/vm_internal.h"
 
-static void vm_kick_all(struct vm *vm)
-{
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		vcpu_kick(vm->vcpus[i]);
-}
-
-void vm_finish(struct vm *vm, int status)
-{
-	pthread_mutex_lock(&vm->lock);
-	if (!vm->stopping) {
-		uint64_t one = 1;
-		vm->stopping = true;
-		vm->status = status;
-		atomic_store(&vm->attention, true);
-		if (write(vm->done_fd, &one, sizeof(one)) < 0)
-			perror("memvisor: eventfd");
-		vm_kick_all(vm);
-		pthread_cond_broadcast(&vm->cond);
-	}
-	pthread_mutex_unlock(&vm->lock);
-}
-
-void vm_stop(struct vm *vm, int status)
-{
-	vm_finish(vm, status);
-}
-
-bool vm_vcpu_checkpoint(struct vm *vm)
-{
-	if (!atomic_load_explicit(&vm->attention, memory_order_acquire))
-		return false;
-	pthread_mutex_lock(&vm->lock);
-	while (vm->pause_requested && !vm->stopping) {
-		vm->paused++;
-		pthread_cond_broadcast(&vm->cond);
-		pthread_cond_wait(&vm->cond, &vm->lock);
-		vm->paused--;
-	}
-	bool stop = vm->stopping;
-	pthread_mutex_unlock(&vm->lock);
-	return stop;
-}
-
-void vm_vcpu_leave(struct vm *vm)
-{
-	pthread_mutex_lock(&vm->lock);
-	vm->running--;
-	pthread_cond_broadcast(&vm->cond);
-	pthread_mutex_unlock(&vm->lock);
-}
-
-int vm_pause(struct vm *vm)
-{
-	pthread_mutex_lock(&vm->lock);
-	if (!vm->stopping) {
-		vm->pause_requested = true;
-		atomic_store(&vm->attention, true);
-		vm_kick_all(vm);
-		while (vm->paused < vm->running && !vm->stopping)
-			pthread_cond_wait(&vm->cond, &vm->lock);
-	}
-	int rc = vm->stopping ? -ESHUTDOWN : 0;
-	pthread_mutex_unlock(&vm->lock);
-	return rc;
-}
-
-void vm_resume(struct vm *vm)
-{
-	pthread_mutex_lock(&vm->lock);
-	vm->pause_requested = false;
-	atomic_store(&vm->attention, vm->stopping);
-	pthread_cond_broadcast(&vm->cond);
-	pthread_mutex_unlock(&vm->lock);
-}
-
 static int vm_start_vcpus(struct vm *vm)
 {
 	int rc = vcpu_signal_init();
@@ -98,7 +20,7 @@ static int vm_start_vcpus(struct vm *vm)
 	clock_gettime(CLOCK_MONOTONIC, &vm->started);
 	pthread_mutex_lock(&vm->lock);
 	for (unsigned i = 0; !rc && i < vm->nr_vcpus; i++) {
-		rc = vcpu_start(vm->vcpus[i]);
+		rc = vcpu_loop_start(vm->vcpus[i]);
 		if (!rc)
 			vm->running++;
 	}

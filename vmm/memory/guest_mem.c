@@ -18,17 +18,6 @@
 /* The high region must end inside the p2m's 48-bit guest physical space. */
 #define GM_MAX_RAM ((P2M_GFN_LIMIT << PAGE_SHIFT) - (GUEST_MEM_HIGH_BASE - GUEST_MEM_LOW_END))
 
-int gm_fail(char *why, size_t why_len, int rc, const char *fmt, ...)
-{
-	if (why && why_len) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(why, why_len, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 struct gm_region *gm_region_of(struct guest_mem *gm, uint64_t gfn)
 {
 	for (unsigned i = 0; i < gm->nr_regions; i++) {
@@ -127,17 +116,6 @@ int guest_mem_region(struct guest_mem *gm, unsigned i, struct guest_mem_region *
 	memcpy(out->zone_bytes, r->zone_bytes, sizeof(out->zone_bytes));
 	pthread_mutex_unlock(&gm->lock);
 	return 0;
-}
-
-uint64_t guest_mem_nr_mappings(struct guest_mem *gm)
-{
-	uint64_t n = 0;
-
-	pthread_mutex_lock(&gm->lock);
-	for (unsigned i = 0; i < gm->nr_regions; i++)
-		n += gm->region[i].nr_mappings;
-	pthread_mutex_unlock(&gm->lock);
-	return n;
 }
 
 /* Regions and views never change after creation, so no lock: vCPU threads

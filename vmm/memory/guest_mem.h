@@ -101,8 +101,9 @@ int guest_mem_remap_page(struct guest_mem *gm, uint64_t gfn, const void *content
  */
 int guest_mem_punch_page(struct guest_mem *gm, uint64_t gfn);
 
-/* Host mappings of every view (I4). */
-uint64_t guest_mem_nr_mappings(struct guest_mem *gm);
+/* One line: "RAM 256 MiB contiguous in zone Huge" (or per region);
+ * guest_mem_describe.c. */
+void guest_mem_describe(struct guest_mem *gm, char *buf, size_t len);
 
 /*
  * The p2m as text (p2m_format), snprintf-style: per region a header line

@@ -40,6 +40,7 @@ struct gm_zones {
 };
 
 /* guest_mem.c: fills why (if not NULL) with one line and returns rc. */
+/* guest_region.c */
 int gm_fail(char *why, size_t why_len, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 

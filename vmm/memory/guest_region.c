@@ -10,12 +10,25 @@
  * mmap, and the kernel keeps such runs as one mapping (PLATFORM.md §9).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include "vmm/memory/guest_mem_internal.h"
 #include "mm/mapbudget.h"
+
+/* The failure message of a build (guest_mem.c's too): "why" gets it. */
+int gm_fail(char *why, size_t why_len, int rc, const char *fmt, ...)
+{
+	if (why && why_len) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(why, why_len, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
 
 /* The run of placed frames waiting to be mapped into the view. */
 struct gm_build {

@@ -10,6 +10,7 @@
 #define VMM_MONITOR_INTERNAL_H
 
 #include <pthread.h>
+#include "vmm/monitor/balloon_watch.h"
 #include "vmm/monitor/monitor.h"
 #include "vmm/monitor/socket.h"
 #include "vmm/monitor/qmp/qmp.h"
@@ -28,11 +29,12 @@ struct monitor_client {
 
 struct monitor {
 	struct mm_arena *arena;        /* target.arena(): this struct, the client queues */
-	struct monitor_target target;
+	struct vm_control target;
 	struct qmp_env env;
 	struct monitor_socket sock;
 	struct monitor_client clients[MONITOR_MAX_CLIENTS];
 	int wake_fd;                   /* eventfd: monitor_stop wants the thread's attention */
+	struct balloon_watch balloon;  /* BALLOON_CHANGE */
 	size_t queue_bytes;            /* the clients' queues beyond MONITOR_QUEUE_OWN */
 	pthread_t thread;
 	bool shutdown_sent;            /* SHUTDOWN goes out once */

@@ -1,10 +1,13 @@
 /*
  * The QMP monitor (`--monitor PATH`): a thread serving QEMU's monitor
- * protocol on a Unix socket while the guest runs.
+ * protocol on a Unix socket while the guest runs. vmm/monitor/ owns the
+ * socket, the thread and its clients; vmm/monitor/qmp/ the protocol.
  *
- * The monitor sees the VM only through struct monitor_target, a table of
- * functions the VM implements (core/vm_control.c), so the protocol code (qmp*.c)
- * runs without sockets or KVM in the unit tests and the fuzz target.
+ * The monitor sees the VM only through struct vm_control, the core's
+ * control interface (core/vm_control.h), and reaches a device through it
+ * with a reference, so the protocol code runs without sockets or KVM in the
+ * unit tests and the fuzz target. It may use vmm/core/vm_control.h, the
+ * public headers of vmm/devices/ and vmm/memory/, and mm/.
  */
 #ifndef VMM_MONITOR_H
 #define VMM_MONITOR_H
@@ -12,8 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "mm/arena.h"
-#include "vmm/memory/guest_mem.h"
+#include "vmm/core/vm_control.h"
 #include "vmm/monitor/qmp/qmp.h"
 
 #define MONITOR_MAX_CLIENTS 32
@@ -36,40 +38,14 @@
 	(MONITOR_MAX_QUEUED_TOTAL + MONITOR_MAX_CLIENTS * (MONITOR_QUEUE_OWN + QMP_MAX_MESSAGE + \
 							  8192u) + (256u << 10))
 
-/* query-status's "status", in QEMU's words. */
-enum monitor_run_state {
-	MONITOR_PRELAUNCH,       /* the vCPUs have not started yet */
-	MONITOR_RUNNING,
-	MONITOR_PAUSED,
-	MONITOR_SHUTDOWN,        /* the run has ended or is ending */
-};
-
-/*
- * What the monitor may ask of the VM. Every function is called on the
- * monitor's thread while the vCPUs run, so each must be safe against them.
- */
-struct monitor_target {
-	void *ctx;
-	enum monitor_run_state (*status)(void *ctx);
-	/* Park every vCPU / let them go: 0, or -ESHUTDOWN once the run ends. */
-	int (*pause)(void *ctx);
-	int (*resume)(void *ctx);
-	/* Ends the run (exit status 0); returns at once. */
-	void (*quit)(void *ctx);
-	struct mm_arena *(*arena)(void *ctx);
-	struct guest_mem *(*guest_mem)(void *ctx);
-	uint64_t (*ram_size)(void *ctx);
-};
-
 struct monitor;
-struct vm;
 
 /*
  * Creates the socket at path (README "The monitor": mode 0600, a live
  * socket refused, a stale one replaced) and starts the thread. 0, or -errno
  * with err holding "<what>: <why>".
  */
-int monitor_start(const char *path, const struct monitor_target *target, struct monitor **out,
+int monitor_start(const char *path, const struct vm_control *target, struct monitor **out,
 		  char *err, size_t errlen);
 
 /*
@@ -78,11 +54,5 @@ int monitor_start(const char *path, const struct monitor_target *target, struct 
  * thread, closes every connection and removes the socket.
  */
 void monitor_stop(struct monitor *m, bool guest, const char *reason);
-
-/* The target for a VM built by vm_create (core/vm_control.c). */
-void monitor_vm_target(struct vm *vm, struct monitor_target *out);
-/* SHUTDOWN's data for the run that just ended: the reason and whether the
- * guest caused it. */
-const char *monitor_vm_end_reason(struct vm *vm, bool *guest);
 
 #endif

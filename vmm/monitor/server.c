@@ -22,7 +22,6 @@
 #include <unistd.h>
 #include "mm/kmalloc.h"
 #include "vmm/monitor/internal.h"
-#include "vmm/monitor/balloon.h"
 #include "vmm/monitor/qmp/cmd_balloon.h"
 
 #define MONITOR_FLUSH_MS 1000
@@ -127,7 +126,7 @@ static void server_round(struct monitor *m, bool stopping, int timeout_ms, long 
 	}
 	/* The balloon driver changed `actual`: tell every client, as QEMU. */
 	uint64_t actual;
-	if (monitor_balloon_take_change(m->target.ctx, &actual)) {
+	if (balloon_watch_take(&m->balloon, &actual)) {
 		json_t *data = qmp_balloon_change_data(actual);
 		server_event(m, "BALLOON_CHANGE", data);
 		json_decref(data);
@@ -177,7 +176,7 @@ static void *server_thread(void *arg)
 	return NULL;
 }
 
-int monitor_start(const char *path, const struct monitor_target *target, struct monitor **out,
+int monitor_start(const char *path, const struct vm_control *target, struct monitor **out,
 		  char *err, size_t errlen)
 {
 	struct mm_arena *a = target->arena(target->ctx);
@@ -200,17 +199,16 @@ int monitor_start(const char *path, const struct monitor_target *target, struct 
 		snprintf(err, errlen, "%s: eventfd: %s", path, strerror(-rc));
 	else
 		rc = monitor_socket_open(&m->sock, path, err, errlen);
-	if (!rc)
-		monitor_balloon_set_wake(m->target.ctx, a, m->wake_fd);
 	if (!rc) {
+		balloon_watch_start(&m->balloon, &m->target, m->wake_fd);
 		rc = -pthread_create(&m->thread, NULL, server_thread, m);
 		if (rc) {
 			snprintf(err, errlen, "%s: starting the monitor thread: %s", path, strerror(-rc));
+			balloon_watch_stop(&m->balloon, &m->target);
 			monitor_socket_close(&m->sock);
 		}
 	}
 	if (rc) {
-		monitor_balloon_set_wake(m->target.ctx, a, -1);
 		if (m->wake_fd >= 0)
 			close(m->wake_fd);
 		pthread_mutex_destroy(&m->lock);
@@ -234,7 +232,7 @@ void monitor_stop(struct monitor *m, bool guest, const char *reason)
 	pthread_mutex_unlock(&m->lock);
 	(void)!write(m->wake_fd, &one, sizeof(one));
 	pthread_join(m->thread, NULL);
-	monitor_balloon_set_wake(m->target.ctx, m->arena, -1);
+	balloon_watch_stop(&m->balloon, &m->target);
 	monitor_socket_close(&m->sock);
 	close(m->wake_fd);
 	pthread_mutex_destroy(&m->lock);

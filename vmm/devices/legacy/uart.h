@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include "vmm/devices/device.h"
 #include "vmm/devices/legacy/console.h"
 
 #define UART_IRQ 4
@@ -35,5 +36,8 @@ void uart_init(struct uart *u, struct vm_console *console, uart_irq_fn irq, void
 void uart_destroy(struct uart *u);
 /* One byte access at register `reg` (0..7). */
 void uart_access(struct uart *u, unsigned reg, bool write, uint8_t *data);
+
+/* COM1 as a device of the VM (uart_device.c). */
+extern const struct device_type uart_device;
 
 #endif

@@ -8,9 +8,8 @@
  */
 #include <errno.h>
 #include "vmm/memory/balloon_mem.h"
-#include "vmm/monitor/balloon.h"
+#include "vmm/monitor/qmp/balloon_ref.h"
 #include "vmm/monitor/qmp/cmd_balloon.h"
-#include "vmm/devices/virtio/balloon/balloon.h"
 
 const struct qmp_param qmp_balloon_params[] = {
 	{ "value", JSON_INTEGER, false },
@@ -28,31 +27,33 @@ static const char *const stat_names[VIRTIO_BALLOON_S_NR] = {
 	"stat-async-reclaims", "stat-direct-reclaims",
 };
 
-static void *bl_ctx(struct qmp_session *s)
-{
-	return s->env->target->ctx;
-}
-
 json_t *qmp_cmd_balloon(struct qmp_session *s, json_t *args, struct qmp_error *err)
 {
 	json_int_t value = json_integer_value(json_object_get(args, "value"));
+	struct balloon_ref r;
 
-	if (!monitor_balloon_device(bl_ctx(s), NULL))
+	if (!balloon_ref_get(s->env->target, &r))
 		return qmp_fail(err, "DeviceNotActive", NO_BALLOON);
-	if (value <= 0)
+	if (value <= 0) {
+		balloon_ref_put(&r);
 		return qmp_fail(err, "GenericError", "Parameter 'target' expects a size");
-	if (monitor_balloon_request(bl_ctx(s), (uint64_t)value))
-		return qmp_fail(err, "DeviceNotActive", NO_BALLOON);
+	}
+	virtio_balloon_set_target(r.b, balloon_pages_for(r.ram_bytes, (uint64_t)value));
+	balloon_ref_put(&r);
 	return json_object();
 }
 
 json_t *qmp_cmd_query_balloon(struct qmp_session *s, json_t *args, struct qmp_error *err)
 {
-	uint64_t actual;
+	struct virtio_balloon_info info;
+	struct balloon_ref r;
 
 	(void)args;
-	if (monitor_balloon_actual(bl_ctx(s), &actual))
+	if (!balloon_ref_get(s->env->target, &r))
 		return qmp_fail(err, "DeviceNotActive", NO_BALLOON);
+	virtio_balloon_get_info(r.b, &info);
+	uint64_t actual = balloon_logical_bytes(r.ram_bytes, info.actual);
+	balloon_ref_put(&r);
 	return json_pack("{s:I}", "actual", (json_int_t)actual);
 }
 
@@ -73,21 +74,22 @@ static json_t *bl_stats(const struct virtio_balloon_info *info)
 
 json_t *qmp_cmd_x_query_balloon(struct qmp_session *s, json_t *args, struct qmp_error *err)
 {
-	struct guest_mem *gm = NULL;
-	struct virtio_balloon *b = monitor_balloon_device(bl_ctx(s), &gm);
+	const struct vm_control *t = s->env->target;
 	struct virtio_balloon_info info;
 	struct balloon_mem_stats ms;
-	uint64_t target, actual;
+	struct balloon_ref r;
 
 	(void)args;
-	if (!b || monitor_balloon_target(bl_ctx(s), &target) ||
-	    monitor_balloon_actual(bl_ctx(s), &actual))
+	if (!balloon_ref_get(t, &r))
 		return qmp_fail(err, "DeviceNotActive", NO_BALLOON);
-	virtio_balloon_get_info(b, &info);
-	balloon_mem_stats(gm, &ms);
+	virtio_balloon_get_info(r.b, &info);
+	balloon_mem_stats(t->guest_mem(t->ctx), &ms);
 	/* Fresh figures for the next query (the driver answers on its own
 	 * time; this one shows what came last, and when). */
-	virtio_balloon_request_stats(b);
+	virtio_balloon_request_stats(r.b);
+	uint64_t target = balloon_logical_bytes(r.ram_bytes, info.num_pages);
+	uint64_t actual = balloon_logical_bytes(r.ram_bytes, info.actual);
+	balloon_ref_put(&r);
 	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:o,s:I}",
 			 "target", (json_int_t)target,
 			 "actual", (json_int_t)actual,

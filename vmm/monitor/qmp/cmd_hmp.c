@@ -13,7 +13,7 @@
 #include "mm/kmalloc.h"
 #include "mm/slab.h"
 #include "vmm/monitor/qmp/internal.h"
-#include "vmm/monitor/balloon.h"
+#include "vmm/monitor/qmp/balloon_ref.h"
 
 typedef size_t (*hmp_format_fn)(void *obj, char *buf, size_t len);
 
@@ -100,7 +100,7 @@ static json_t *hmp_text(struct mm_arena *a, hmp_format_fn fn, void *obj)
 
 static json_t *hmp_info(struct qmp_session *s, const char *what)
 {
-	const struct monitor_target *t = s->env->target;
+	const struct vm_control *t = s->env->target;
 	char line[128];
 
 	for (size_t i = 0; i < HMP_NR_INFOS; i++) {
@@ -108,9 +108,13 @@ static json_t *hmp_info(struct qmp_session *s, const char *what)
 		if (strcmp(h->name, what))
 			continue;
 		if (!h->fn && !strcmp(h->name, "balloon")) {
-			uint64_t actual;
-			if (monitor_balloon_actual(t->ctx, &actual))
+			struct virtio_balloon_info info;
+			struct balloon_ref r;
+			if (!balloon_ref_get(t, &r))
 				return json_string("No balloon device has been activated\n");
+			virtio_balloon_get_info(r.b, &info);
+			uint64_t actual = balloon_logical_bytes(r.ram_bytes, info.actual);
+			balloon_ref_put(&r);
 			/* QEMU's words and unit (MiB), so scripts for it work. */
 			snprintf(line, sizeof(line), "balloon: actual=%llu\n",
 				 (unsigned long long)(actual >> 20));

@@ -46,7 +46,7 @@ static json_t *mm_buddy_zone(struct mm_zone *z)
 
 json_t *qmp_cmd_buddyinfo(struct qmp_session *s, json_t *args, struct qmp_error *err)
 {
-	const struct monitor_target *t = s->env->target;
+	const struct vm_control *t = s->env->target;
 	struct mm_arena *a = t->arena(t->ctx);
 	json_t *zones = json_array();
 
@@ -116,7 +116,7 @@ static void mm_slab_cache(struct slab_cache *c, void *arg)
 
 json_t *qmp_cmd_slabinfo(struct qmp_session *s, json_t *args, struct qmp_error *err)
 {
-	const struct monitor_target *t = s->env->target;
+	const struct vm_control *t = s->env->target;
 	struct mm_slab_walk w = { .caches = json_array() };
 
 	(void)args, (void)err;
@@ -132,7 +132,7 @@ json_t *qmp_cmd_slabinfo(struct qmp_session *s, json_t *args, struct qmp_error *
 
 json_t *qmp_cmd_frames(struct qmp_session *s, json_t *args, struct qmp_error *err)
 {
-	const struct monitor_target *t = s->env->target;
+	const struct vm_control *t = s->env->target;
 	struct mm_arena *a = t->arena(t->ctx);
 	uint64_t all[MM_NR_ZONES][FRAME_NR_OWNER_STATES];
 	json_t *zones = json_array();

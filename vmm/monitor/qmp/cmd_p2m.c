@@ -6,9 +6,15 @@
  */
 #include "vmm/monitor/qmp/internal.h"
 
+/* Zone names as mm prints them, for any zone id. */
+static const char *qmp_zone_name(enum mm_zone_id id)
+{
+	return id == ZONE_HUGE ? "Huge" : "Normal";
+}
+
 json_t *qmp_cmd_regions(struct qmp_session *s, json_t *args, struct qmp_error *err)
 {
-	const struct monitor_target *t = s->env->target;
+	const struct vm_control *t = s->env->target;
 	struct guest_mem *gm = t->guest_mem(t->ctx);
 	json_t *regions = json_array();
 
@@ -113,7 +119,7 @@ static json_t *p2m_walk_gpa(struct guest_mem *gm, json_int_t gpa, struct qmp_err
 
 json_t *qmp_cmd_p2m(struct qmp_session *s, json_t *args, struct qmp_error *err)
 {
-	const struct monitor_target *t = s->env->target;
+	const struct vm_control *t = s->env->target;
 	json_t *gpa = json_object_get(args, "gpa");
 
 	if (gpa)

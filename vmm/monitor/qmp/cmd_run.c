@@ -7,31 +7,31 @@
 #include <errno.h>
 #include "vmm/monitor/qmp/internal.h"
 
-static const struct monitor_target *run_target(struct qmp_session *s)
+static const struct vm_control *run_target(struct qmp_session *s)
 {
 	return s->env->target;
 }
 
 json_t *qmp_cmd_query_status(struct qmp_session *s, json_t *args, struct qmp_error *err)
 {
-	const struct monitor_target *t = run_target(s);
-	enum monitor_run_state st = t->status(t->ctx);
+	const struct vm_control *t = run_target(s);
+	enum vm_run_state st = t->status(t->ctx);
 
 	(void)args, (void)err;
 	/* singlestep is QEMU's TCG flag: always false under KVM. */
-	return json_pack("{s:b,s:b,s:s}", "running", st == MONITOR_RUNNING, "singlestep", 0, "status",
+	return json_pack("{s:b,s:b,s:s}", "running", st == VM_STATE_RUNNING, "singlestep", 0, "status",
 			 qmp_run_state_name(st));
 }
 
 json_t *qmp_cmd_stop(struct qmp_session *s, json_t *args, struct qmp_error *err)
 {
-	const struct monitor_target *t = run_target(s);
-	enum monitor_run_state before = t->status(t->ctx);
+	const struct vm_control *t = run_target(s);
+	enum vm_run_state before = t->status(t->ctx);
 
 	(void)args;
-	if (before == MONITOR_SHUTDOWN)
+	if (before == VM_STATE_SHUTDOWN)
 		return qmp_fail(err, "GenericError", "The guest has shut down");
-	if (before == MONITOR_PAUSED)
+	if (before == VM_STATE_PAUSED)
 		return json_object();
 	if (t->pause(t->ctx) == -ESHUTDOWN)
 		return qmp_fail(err, "GenericError", "The guest has shut down");
@@ -41,13 +41,13 @@ json_t *qmp_cmd_stop(struct qmp_session *s, json_t *args, struct qmp_error *err)
 
 json_t *qmp_cmd_cont(struct qmp_session *s, json_t *args, struct qmp_error *err)
 {
-	const struct monitor_target *t = run_target(s);
-	enum monitor_run_state before = t->status(t->ctx);
+	const struct vm_control *t = run_target(s);
+	enum vm_run_state before = t->status(t->ctx);
 
 	(void)args;
-	if (before == MONITOR_SHUTDOWN)
+	if (before == VM_STATE_SHUTDOWN)
 		return qmp_fail(err, "GenericError", "The guest has shut down");
-	if (before != MONITOR_PAUSED)
+	if (before != VM_STATE_PAUSED)
 		return json_object();
 	if (t->resume(t->ctx) == -ESHUTDOWN)
 		return qmp_fail(err, "GenericError", "The guest has shut down");
@@ -57,7 +57,7 @@ json_t *qmp_cmd_cont(struct qmp_session *s, json_t *args, struct qmp_error *err)
 
 json_t *qmp_cmd_quit(struct qmp_session *s, json_t *args, struct qmp_error *err)
 {
-	const struct monitor_target *t = run_target(s);
+	const struct vm_control *t = run_target(s);
 	json_t *data = json_pack("{s:b,s:s}", "guest", 0, "reason", "host-qmp-quit");
 
 	(void)args, (void)err;
@@ -65,7 +65,7 @@ json_t *qmp_cmd_quit(struct qmp_session *s, json_t *args, struct qmp_error *err)
 		return NULL;
 	/* When the run has already ended, SHUTDOWN comes with its own reason
 	 * (monitor_stop). */
-	if (t->status(t->ctx) != MONITOR_SHUTDOWN)
+	if (t->status(t->ctx) != VM_STATE_SHUTDOWN)
 		qmp_emit_event(s, "SHUTDOWN", data);
 	json_decref(data);
 	t->quit(t->ctx);
@@ -74,10 +74,25 @@ json_t *qmp_cmd_quit(struct qmp_session *s, json_t *args, struct qmp_error *err)
 
 json_t *qmp_cmd_memory_summary(struct qmp_session *s, json_t *args, struct qmp_error *err)
 {
-	const struct monitor_target *t = run_target(s);
+	const struct vm_control *t = run_target(s);
 
 	(void)args, (void)err;
 	/* No memory hotplug: everything is base memory. */
 	return json_pack("{s:I,s:I}", "base-memory", (json_int_t)t->ram_size(t->ctx),
 			 "plugged-memory", (json_int_t)0);
+}
+
+const char *qmp_run_state_name(enum vm_run_state st)
+{
+	switch (st) {
+	case VM_STATE_PRELAUNCH:
+		return "prelaunch";
+	case VM_STATE_RUNNING:
+		return "running";
+	case VM_STATE_PAUSED:
+		return "paused";
+	case VM_STATE_SHUTDOWN:
+		return "shutdown";
+	}
+	return "running";
 }

@@ -82,23 +82,3 @@ json_t *qmp_cmd_capabilities(struct qmp_session *s, json_t *args, struct qmp_err
 	s->negotiated = true;
 	return json_object();
 }
-
-const char *qmp_run_state_name(enum monitor_run_state st)
-{
-	switch (st) {
-	case MONITOR_PRELAUNCH:
-		return "prelaunch";
-	case MONITOR_RUNNING:
-		return "running";
-	case MONITOR_PAUSED:
-		return "paused";
-	case MONITOR_SHUTDOWN:
-		return "shutdown";
-	}
-	return "running";
-}
-
-const char *qmp_zone_name(enum mm_zone_id id)
-{
-	return id == ZONE_HUGE ? "Huge" : "Normal";
-}

@@ -1,7 +1,11 @@
 /*
  * What the QMP files share: the session, the command table and its
  * argument specs, and the error a command hands back. Not for use outside
- * vmm/qmp*.c.
+ * vmm/monitor/qmp/.
+ *
+ * The files are layered: session.c (bytes in) -> dispatch.c (protocol
+ * checks) -> commands.c (the table) -> cmd_*.c (handlers) -> reply.c
+ * (everything sent) and line.c (JSON lines); no file calls one above it.
  *
  * The session and its framer's buffer are the VMM's own metadata, so they
  * come from the target's arena (kzalloc / kvmalloc), never from libc; the
@@ -85,6 +89,8 @@ json_t *qmp_command_run(struct qmp_session *s, const struct qmp_command *cmd, js
 /* Answers one decoded message (monitor/qmp/dispatch.c). */
 void qmp_dispatch(struct qmp_session *s, json_t *msg);
 
+/* ---- sending (monitor/qmp/reply.c) ---- */
+
 /* Sends v as one line (reply or greeting); takes the reference. */
 void qmp_send_json(struct qmp_session *s, json_t *v);
 /* Sends an error reply, with the request's id when it had one. */
@@ -106,9 +112,7 @@ json_t *qmp_cmd_frames(struct qmp_session *s, json_t *args, struct qmp_error *er
 json_t *qmp_cmd_p2m(struct qmp_session *s, json_t *args, struct qmp_error *err);
 json_t *qmp_cmd_regions(struct qmp_session *s, json_t *args, struct qmp_error *err);
 
-/* The run state in QEMU's words ("running", "paused", ...). */
-const char *qmp_run_state_name(enum monitor_run_state st);
-/* Zone names as mm prints them, for any zone id. */
-const char *qmp_zone_name(enum mm_zone_id id);
+/* The run state in QEMU's words ("running", "paused", ...); cmd_run.c. */
+const char *qmp_run_state_name(enum vm_run_state st);
 
 #endif

@@ -13,7 +13,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include "vmm/monitor/monitor.h"
+#include "vmm/core/vm_control.h"
 
 /* Longest message a client may send; longer ends the session. */
 #define QMP_MAX_MESSAGE (64u * 1024)
@@ -22,7 +22,7 @@
 
 /* What every session of one monitor shares. */
 struct qmp_env {
-	const struct monitor_target *target;
+	const struct vm_control *target;
 	/* An event for every negotiated client: name and data (a borrowed
 	 * reference, or NULL). Called on the thread that feeds the session. */
 	void (*event)(void *arg, const char *name, json_t *data);

@@ -42,14 +42,14 @@ struct virtio_balloon {
 	void *listener_arg;
 };
 
-static struct virtio_balloon *virtio_balloon_of(struct virtio_mmio *t)
+static struct virtio_balloon *balloon_of_transport(struct virtio_mmio *t)
 {
 	return t->dev;
 }
 
 static void virtio_balloon_config_read(struct virtio_mmio *t, uint32_t off, void *buf, unsigned len)
 {
-	struct virtio_balloon *b = virtio_balloon_of(t);
+	struct virtio_balloon *b = balloon_of_transport(t);
 	uint32_t cfg[VIRTIO_BALLOON_CONFIG_SIZE / 4] = { htole32(b->num_pages), htole32(b->actual) };
 
 	memcpy(buf, (uint8_t *)cfg + off, len);
@@ -59,7 +59,7 @@ static void virtio_balloon_config_read(struct virtio_mmio *t, uint32_t off, void
 static void virtio_balloon_config_write(struct virtio_mmio *t, uint32_t off, const void *buf,
 					unsigned len)
 {
-	struct virtio_balloon *b = virtio_balloon_of(t);
+	struct virtio_balloon *b = balloon_of_transport(t);
 
 	if (off < 4 || off + len > 8) {
 		b->counters.bad_config_writes++;
@@ -146,7 +146,7 @@ static void virtio_balloon_stats(struct virtio_balloon *b, const struct virtq_el
 
 static void virtio_balloon_queue_notify(struct virtio_mmio *t, unsigned qi)
 {
-	struct virtio_balloon *b = virtio_balloon_of(t);
+	struct virtio_balloon *b = balloon_of_transport(t);
 	struct virtq *q = &t->vq[qi];
 	struct virtq_elem e;
 	bool used = false;
@@ -187,14 +187,14 @@ static void virtio_balloon_queue_notify(struct virtio_mmio *t, unsigned qi)
 
 static void virtio_balloon_reset(struct virtio_mmio *t)
 {
-	struct virtio_balloon *b = virtio_balloon_of(t);
+	struct virtio_balloon *b = balloon_of_transport(t);
 
 	b->stats_held = false;
 }
 
 static void virtio_balloon_unlocked(struct virtio_mmio *t)
 {
-	struct virtio_balloon *b = virtio_balloon_of(t);
+	struct virtio_balloon *b = balloon_of_transport(t);
 
 	if (!atomic_exchange(&b->actual_pending, false))
 		return;

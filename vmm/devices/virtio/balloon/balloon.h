@@ -13,10 +13,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "mm/arena.h"
+#include "vmm/devices/device.h"
 #include "vmm/devices/virtio/mmio.h"
 
 struct guest_mem;
-struct vm;
 
 #define VIRTIO_BALLOON_Q_INFLATE 0
 #define VIRTIO_BALLOON_Q_DEFLATE 1
@@ -72,7 +72,10 @@ void virtio_balloon_get_info(struct virtio_balloon *b, struct virtio_balloon_inf
  * does so itself whenever the driver reports a new `actual`. */
 void virtio_balloon_request_stats(struct virtio_balloon *b);
 
-/* The VM's balloon, or NULL when it has none (vm.c). */
-struct virtio_balloon *vm_balloon(struct vm *vm);
+/* The balloon as a device of the VM (device.c), found by this name. */
+#define VIRTIO_BALLOON_DEVICE_NAME "virtio-balloon"
+extern const struct device_type virtio_balloon_device;
+/* The balloon behind a device of that type (NULL for NULL). */
+struct virtio_balloon *virtio_balloon_of(const struct device *dev);
 
 #endif

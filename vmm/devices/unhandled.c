@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include "mm/kmalloc.h"
-#include "vmm/core/unhandled.h"
+#include "vmm/devices/unhandled.h"
 
 #define UNHANDLED_CAP 1024            /* 8 KiB: the largest kmalloc class */
 #define UNHANDLED_LIMIT (UNHANDLED_CAP / 2)

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "abi/memvisor.h"
-#include "vmm/arch/x86/boot_layout.h"
+#include "vmm/boot/boot_layout.h"
 
 #define LEGACY_HOLE_START 0xa0000ULL
 #define LEGACY_HOLE_END   0x100000ULL

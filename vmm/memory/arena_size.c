@@ -10,12 +10,11 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include "vmm/memory/guest_ram.h"
-#include "vmm/monitor/monitor.h"
+#include "vmm/memory/arena_size.h"
 
 /* Slab caches, kmalloc, p2m tables (one 4 KiB table per 2 MiB of 4 KiB
  * leaves) and the CPUID tables: a fixed part and a share of the RAM; plus
- * the monitor's most (MONITOR_MEMORY_MAX) when there is one. Room never
+ * what the configuration reserves for others (the monitor's most). Room never
  * used costs nothing but the descriptors of its free blocks. */
 #define META_FIXED (8ULL << 20)
 #define META_SHARE 256
@@ -69,12 +68,13 @@ static uint64_t huge_zone_bytes(const struct vm_config *cfg)
 static uint64_t normal_zone_bytes(const struct vm_config *cfg, uint64_t guest_bytes)
 {
 	uint64_t meta = META_FIXED + cfg->mem_bytes / META_SHARE +
-			(cfg->monitor ? MONITOR_MEMORY_MAX : 0);
+			cfg->metadata_reserve_bytes;
 
 	return (guest_bytes + meta + NORMAL_ALIGN - 1) & ~(NORMAL_ALIGN - 1);
 }
 
-int guest_ram_arena(const struct vm_config *cfg, struct mm_arena **out, char *err, size_t errlen)
+int arena_size_create(const struct vm_config *cfg, struct mm_arena **out, char *err,
+		      size_t errlen)
 {
 	uint64_t ram = cfg->mem_bytes;
 	struct mm_arena_config ac = {
@@ -122,43 +122,4 @@ int guest_ram_arena(const struct vm_config *cfg, struct mm_arena **out, char *er
 	}
 	*out = a;
 	return 0;
-}
-
-static void *guest_ram_hva(void *ctx, uint64_t gpa, uint64_t len)
-{
-	return len ? guest_mem_hva(ctx, gpa, len) : NULL;
-}
-
-void guest_ram_boot_mem(struct guest_mem *gm, struct boot_mem *mem)
-{
-	*mem = (struct boot_mem){ .hva = guest_ram_hva, .ctx = gm };
-	unsigned n = guest_mem_nr_regions(gm);
-	for (unsigned i = 0; i < n && mem->nr_ram < BOOT_MAX_RAM; i++) {
-		struct guest_mem_region r;
-		if (guest_mem_region(gm, i, &r) == 0)
-			mem->ram[mem->nr_ram++] = (struct boot_ram_range){ r.gpa, r.size };
-	}
-}
-
-static const char *const zone_names[MM_NR_ZONES] = { "Normal", "Huge" };
-
-void guest_ram_describe(struct guest_mem *gm, char *buf, size_t len)
-{
-	unsigned n = guest_mem_nr_regions(gm);
-	size_t off = (size_t)snprintf(buf, len, "RAM %llu MiB",
-				      (unsigned long long)(guest_mem_ram_bytes(gm) >> 20));
-
-	for (unsigned i = 0; i < n && off < len; i++) {
-		struct guest_mem_region r;
-		if (guest_mem_region(gm, i, &r))
-			continue;
-		bool both = r.zone_bytes[ZONE_NORMAL] && r.zone_bytes[ZONE_HUGE];
-		char size[32] = "";
-		if (n > 1)      /* the regions around the 32-bit hole, each sized */
-			snprintf(size, sizeof(size), "%llu MiB ", (unsigned long long)(r.size >> 20));
-		off += (size_t)snprintf(buf + off, len - off, "%s%s%s in zone%s %s",
-					i ? "; " : n > 1 ? ": " : " ", size,
-					r.contiguous ? "contiguous" : "scattered", both ? "s" : "",
-					both ? "Normal and Huge" : zone_names[r.zone]);
-	}
 }

@@ -6,8 +6,8 @@
 #include <errno.h>
 #include <string.h>
 #include "abi/memvisor.h"
-#include "vmm/arch/x86/boot_layout.h"
-#include "vmm/arch/x86/boot_state.h"
+#include "vmm/boot/boot_layout.h"
+#include "vmm/boot/boot_state.h"
 
 #define GIB (1ULL << 30)
 

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "abi/memvisor.h"
-#include "vmm/config/cli.h"
+#include "vmm/config/cli/cli.h"
 #include "vmm/config/domain/domain.h"
 
 /* Far above any KVM's limit; KVM_CAP_MAX_VCPUS decides later. */

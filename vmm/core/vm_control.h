@@ -1,0 +1,52 @@
+/*
+ * The VM's control interface: what a controller (the QMP monitor, a test)
+ * may ask of a running VM, as a table of functions, so it needs nothing of
+ * the VM's insides and a test can stand in for the VM. vmm/core/ owns the
+ * VM's lifecycle, its vCPUs, run control, exits and crash reports; it uses
+ * vmm/devices/, vmm/memory/, vmm/boot/, vmm/arch/, vmm/config/ and mm/.
+ */
+#ifndef VMM_CORE_VM_CONTROL_H
+#define VMM_CORE_VM_CONTROL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "mm/arena.h"
+#include "vmm/devices/device.h"
+#include "vmm/memory/guest_mem.h"
+
+/* The run state (query-status's "status", in QEMU's words). */
+enum vm_run_state {
+	VM_STATE_PRELAUNCH,       /* the vCPUs have not started yet */
+	VM_STATE_RUNNING,
+	VM_STATE_PAUSED,
+	VM_STATE_SHUTDOWN,        /* the run has ended or is ending */
+};
+
+/*
+ * What the monitor may ask of the VM. Every function is called on the
+ * monitor's thread while the vCPUs run, so each must be safe against them.
+ */
+struct vm_control {
+	void *ctx;
+	enum vm_run_state (*status)(void *ctx);
+	/* Park every vCPU / let them go: 0, or -ESHUTDOWN once the run ends. */
+	int (*pause)(void *ctx);
+	int (*resume)(void *ctx);
+	/* Ends the run (exit status 0); returns at once. */
+	void (*quit)(void *ctx);
+	struct mm_arena *(*arena)(void *ctx);
+	struct guest_mem *(*guest_mem)(void *ctx);
+	uint64_t (*ram_size)(void *ctx);
+	/* The device called name with a reference (device_put it), or NULL. */
+	struct device *(*device_get)(void *ctx, const char *name);
+};
+
+struct vm;
+
+/* The control interface of a VM built by vm_create (vm_control.c). */
+void vm_control_of(struct vm *vm, struct vm_control *out);
+/* SHUTDOWN's data for the run that just ended: the reason and whether the
+ * guest caused it. */
+const char *vm_end_reason(struct vm *vm, bool *guest);
+
+#endif
