@@ -130,6 +130,10 @@ int p2m_lookup(struct p2m *p, uint64_t gfn, struct p2m_leaf *out);
  * the walk where it is found) or -EINVAL for a GFN past P2M_GFN_LIMIT.
  */
 int p2m_walk(struct p2m *p, uint64_t gfn, struct p2m_walk_step steps[P2M_LEVELS]);
+/* What one step of a walk maps at gfn, decoded from its entry alone (so it
+ * agrees with the walk even if the p2m changed since): false when the
+ * entry is no leaf. */
+bool p2m_step_leaf(const struct p2m_walk_step *step, uint64_t gfn, struct p2m_leaf *out);
 /* Leaves of [gfn, gfn + nr). */
 int p2m_count_leaves(struct p2m *p, uint64_t gfn, uint64_t nr, struct p2m_counts *out);
 /*

@@ -26,6 +26,14 @@ int p2m_lookup(struct p2m *p, uint64_t gfn, struct p2m_leaf *out)
 	return rc;
 }
 
+bool p2m_step_leaf(const struct p2m_walk_step *step, uint64_t gfn, struct p2m_leaf *out)
+{
+	if (!ept_is_leaf(step->entry, step->level))
+		return false;
+	ept_decode(step->entry, step->level, gfn, out);
+	return true;
+}
+
 int p2m_walk(struct p2m *p, uint64_t gfn, struct p2m_walk_step steps[P2M_LEVELS])
 {
 	int n = 0;

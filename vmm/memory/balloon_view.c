@@ -14,17 +14,11 @@
 #include "vmm/memory/balloon_mem_internal.h"
 #include "mm/mapbudget.h"
 
-/* What backs one page of the view, for counting host mappings (I4). */
-struct bm_backing {
-	bool placeholder;
-	bool own;               /* a hugetlb mapping that merges with nothing */
-	enum mm_zone_id zone;
-	uint64_t hfn;
-};
-
-static void bm_backing_of(struct guest_mem *gm, struct bm_state *s, uint64_t gfn,
-			  struct bm_backing *b)
+/* What backs one page of the view (I4): a p2m leaf, or a placeholder; own
+ * from the balloon's per 2 MiB state. */
+static void bm_backing_of(struct guest_mem *gm, uint64_t gfn, void *arg, struct gm_backing *b)
 {
+	struct bm_state *s = arg;
 	struct p2m_leaf l;
 	struct bm_pos p;
 
@@ -34,41 +28,11 @@ static void bm_backing_of(struct guest_mem *gm, struct bm_state *s, uint64_t gfn
 	b->own = !bm_pos_of(gm, gfn, &p) && s->units[p.ri][p.off / GM_HUGE_FRAMES].own_map;
 }
 
-/*
- * Whether a page backed by a and the next one backed by b are in different
- * mappings: placeholders merge with placeholders (PLATFORM.md §9), a shmem
- * mapping runs on into the next frame of the same memfd, even one mapped
- * later; a hugetlb mapping made later merges with nothing. Only called
- * across the edges of a changed range, which in zone Huge are 2 MiB edges.
- */
-static int bm_break(const struct bm_backing *a, const struct bm_backing *b)
-{
-	if (a->placeholder || b->placeholder)
-		return a->placeholder != b->placeholder;
-	return a->zone != b->zone || b->hfn != a->hfn + 1 || a->own || b->own;
-}
-
-/* The change in the view's mappings when [g, g + n) of region r becomes
- * what first..last say (first backs g, last backs g + n - 1). */
 static int64_t bm_maps_delta(struct guest_mem *gm, struct bm_state *s, struct gm_region *r,
-			     uint64_t g, uint64_t n, const struct bm_backing *first,
-			     const struct bm_backing *last)
+			     uint64_t g, uint64_t n, const struct gm_backing *first,
+			     const struct gm_backing *last)
 {
-	uint64_t lo = r->gpa >> PAGE_SHIFT, end = lo + (r->size >> PAGE_SHIFT);
-	struct bm_backing nb, old_first, old_last;
-	int64_t delta = 0;
-
-	bm_backing_of(gm, s, g, &old_first);
-	bm_backing_of(gm, s, g + n - 1, &old_last);
-	if (g > lo) {
-		bm_backing_of(gm, s, g - 1, &nb);
-		delta += bm_break(&nb, first) - bm_break(&nb, &old_first);
-	}
-	if (g + n < end) {
-		bm_backing_of(gm, s, g + n, &nb);
-		delta += bm_break(last, &nb) - bm_break(&old_last, &nb);
-	}
-	return delta;
+	return gm_maps_delta(gm, r, g, n, first, last, bm_backing_of, s);
 }
 
 static uint8_t *bm_view(const struct gm_region *r, uint64_t g)
@@ -121,7 +85,7 @@ static void bm_p2m_unmap(struct guest_mem *gm, uint64_t g, uint64_t n)
 static bool bm_release(struct guest_mem *gm, struct bm_state *s, struct gm_region *r,
 		       struct mm_zone *z, uint32_t idx, uint64_t g, uint64_t n)
 {
-	struct bm_backing ph = { .placeholder = true };
+	struct gm_backing ph = { .placeholder = true };
 	int64_t delta = bm_maps_delta(gm, s, r, g, n, &ph, &ph);
 	bool charged = delta <= 0 || !mm_maps_charge(MM_MAPS_GUEST, (uint64_t)delta);
 
@@ -239,8 +203,8 @@ int bm_refill(struct guest_mem *gm, struct bm_state *s, struct gm_region *r,
 	z->buddy.frames[nidx].owner = (uint32_t)g;
 	uint64_t hfn = z->base_hfn + (uint64_t)nidx;
 	bool own = z->id == ZONE_HUGE;
-	struct bm_backing first = { .zone = z->id, .hfn = hfn, .own = own };
-	struct bm_backing last = { .zone = z->id, .hfn = hfn + n - 1, .own = own };
+	struct gm_backing first = { .zone = z->id, .hfn = hfn, .own = own };
+	struct gm_backing last = { .zone = z->id, .hfn = hfn + n - 1, .own = own };
 	int64_t delta = bm_maps_delta(gm, s, r, g, n, &first, &last);
 	int rc = delta > 0 ? mm_maps_charge(MM_MAPS_GUEST, (uint64_t)delta) : 0;
 	bool charged = !rc && delta > 0;

@@ -50,3 +50,37 @@ int gm_block_split(struct mm_zone *z, uint32_t idx, uint64_t gfn)
 	return 0;
 }
 
+/*
+ * Whether a page backed by a and the next one backed by b are in different
+ * mappings: placeholders merge with placeholders (PLATFORM.md §9), a shmem
+ * mapping runs on into the next frame of the same memfd, even one mapped
+ * later; a hugetlb mapping made later merges with nothing. Only asked
+ * across the edges of a changed range, which in zone Huge are 2 MiB edges.
+ */
+static int gm_break(const struct gm_backing *a, const struct gm_backing *b)
+{
+	if (a->placeholder || b->placeholder)
+		return a->placeholder != b->placeholder;
+	return a->zone != b->zone || b->hfn != a->hfn + 1 || a->own || b->own;
+}
+
+int64_t gm_maps_delta(struct guest_mem *gm, const struct gm_region *r, uint64_t g, uint64_t n,
+		      const struct gm_backing *first, const struct gm_backing *last,
+		      gm_backing_fn now, void *arg)
+{
+	uint64_t lo = r->gpa >> PAGE_SHIFT, end = lo + (r->size >> PAGE_SHIFT);
+	struct gm_backing nb, old_first, old_last;
+	int64_t delta = 0;
+
+	now(gm, g, arg, &old_first);
+	now(gm, g + n - 1, arg, &old_last);
+	if (g > lo) {
+		now(gm, g - 1, arg, &nb);
+		delta += gm_break(&nb, first) - gm_break(&nb, &old_first);
+	}
+	if (g + n < end) {
+		now(gm, g + n, arg, &nb);
+		delta += gm_break(last, &nb) - gm_break(&old_last, &nb);
+	}
+	return delta;
+}

@@ -50,30 +50,26 @@ static int gm_unit_find(struct guest_mem *gm, uint64_t gfn, struct gm_unit *u)
 	return p2m_lookup(gm->p2m, u->g, &u->leaf);
 }
 
-/* Whether GFN a and the next one are in different host mappings: a mapping
- * runs on only into the next frame of the same memfd. */
-static int gm_break(uint64_t a_hfn, enum mm_zone_id a_zone, uint64_t b_hfn, enum mm_zone_id b_zone)
+/* What backs one page of the view: its p2m leaf, or a placeholder. */
+static void gm_backing_now(struct guest_mem *gm, uint64_t gfn, void *arg, struct gm_backing *b)
 {
-	return a_zone != b_zone || b_hfn != a_hfn + 1;
+	struct p2m_leaf l;
+
+	(void)arg;
+	b->placeholder = p2m_lookup(gm->p2m, gfn, &l) != 0;
+	b->own = false;
+	b->zone = b->placeholder ? ZONE_NORMAL : l.zone;
+	b->hfn = b->placeholder ? 0 : l.hfn;
 }
 
 /* How many host mappings the view gains (or loses, negative) when the unit
  * is backed by frames from new_hfn instead. */
-static int64_t gm_maps_delta(struct guest_mem *gm, const struct gm_unit *u, uint64_t new_hfn)
+static int64_t gm_unit_maps_delta(struct guest_mem *gm, const struct gm_unit *u, uint64_t new_hfn)
 {
-	uint64_t first = u->r->gpa >> PAGE_SHIFT, end = first + (u->r->size >> PAGE_SHIFT);
-	uint64_t old_hfn = u->leaf.hfn;
-	enum mm_zone_id zid = u->z->id;
-	struct p2m_leaf nb;
-	int64_t delta = 0;
+	struct gm_backing first = { .zone = u->z->id, .hfn = new_hfn };
+	struct gm_backing last = { .zone = u->z->id, .hfn = new_hfn + u->n - 1 };
 
-	if (u->g > first && !p2m_lookup(gm->p2m, u->g - 1, &nb))
-		delta += gm_break(nb.hfn, nb.zone, new_hfn, zid) -
-			 gm_break(nb.hfn, nb.zone, old_hfn, zid);
-	if (u->g + u->n < end && !p2m_lookup(gm->p2m, u->g + u->n, &nb))
-		delta += gm_break(new_hfn + u->n - 1, zid, nb.hfn, nb.zone) -
-			 gm_break(old_hfn + u->n - 1, zid, nb.hfn, nb.zone);
-	return delta;
+	return gm_maps_delta(gm, u->r, u->g, u->n, &first, &last, gm_backing_now, NULL);
 }
 
 static void *gm_unit_view(const struct gm_unit *u)
@@ -149,7 +145,7 @@ static int gm_remap(struct guest_mem *gm, uint64_t gfn, const void *contents)
 		memcpy(dst + ((gfn - u.g) << PAGE_SHIFT), contents, PAGE_SIZE);
 
 	uint64_t new_hfn = u.z->base_hfn + (uint64_t)nidx;
-	int64_t delta = gm_maps_delta(gm, &u, new_hfn);
+	int64_t delta = gm_unit_maps_delta(gm, &u, new_hfn);
 	if (delta > 0 && (rc = mm_maps_charge(MM_MAPS_GUEST, (uint64_t)delta)) != 0) {
 		gm_frames_free(u.z, (uint32_t)nidx, u.order);
 		return rc;

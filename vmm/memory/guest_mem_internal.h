@@ -60,8 +60,26 @@ int gm_frames_free(struct mm_zone *z, uint32_t idx, unsigned order);
  * own GFN, so single frames can leave it. gfn is the GFN idx backs.
  */
 int gm_block_split(struct mm_zone *z, uint32_t idx, uint64_t gfn);
-/* Charges n host mappings against the process's budget for guest views;
- * -ENOSPC when it would overrun. */
+/*
+ * Counting a view's host mappings (I4), guest_frames.c. What backs one page
+ * of a view: a placeholder (ballooned out), or a frame of a zone; own is a
+ * hugetlb mapping made on its own, which merges with nothing.
+ */
+struct gm_backing {
+	bool placeholder;
+	bool own;
+	enum mm_zone_id zone;
+	uint64_t hfn;
+};
+/* What backs gfn now (the caller's view of its own state). */
+typedef void (*gm_backing_fn)(struct guest_mem *gm, uint64_t gfn, void *arg,
+			      struct gm_backing *out);
+/* The change in r's mappings when [g, g + n) becomes what first..last say
+ * (first backs g, last backs g + n - 1); now says what backs a page today. */
+int64_t gm_maps_delta(struct guest_mem *gm, const struct gm_region *r, uint64_t g, uint64_t n,
+		      const struct gm_backing *first, const struct gm_backing *last,
+		      gm_backing_fn now, void *arg);
+
 /* The region holding gfn, or NULL. */
 struct gm_region *gm_region_of(struct guest_mem *gm, uint64_t gfn);
 

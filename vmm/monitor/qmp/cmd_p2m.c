@@ -73,19 +73,14 @@ static const char *p2m_access(uint64_t entry)
  * between). JSON null when it maps nothing. */
 static json_t *p2m_leaf(const struct p2m_walk_step *last, uint64_t gfn)
 {
-	uint64_t e = last->entry;
-	bool leaf = (e & EPT_RWX) &&
-		    (last->level == 1 || (last->level == 2 && (e & EPT_LEAF_2M)));
+	struct p2m_leaf l;
 
-	if (!leaf)
+	if (!p2m_step_leaf(last, gfn, &l))
 		return json_null();
-	unsigned order = last->level == 2 ? P2M_ORDER_2M : P2M_ORDER_4K;
-	uint64_t hfn = ((e & EPT_ADDR_MASK) >> PAGE_SHIFT) + (gfn & ((1ULL << order) - 1));
-	enum mm_zone_id zone = (enum mm_zone_id)((e & P2M_ZONE_MASK) >> P2M_ZONE_SHIFT);
-	return json_pack("{s:I,s:I,s:s,s:s,s:b,s:b}", "hfn", (json_int_t)hfn,
-			 "size", (json_int_t)(PAGE_SIZE << order), "zone", qmp_zone_name(zone),
-			 "access", p2m_access(e), "punched", (e & P2M_ST_PUNCHED) != 0,
-			 "ballooned", (e & P2M_ST_BALLOONED) != 0);
+	return json_pack("{s:I,s:I,s:s,s:s,s:b,s:b}", "hfn", (json_int_t)l.hfn,
+			 "size", (json_int_t)(PAGE_SIZE << l.order), "zone", qmp_zone_name(l.zone),
+			 "access", p2m_access(l.access), "punched", (l.state & P2M_ST_PUNCHED) != 0,
+			 "ballooned", (l.state & P2M_ST_BALLOONED) != 0);
 }
 
 static json_t *p2m_walk_gpa(struct guest_mem *gm, json_int_t gpa, struct qmp_error *err)
