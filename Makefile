@@ -6,6 +6,7 @@
 #                     and the VMM beside QEMU microvm
 #   make check-asan   everything again under ASan+UBSan in build/asan/, every suite run
 #   make check-clang  everything again with clang -Werror in build/clang/ (if installed)
+#   make check-arrows no include or call circles, every tree within its bounds
 #   make deps         install missing Debian packages (as root; else print the command)
 #   make clean
 # Targets that need packages check them first (once; a stamp under build/
@@ -24,7 +25,7 @@ ALL_CFLAGS = $(HOUSE_CFLAGS) $(CFLAGS) $(SANITIZE)
 LDFLAGS  += $(SANITIZE)
 LDLIBS   += -lxxhash -pthread
 
-.PHONY: all test bench bench-build deps hugepages check-asan check-clang clean
+.PHONY: all test bench bench-build deps hugepages check-asan check-clang check-arrows clean
 all:
 
 # ---- packages ---------------------------------------------------------------
@@ -102,9 +103,16 @@ $(foreach s,$(SUITES),$(eval $(call suite_rule,$(s))))
 hugepages:
 	@tools/hugepages.sh $(HUGEPAGES)
 
-# Runs every suite even when one fails, then fails if any did.
+# The house's arrows (README "The house"), from the includes and the
+# objects' symbols: no circles, every tree within its bounds.
+check-arrows: all
+	tools/check-arrows.sh $(BUILD)
+
+# Runs every suite even when one fails, then fails if any did; the arrows
+# are checked first, like a suite.
 test: all hugepages
-	@failed=; for t in $(SUITE_BINS); do \
+	@failed=; tools/check-arrows.sh $(BUILD) || failed=" check-arrows"; \
+	for t in $(SUITE_BINS); do \
 		echo "== $$t"; \
 		$(TEST_ENV) tools/run-suite.sh $(SUITE_TIMEOUT) $$t $(TEST_FLAGS) || failed="$$failed $$t"; \
 	done; \

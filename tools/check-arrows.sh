@@ -72,7 +72,7 @@ awk '$1 == "D" { def[$2 SUBSEP $4] = def[$2 SUBSEP $4] " " $3 }
 
 # Includes: "x.h" is looked up beside the file, then from the top and in
 # include/ (the -I options of the Makefiles).
-git ls-files mm vmm guest include tools | grep -E '\.(c|h|S)$' | while read -r f; do
+git ls-files --cached --others --exclude-standard mm vmm guest include tools | grep -E '\.(c|h|S)$' | while read -r f; do
 	sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f" | while read -r inc; do
 		for cand in "$(dirname "$f")/$inc" "$inc" "include/$inc"; do
 			if [[ -f $cand ]]; then

@@ -5,6 +5,10 @@
  * page tables and GDT (boot_state.c) into guest RAM and say how the first vCPU
  * enters. Guest RAM is reached only through struct boot_mem, so the loaders
  * do not depend on how it is built and tests can give them a plain buffer.
+ *
+ * vmm/boot/ owns reading images (image.c, elf.c), the loaders, the low
+ * memory layout they share and the x86 boot state (GDT, page tables, entry
+ * registers). It uses include/abi/ and libc only.
  */
 #ifndef VMM_LOADER_H
 #define VMM_LOADER_H

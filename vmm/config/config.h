@@ -1,7 +1,11 @@
 /*
  * What a VM is made of, as the user asked for it: the command line's result
- * (cli.c) and the input of vm_create (vm.c). Plain data; the in-process tests
- * fill it themselves.
+ * (cli/cli.c, domain/ for --domain) and the input of vm_create (core/vm.c).
+ * Plain data; the in-process tests fill it themselves.
+ *
+ * vmm/config/ owns the command line and the libvirt domain XML; it uses mm/
+ * (for mm_huge_mode) and include/abi/, nothing else of vmm/: the core and
+ * the devices read this struct, and nothing here calls them.
  */
 #ifndef VMM_CONFIG_H
 #define VMM_CONFIG_H

@@ -2,7 +2,8 @@
  * A virtual machine, start to end: built from a struct vm_config (guest RAM
  * from the arena, the image loaded, KVM VM and vCPUs), run until the guest
  * exits, crashes or is stopped, then torn down. This is libvmm's API, used
- * by main.c and by the in-process tests.
+ * by main.c and by the in-process tests. Other threads use the VM through
+ * its control interface (vm_control.h).
  */
 #ifndef VMM_VM_H
 #define VMM_VM_H

@@ -11,6 +11,10 @@
  * MAP_FIXED, as vmalloc does (zone Huge only in whole 2 MiB pages). Guest
  * frames are FRAME_GUEST; a block's head frame has owner = its GFN.
  *
+ * vmm/memory/ owns guest RAM: regions, views, the p2m per guest, remap and
+ * punch, ballooned frames (balloon_mem.h) and the arena's sizing
+ * (arena_size.h). It uses mm/ and nothing else of vmm/.
+ *
  * Every change of what backs a GPA goes through the host mapping, so KVM's
  * MMU notifiers zap the second-stage entries (remap, punch below). Functions
  * return 0 or a negative errno.
