@@ -17,6 +17,7 @@
  * 22; 12 of them are the kvmclock setup.
  */
 #include "abi/memvisor.h"
+#include "abi/pvh.h"
 #include "boot.h"
 
 /* The exception vectors that get an entry point (all architectural ones). */
@@ -32,7 +33,7 @@
 	.balign 4
 	.long 4                         /* name size: "Xen\0" */
 	.long 8                         /* descriptor size */
-	.long 18                        /* XEN_ELFNOTE_PHYS32_ENTRY */
+	.long ELF_NOTE_PVH_ENTRY
 	.asciz "Xen"
 	.balign 4
 	.quad pvh_entry32
