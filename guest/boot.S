@@ -1,8 +1,14 @@
 /*
- * Everything the guest runs at CPL0: the two entries (PVH, 32-bit with
- * paging off; ELF64, long mode on the VMM's page tables), the switch to
- * this image's identity map, the descriptor tables, the drop to CPL3, and
- * the exception entry points that report faults.
+ * The guest's entry path, at CPL0: the two entries (PVH, 32-bit with paging
+ * off; ELF64, long mode on the VMM's page tables), the switch to this
+ * image's identity map, the descriptor tables, the drop to CPL3 into
+ * runtime_start, and the exception entry points that hand faults to
+ * trap_report.
+ *
+ * This file is the top of the runtime: it calls into C and no C code calls
+ * back into it. What C does use of the boot code (the exit trap, the triple
+ * fault, the kvmclock area) lives in boot_shared.S, below every C file, so
+ * the runtime's files never use each other in a circle.
  *
  * On this platform every CPL0 instruction is emulated (~300 ns each), so
  * nothing is computed here: the GDT, IDT, TSS with its I/O bitmap and the
@@ -11,6 +17,7 @@
  * 22; 12 of them are the kvmclock setup.
  */
 #include "abi/memvisor.h"
+#include "abi/pvh.h"
 #include "boot.h"
 
 /* The exception vectors that get an entry point (all architectural ones). */
@@ -26,7 +33,7 @@
 	.balign 4
 	.long 4                         /* name size: "Xen\0" */
 	.long 8                         /* descriptor size */
-	.long 18                        /* XEN_ELFNOTE_PHYS32_ENTRY */
+	.long ELF_NOTE_PVH_ENTRY
 	.asciz "Xen"
 	.balign 4
 	.quad pvh_entry32
@@ -139,13 +146,6 @@ isr_common:
 	call trap_report
 	ud2
 
-/* An empty IDT turns the next exception into a triple fault: the reset
- * that QEMU's -no-reboot turns into an exit with status 0. */
-	.globl boot_triple_fault
-boot_triple_fault:
-	lidt boot_null_idtr
-	ud2
-
 /* ---- descriptor tables ---------------------------------------------------- */
 
 	.balign 16
@@ -191,9 +191,6 @@ boot_gdtr:
 boot_idtr:
 	.word boot_idt_end - boot_idt - 1
 	.quad boot_idt
-boot_null_idtr:
-	.word 0
-	.quad 0
 
 /*
  * The TSS: RSP0 for exceptions taken at CPL3, and the I/O bitmap, the only
@@ -247,18 +244,6 @@ user_entry:
 	xor %ebp, %ebp
 	call runtime_start
 	ud2
-
-/* guest_exit's last resort (exit.c): the fault handler recognises this
- * address and resets quietly instead of reporting a crash. */
-	.globl runtime_exit_trap
-runtime_exit_trap:
-	ud2
-
-	.data
-	.balign 32                      /* must not cross a page */
-	.globl boot_kvmclock
-boot_kvmclock:
-	.fill 32, 1, 0
 
 /* Stacks: never zeroed, nothing relies on their contents. */
 	.section .noinit, "aw", @nobits

@@ -1,33 +1,16 @@
 /*
  * The boot information: the command line and the memory map, copied out of
  * whatever the VMM passed, so nothing depends on those structures later.
- * Two formats arrive at the entry code: a PVH hvm_start_info (the PVH entry
- * always; memvisor's ELF64 entry too) or a Linux zero page (boot_params),
- * which an ELF64 loader following Firecracker's layout may pass instead.
+ * Two formats arrive at the entry code: a PVH start info (abi/pvh.h; the
+ * PVH entry always, memvisor's ELF64 entry too) or a Linux zero page
+ * (boot_params), which an ELF64 loader following Firecracker's layout may
+ * pass instead.
  * The structures themselves, modules and initrd are recorded as reserved.
  */
 #include "internal.h"
+#include "abi/pvh.h"
 
 struct boot_info boot;
-
-#define PVH_MAGIC 0x336ec578u
-#define E820_RAM  1
-
-struct hvm_start_info {
-	uint32_t magic, version, flags, nr_modules;
-	uint64_t modlist_paddr, cmdline_paddr, rsdp_paddr;
-	uint64_t memmap_paddr;          /* version >= 1 */
-	uint32_t memmap_entries, reserved;
-};
-
-struct hvm_memmap_entry {
-	uint64_t addr, size;
-	uint32_t type, reserved;
-};
-
-struct hvm_modlist_entry {
-	uint64_t paddr, size, cmdline_paddr, reserved;
-};
 
 /* Linux zero page (boot_params) offsets. */
 #define ZP_EXT_RAMDISK_IMAGE 0x0c0
@@ -96,24 +79,24 @@ static void copy_cmdline(uint64_t gpa)
 	reserve(gpa, n + 1);
 }
 
-static void parse_pvh(const struct hvm_start_info *si)
+static void parse_pvh(const struct pvh_start_info *si)
 {
 	boot.protocol = "pvh";
 	reserve((uintptr_t)si, sizeof(*si));
 	copy_cmdline(si->cmdline_paddr);
-	uint64_t mods = (uint64_t)si->nr_modules * sizeof(struct hvm_modlist_entry);
+	uint64_t mods = (uint64_t)si->nr_modules * sizeof(struct pvh_module);
 	if (si->nr_modules && reachable(si->modlist_paddr, mods)) {
-		const struct hvm_modlist_entry *m = ptr(si->modlist_paddr);
+		const struct pvh_module *m = ptr(si->modlist_paddr);
 		reserve(si->modlist_paddr, mods);
 		for (uint32_t i = 0; i < si->nr_modules; i++)
 			reserve(m[i].paddr, m[i].size);
 	}
-	uint64_t map = (uint64_t)si->memmap_entries * sizeof(struct hvm_memmap_entry);
+	uint64_t map = (uint64_t)si->memmap_entries * sizeof(struct pvh_memmap_entry);
 	if (si->version >= 1 && reachable(si->memmap_paddr, map)) {
-		const struct hvm_memmap_entry *e = ptr(si->memmap_paddr);
+		const struct pvh_memmap_entry *e = ptr(si->memmap_paddr);
 		reserve(si->memmap_paddr, map);
 		for (uint32_t i = 0; i < si->memmap_entries; i++)
-			if (e[i].type == E820_RAM)
+			if (e[i].type == PVH_MEMMAP_TYPE_RAM)
 				add_ram(e[i].addr, e[i].size);
 	}
 }
@@ -130,7 +113,7 @@ static void parse_zero_page(const uint8_t *zp)
 		n = ZP_E820_MAX;
 	for (unsigned i = 0; i < n; i++) {
 		const uint8_t *e = zp + ZP_E820_TABLE + i * ZP_E820_ENTRY_SIZE;
-		if (load32(e + 16) == E820_RAM)
+		if (load32(e + 16) == PVH_MEMMAP_TYPE_RAM)  /* e820's numbers, as PVH's */
 			add_ram(load64(e), load64(e + 8));
 	}
 }
@@ -140,8 +123,8 @@ void bootinfo_parse(uint64_t gpa)
 	boot.protocol = "none";
 	if (!reachable(gpa, 4096))
 		return;
-	const struct hvm_start_info *si = ptr(gpa);
-	if (si->magic == PVH_MAGIC)
+	const struct pvh_start_info *si = ptr(gpa);
+	if (si->magic == PVH_START_MAGIC)
 		parse_pvh(si);
 	else if (load32((const uint8_t *)ptr(gpa) + ZP_HEADER) == ZP_HEADER_MAGIC)
 		parse_zero_page(ptr(gpa));

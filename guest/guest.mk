@@ -8,7 +8,7 @@
 # SSE (-mgeneral-regs-only), so nothing depends on FPU state.
 
 GUEST_IMAGES  := hello memtest fault remap idle balloon balloon_hostile
-GUEST_RUNTIME := boot pagetables start bootinfo memory console printf string cmdline exit tsc halt trap
+GUEST_RUNTIME := boot boot_shared pagetables start bootinfo memory console printf string cmdline exit tsc halt trap
 GUEST_OBJDIR  := $(BUILD)/guest/obj
 GUEST_ELFS    := $(GUEST_IMAGES:%=$(BUILD)/guest/%.elf)
 GUEST_RT_OBJS := $(GUEST_RUNTIME:%=$(GUEST_OBJDIR)/%.o)

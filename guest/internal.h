@@ -33,10 +33,11 @@ void memory_map_high(void);
 /* console.c: part of a line is waiting for its newline. */
 bool console_pending(void);
 
-/* boot.S, pagetables.S, guest.ld */
+/* pagetables.S, guest.ld */
 extern uint64_t boot_pdpt[512];
 extern uint64_t boot_pd_pool[PD_POOL_PAGES][512];
 extern char image_end[], __bss_start[], __bss_end[];
+/* boot_shared.S (never boot.S, which calls into C and must stay above it) */
 extern char boot_kvmclock[32];
 _Noreturn void runtime_exit_trap(long status);
 _Noreturn void boot_triple_fault(void);
