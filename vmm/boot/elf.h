@@ -8,11 +8,10 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "abi/pvh.h"           /* ELF_NOTE_PVH_ENTRY */
 #include "vmm/boot/image.h"
 
 #define ELF_MAX_PHDRS 64
-/* XEN_ELFNOTE_PHYS32_ENTRY: the PVH entry point, owner "Xen". */
-#define ELF_NOTE_PVH_ENTRY 18
 
 struct boot_ctx;
 
