@@ -50,23 +50,10 @@ bool ram_count_states(uint64_t counts[FRAME_NR_OWNER_STATES]);
 
 /* ---- virtio_balloon.c -------------------------------------------------- */
 
-/* Config space. */
-#define VIRTIO_BALLOON_CFG_NUM_PAGES     0
-#define VIRTIO_BALLOON_CFG_ACTUAL        4
-
-/* Statistics tags. */
-#define VIRTIO_BALLOON_S_MEMFREE         4
-#define VIRTIO_BALLOON_S_MEMTOT          5
-#define VIRTIO_BALLOON_S_AVAIL           6
-
 /* PFNs per inflate or deflate buffer, as Linux's driver sends them. */
-#define VIRTIO_BALLOON_BATCH             256
+#define VIRTIO_BALLOON_BATCH             VIRTIO_BALLOON_MAX_PFNS
 
-struct virtio_balloon_stat {
-	uint16_t tag;
-	uint64_t val;
-} __attribute__((packed));
-
+/* The statistics the driver reports (free, total, available). */
 #define VIRTIO_BALLOON_NR_STATS          3
 
 struct vballoon {

@@ -20,13 +20,6 @@
 #include "abi/virtio.h"
 
 /* Split virtqueue structures (virtio 1.x, 2.7). */
-struct virtq_desc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags;
-	uint16_t next;
-};
-
 /* The largest queue this driver sets up: its buffers go one at a time. */
 #define VIRTQ_MAX_SIZE             64
 
@@ -35,11 +28,6 @@ struct virtq_avail {
 	uint16_t idx;
 	uint16_t ring[VIRTQ_MAX_SIZE];
 	uint16_t used_event;
-};
-
-struct virtq_used_elem {
-	uint32_t id;
-	uint32_t len;
 };
 
 struct virtq_used {

@@ -1,13 +1,14 @@
 /*
  * The virtio wire format both sides of memvisor speak: virtio-mmio register
  * offsets (virtio 1.x 4.2.2, plus the legacy version 1 ones), device status
- * bits, interrupt causes, split-ring descriptor flags, and the balloon's
- * device ID and feature bits. Constants only, like abi.h: the freestanding
- * guest driver (guest/virtio_*.c) and the VMM's device (vmm/virtio_*.c)
- * include this one file, so they cannot drift apart.
+ * bits, interrupt causes, the split ring's descriptor and used element,
+ * and the balloon's device ID, feature bits, queues, config space and
+ * statistics. The freestanding guest driver (guest/virtio_*.c) and the VMM's
+ * device (vmm/devices/virtio/) include this one file, so they cannot drift
+ * apart.
  */
-#ifndef GUEST_VIRTIO_ABI_H
-#define GUEST_VIRTIO_ABI_H
+#ifndef ABI_VIRTIO_H
+#define ABI_VIRTIO_H
 
 #define VIRTIO_MMIO_MAGIC               0x74726976u  /* "virt" */
 
@@ -62,5 +63,54 @@
 #define VIRTIO_BALLOON_F_MUST_TELL_HOST 0
 #define VIRTIO_BALLOON_F_STATS_VQ       1
 #define VIRTIO_BALLOON_F_DEFLATE_ON_OOM 2
+/* Its queues (5.5.2). */
+#define VIRTIO_BALLOON_Q_INFLATE        0
+#define VIRTIO_BALLOON_Q_DEFLATE        1
+#define VIRTIO_BALLOON_Q_STATS          2
+/* Its config space (5.5.4): num_pages, actual, free page hint command id,
+ * poison value; all le32. */
+#define VIRTIO_BALLOON_CFG_NUM_PAGES    0
+#define VIRTIO_BALLOON_CFG_ACTUAL       4
+#define VIRTIO_BALLOON_CONFIG_SIZE      16
+/* PFNs are 4 KiB frame numbers whatever the guest's page size. */
+#define VIRTIO_BALLOON_PFN_SHIFT        12
+/* The most PFNs one inflate or deflate buffer carries: Linux's batch, which
+ * memvisor's driver sends too and its device refuses to exceed. */
+#define VIRTIO_BALLOON_MAX_PFNS         256
+/* Statistics (5.5.6.3): tags 0 (swap-in) .. 15 (direct reclaim), each
+ * record a packed le16 tag and le64 value. */
+#define VIRTIO_BALLOON_S_MEMFREE        4
+#define VIRTIO_BALLOON_S_MEMTOT         5
+#define VIRTIO_BALLOON_S_AVAIL          6
+#define VIRTIO_BALLOON_S_NR             16
+#define VIRTIO_BALLOON_STAT_BYTES       10
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+
+/* A split virtqueue's descriptor (2.7.5) and used element (2.7.8),
+ * little-endian on the wire. */
+struct virtq_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+
+struct virtq_used_elem {
+	uint32_t id;
+	uint32_t len;
+};
+
+struct virtio_balloon_stat {
+	uint16_t tag;
+	uint64_t val;
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct virtq_desc) == 16, "virtq_desc layout");
+_Static_assert(sizeof(struct virtq_used_elem) == 8, "virtq_used_elem layout");
+_Static_assert(sizeof(struct virtio_balloon_stat) == VIRTIO_BALLOON_STAT_BYTES,
+	       "virtio_balloon_stat layout");
+#endif
 
 #endif

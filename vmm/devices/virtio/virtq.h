@@ -20,13 +20,6 @@ struct guest_mem;
 /* Buffers a device can take in one chain. */
 #define VIRTQ_MAX_SEGS 16
 
-struct virtq_desc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags;
-	uint16_t next;
-};
-
 struct virtq {
 	/* Set by the driver through the transport. */
 	uint16_t size;

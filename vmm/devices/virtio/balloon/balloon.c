@@ -17,7 +17,6 @@
 #include "vmm/memory/balloon_mem.h"
 #include "vmm/devices/virtio/balloon/balloon.h"
 
-#define VIRTIO_BALLOON_CONFIG_SIZE 16   /* num_pages, actual, hint cmd id, poison */
 #define VIRTIO_BALLOON_MAX_STATS 64
 
 /* One PFN buffer, copied out of guest RAM, and its GFNs. */
@@ -50,7 +49,10 @@ static struct virtio_balloon *balloon_of_transport(struct virtio_mmio *t)
 static void virtio_balloon_config_read(struct virtio_mmio *t, uint32_t off, void *buf, unsigned len)
 {
 	struct virtio_balloon *b = balloon_of_transport(t);
-	uint32_t cfg[VIRTIO_BALLOON_CONFIG_SIZE / 4] = { htole32(b->num_pages), htole32(b->actual) };
+	uint32_t cfg[VIRTIO_BALLOON_CONFIG_SIZE / 4] = {
+		[VIRTIO_BALLOON_CFG_NUM_PAGES / 4] = htole32(b->num_pages),
+		[VIRTIO_BALLOON_CFG_ACTUAL / 4] = htole32(b->actual),
+	};
 
 	memcpy(buf, (uint8_t *)cfg + off, len);
 }
@@ -61,12 +63,12 @@ static void virtio_balloon_config_write(struct virtio_mmio *t, uint32_t off, con
 {
 	struct virtio_balloon *b = balloon_of_transport(t);
 
-	if (off < 4 || off + len > 8) {
+	if (off < VIRTIO_BALLOON_CFG_ACTUAL || off + len > VIRTIO_BALLOON_CFG_ACTUAL + 4) {
 		b->counters.bad_config_writes++;
 		return;
 	}
 	uint32_t actual = htole32(b->actual);
-	memcpy((uint8_t *)&actual + (off - 4), buf, len);
+	memcpy((uint8_t *)&actual + (off - VIRTIO_BALLOON_CFG_ACTUAL), buf, len);
 	actual = le32toh(actual);
 	if (actual != b->actual) {
 		b->actual = actual;

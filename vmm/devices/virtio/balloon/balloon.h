@@ -18,17 +18,8 @@
 
 struct guest_mem;
 
-#define VIRTIO_BALLOON_Q_INFLATE 0
-#define VIRTIO_BALLOON_Q_DEFLATE 1
-#define VIRTIO_BALLOON_Q_STATS   2
+/* Queues, config space, PFN size, buffer and stats sizes: abi/virtio.h. */
 #define VIRTIO_BALLOON_QUEUE_MAX 128
-/* PFNs are 4 KiB frame numbers whatever the guest's page size. */
-#define VIRTIO_BALLOON_PFN_SHIFT 12
-/* The most PFNs one buffer may carry (Linux's batch). */
-#define VIRTIO_BALLOON_MAX_PFNS 256
-/* Stats tags 0 (swap-in) .. 15 (direct reclaim); others are ignored. */
-#define VIRTIO_BALLOON_S_NR 16
-#define VIRTIO_BALLOON_STAT_BYTES 10   /* le16 tag, le64 value, packed */
 
 struct virtio_balloon;
 
