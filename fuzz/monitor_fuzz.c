@@ -1,9 +1,9 @@
 /*
  * libFuzzer target for the monitor's input path: the bytes a client sends,
  * through a QMP session (framing, jansson, dispatch, every command) on a
- * real mm arena and a real guest_mem, as monitor/server.c drives it but
- * without sockets or KVM. Only the run state is a variable here: there are
- * no vCPUs to pause.
+ * real mm arena and a real guest_mem with a balloon device from the device
+ * table, as monitor/server.c drives it but without sockets or KVM. Only the
+ * run state is a variable here: there are no vCPUs to pause.
  *
  * The first byte of an input steers the session: bit 6 set negotiates
  * capabilities before the rest is fed (so commands are reached without the
@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "vmm/devices/virtio/balloon/balloon.h"
 #include "vmm/monitor/qmp/qmp.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -78,9 +79,20 @@ static uint64_t fz_ram_size(void *ctx)
 	return guest_mem_ram_bytes(gm);
 }
 
+/* The VM's devices: a balloon, as vm_create makes it (no KVM), so the
+ * balloon commands reach a real device through the table. */
+static struct device_set *devices;
+
+static struct device *fz_device_get(void *ctx, const char *name)
+{
+	(void)ctx;
+	return device_set_get(devices, name);
+}
+
 static const struct vm_control target = {
 	.status = fz_status, .pause = fz_pause, .resume = fz_resume, .quit = fz_quit,
 	.arena = fz_arena, .guest_mem = fz_guest_mem, .ram_size = fz_ram_size,
+	.device_get = fz_device_get,
 };
 
 static void fz_check_line(const char *line, size_t len)
@@ -129,10 +141,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	struct mm_arena_config cfg = { .normal_bytes = 24 << 20, .huge = MM_HUGE_OFF };
 	char why[256];
 
+	static const struct device_type *const types[] = { &virtio_balloon_device, NULL };
+	static struct device_host host;
+	static struct vm_config vm_cfg;
+
 	(void)argc, (void)argv;
 	if (mm_arena_create(&cfg, &arena) ||
 	    guest_mem_create(arena, 8 << 20, MM_HUGE_OFF, &gm, why, sizeof(why))) {
 		fprintf(stderr, "monitor_fuzz: cannot build the arena and guest memory\n");
+		abort();
+	}
+	vm_config_init(&vm_cfg);
+	vm_cfg.mem_bytes = 8 << 20;
+	host = (struct device_host){ .arena = arena, .gm = gm, .vm_fd = -1 };
+	if (device_set_create(types, &host, &vm_cfg, &devices, why, sizeof(why))) {
+		fprintf(stderr, "monitor_fuzz: %s\n", why);
 		abort();
 	}
 	return 0;
