@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "vmm/boot/boot_layout.h"
-#include "vmm/boot/boot_state.h"
+#include "vmm/boot/boot_tables.h"
 #include "vmm/boot/elf.h"
 #include "vmm/boot/loader.h"
 #include "vmm/boot/pvh.h"
@@ -57,6 +57,6 @@ int loader_boot_info(struct boot_ctx *ctx, struct boot_entry *out)
 		out->initrd_size = ctx->initrd->size;
 	}
 	if (!rc)
-		rc = x86_boot_write_gdt(ctx);
+		rc = boot_write_gdt(ctx);
 	return rc ? rc : pvh_write_start_info(ctx, out->initrd_gpa);
 }

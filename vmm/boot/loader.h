@@ -2,13 +2,13 @@
  * Kernel image loaders: PVH ELF (loader_pvh.c), ELF64 with a long-mode entry
  * (loader_elf64.c) and the Linux bzImage boot protocol (loader_bzimage.c).
  * They write the image, the boot structures (boot_layout.c) and the boot
- * page tables and GDT (boot_state.c) into guest RAM and say how the first vCPU
- * enters. Guest RAM is reached only through struct boot_mem, so the loaders
+ * page tables and GDT (boot_tables.c) into guest RAM and say how the first
+ * vCPU enters. Guest RAM is reached only through struct boot_mem, so the loaders
  * do not depend on how it is built and tests can give them a plain buffer.
  *
- * vmm/boot/ owns reading images (image.c, elf.c), the loaders, the low
- * memory layout they share and the x86 boot state (GDT, page tables, entry
- * registers). It uses include/abi/ and libc only.
+ * vmm/boot/ owns reading images (image.c, elf.c), the loaders and the low
+ * memory layout they share. It uses vmm/arch/x86/ (what the boot tables
+ * hold), include/abi/ and libc only.
  */
 #ifndef VMM_LOADER_H
 #define VMM_LOADER_H

@@ -12,7 +12,7 @@
 #include "abi/memvisor.h"
 #include "vmm/boot/boot_layout.h"
 #include "vmm/boot/loader.h"
-#include "vmm/boot/boot_state.h"
+#include "vmm/boot/boot_tables.h"
 
 #define BZ_HDR_OFFSET      0x1f1
 #define BZ_BOOT_FLAG       0xaa55
@@ -135,7 +135,7 @@ int loader_bzimage(const struct image *img, struct boot_ctx *ctx, struct boot_en
 	*out = (struct boot_entry){ .mode = BOOT_LONG64, .format = "bzImage" };
 	rc = bz_load_kernel(img, &h, ctx, &out->kernel_start, &out->kernel_end);
 	if (!rc)
-		rc = x86_boot_write_page_tables(ctx, &out->map_top);
+		rc = boot_write_page_tables(ctx, &out->map_top);
 	if (rc)
 		return rc;
 	if (out->kernel_end > out->map_top)
@@ -143,7 +143,7 @@ int loader_bzimage(const struct image *img, struct boot_ctx *ctx, struct boot_en
 				 (unsigned long long)out->kernel_start, (unsigned long long)out->kernel_end);
 	rc = boot_write_cmdline(ctx);
 	if (!rc)
-		rc = x86_boot_write_gdt(ctx);
+		rc = boot_write_gdt(ctx);
 	if (!rc)
 		rc = bz_zero_page(img, ctx, out);
 	if (rc)

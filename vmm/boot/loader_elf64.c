@@ -10,7 +10,7 @@
 #include "vmm/boot/boot_layout.h"
 #include "vmm/boot/elf.h"
 #include "vmm/boot/loader.h"
-#include "vmm/boot/boot_state.h"
+#include "vmm/boot/boot_tables.h"
 
 /*
  * e_entry is a virtual address. The entry runs on the identity map, so it is
@@ -47,7 +47,7 @@ int loader_elf64(const struct image *img, const struct elf_file *elf, struct boo
 	rc = loader_load_segments(img, elf, BOOT_AREAS_ALL, ctx, &out->kernel_start, &out->kernel_end);
 	if (rc)
 		return rc;
-	rc = x86_boot_write_page_tables(ctx, &out->map_top);
+	rc = boot_write_page_tables(ctx, &out->map_top);
 	if (rc)
 		return rc;
 	if (rip >= out->map_top)

@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include "mm/kmalloc.h"
+#include "vmm/arch/x86/cpuid.h"
 #include "vmm/core/kvm.h"
 
 #define KVM_API_VERSION_NEEDED 12
@@ -170,7 +171,8 @@ void kvm_close(struct kvm *k)
 	k->vm_fd = k->sys_fd = -1;
 }
 
-/* This vCPU's CPUID: the supported table with its APIC ID in leaves 1 and 0xb/0x1f. */
+/* This vCPU's CPUID: the supported table as x86_cpuid_for_vcpu makes it
+ * this vCPU's. */
 static int kvm_set_cpuid(struct kvm *k, int fd, unsigned id)
 {
 	size_t bytes = sizeof(struct kvm_cpuid2) + k->cpuid->nent * sizeof(struct kvm_cpuid_entry2);
@@ -179,13 +181,7 @@ static int kvm_set_cpuid(struct kvm *k, int fd, unsigned id)
 	if (!c)
 		return -ENOMEM;
 	memcpy(c, k->cpuid, bytes);
-	for (unsigned i = 0; i < c->nent; i++) {
-		struct kvm_cpuid_entry2 *e = &c->entries[i];
-		if (e->function == 1)
-			e->ebx = (e->ebx & 0x00ffffffu) | (id << 24);
-		if (e->function == 0xb || e->function == 0x1f)
-			e->edx = id;
-	}
+	x86_cpuid_for_vcpu(c, id);
 	int rc = kvm_ioctl(fd, KVM_SET_CPUID2, (unsigned long)c) < 0 ? -errno : 0;
 	kvfree(k->arena, c);
 	return rc;

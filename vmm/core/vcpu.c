@@ -15,7 +15,8 @@
 #include "mm/slab.h"
 #include "vmm/core/vcpu.h"
 #include "vmm/core/vm_internal.h"
-#include "vmm/boot/boot_state.h"
+#include "abi/memvisor.h"
+#include "vmm/arch/x86/boot_cpu.h"
 
 /* initial-exec: reading it in the signal handler must not allocate. */
 static __thread struct kvm_run *volatile vcpu_tls_run __attribute__((tls_model("initial-exec")));
@@ -77,10 +78,11 @@ int vcpu_set_boot_state(struct vcpu *v)
 
 	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
 		return -errno;
-	x86_boot_sregs(&v->vm->entry, &sregs);
+	x86_boot_sregs(v->vm->entry.mode == BOOT_LONG64, ABI_GDT_GPA, ABI_PML4_GPA, &sregs);
 	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0)
 		return -errno;
-	x86_boot_regs(&v->vm->entry, &regs);
+	x86_boot_regs(v->vm->entry.rip, v->vm->entry.rbx, v->vm->entry.rsi, v->vm->entry.rsp,
+		      &regs);
 	return ioctl(v->fd, KVM_SET_REGS, &regs) < 0 ? -errno : 0;
 }
 

@@ -1,13 +1,8 @@
 /*
- * Boot-time x86 state. Segment descriptors carry the Accessed bit already so
- * the CPU never writes to the GDT, and page-table entries carry A and D so a
- * shadow MMU need not fault to set them.
+ * The x86 CPU at boot (boot_cpu.h).
  */
-#include <errno.h>
 #include <string.h>
-#include "abi/memvisor.h"
-#include "vmm/boot/boot_layout.h"
-#include "vmm/boot/boot_state.h"
+#include "vmm/arch/x86/boot_cpu.h"
 
 #define GIB (1ULL << 30)
 
@@ -29,47 +24,24 @@
 #define EFER_LME 0x100ULL
 #define EFER_LMA 0x400ULL
 
-static const uint64_t boot_gdt[] = {
+const uint64_t x86_boot_gdt[X86_BOOT_GDT_ENTRIES] = {
 	0,
 	0x00cf9b000000ffffULL,   /* 0x08: 32-bit code, flat */
 	0x00af9b000000ffffULL,   /* 0x10: 64-bit code */
 	0x00cf93000000ffffULL,   /* 0x18: data, flat */
 };
 
-int x86_boot_write_gdt(struct boot_ctx *ctx)
+void x86_identity_map(uint64_t *pml4, uint64_t *pdpt, uint64_t *pd, uint64_t pds,
+		      uint64_t pdpt_gpa, uint64_t pd_gpa)
 {
-	void *p = boot_hva(ctx, ABI_GDT_GPA, sizeof(boot_gdt), "the boot GDT");
-
-	if (!p)
-		return -ENOEXEC;
-	memcpy(p, boot_gdt, sizeof(boot_gdt));
-	return 0;
-}
-
-int x86_boot_write_page_tables(struct boot_ctx *ctx, uint64_t *map_top)
-{
-	uint64_t top = boot_ram_top(ctx->mem);
-	uint64_t pds = (top + GIB - 1) / GIB;
-
-	if (pds < 4)
-		pds = 4;          /* the 32-bit MMIO window is reachable too */
-	if (pds > BOOT_MAX_PDS)
-		pds = BOOT_MAX_PDS;
-	uint64_t *pml4 = boot_hva(ctx, ABI_PML4_GPA, 4096, "the boot PML4");
-	uint64_t *pdpt = boot_hva(ctx, ABI_PDPT_GPA, 4096, "the boot PDPT");
-	uint64_t *pd = boot_hva(ctx, ABI_PD_GPA, pds * 4096, "the boot page directories");
-	if (!pml4 || !pdpt || !pd)
-		return -ENOEXEC;
 	memset(pml4, 0, 4096);
 	memset(pdpt, 0, 4096);
-	pml4[0] = ABI_PDPT_GPA | PTE_P | PTE_W | PTE_A;
+	pml4[0] = pdpt_gpa | PTE_P | PTE_W | PTE_A;
 	for (uint64_t g = 0; g < pds; g++) {
-		pdpt[g] = (ABI_PD_GPA + g * 4096) | PTE_P | PTE_W | PTE_A;
+		pdpt[g] = (pd_gpa + g * 4096) | PTE_P | PTE_W | PTE_A;
 		for (uint64_t i = 0; i < 512; i++)
 			pd[g * 512 + i] = (g * GIB + (i << 21)) | PTE_P | PTE_W | PTE_A | PTE_D | PTE_PS;
 	}
-	*map_top = pds * GIB;
-	return 0;
 }
 
 static struct kvm_segment flat_segment(uint16_t selector, uint8_t type, bool long_mode)
@@ -81,18 +53,16 @@ static struct kvm_segment flat_segment(uint16_t selector, uint8_t type, bool lon
 	};
 }
 
-void x86_boot_sregs(const struct boot_entry *e, struct kvm_sregs *s)
+void x86_boot_sregs(bool lm, uint64_t gdt_gpa, uint64_t pml4_gpa, struct kvm_sregs *s)
 {
-	bool lm = e->mode == BOOT_LONG64;
-
 	s->cs = flat_segment(lm ? X86_BOOT_CS64 : X86_BOOT_CS32, 0xb, lm);
 	s->ds = s->es = s->fs = s->gs = s->ss = flat_segment(X86_BOOT_DS, 0x3, lm);
-	s->gdt = (struct kvm_dtable){ .base = ABI_GDT_GPA, .limit = sizeof(boot_gdt) - 1 };
+	s->gdt = (struct kvm_dtable){ .base = gdt_gpa, .limit = sizeof(x86_boot_gdt) - 1 };
 	/* No IDT: a fault this early is a triple fault, which the VMM reports. */
 	s->idt = (struct kvm_dtable){ .base = 0, .limit = 0 };
 	if (lm) {
 		s->cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
-		s->cr3 = ABI_PML4_GPA;
+		s->cr3 = pml4_gpa;
 		s->cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
 		s->efer = EFER_LME | EFER_LMA;
 	} else {
@@ -103,12 +73,12 @@ void x86_boot_sregs(const struct boot_entry *e, struct kvm_sregs *s)
 	}
 }
 
-void x86_boot_regs(const struct boot_entry *e, struct kvm_regs *r)
+void x86_boot_regs(uint64_t rip, uint64_t rbx, uint64_t rsi, uint64_t rsp, struct kvm_regs *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->rip = e->rip;
-	r->rbx = e->rbx;
-	r->rsi = e->rsi;
-	r->rsp = e->rsp;
+	r->rip = rip;
+	r->rbx = rbx;
+	r->rsi = rsi;
+	r->rsp = rsp;
 	r->rflags = 0x2;     /* bit 1 is always set; interrupts off */
 }
