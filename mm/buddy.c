@@ -1,17 +1,18 @@
 /*
- * The buddy core: one zone's free lists (per order, per migrate type), block
- * split and merge, allocation and freeing of blocks, zone setup, and the zone
- * lock. Pageblocks and fallback stealing are in buddy_fallback.c, runs longer
- * than a block and allocated-block operations in buddy_contig.c, the checks
- * and counters in buddy_check.c; the descriptor discipline they all keep is
- * described in buddy_internal.h.
+ * The buddy core: allocation and freeing of one zone's blocks (taking a
+ * block off the free lists, falling back to the other migrate type, merging a
+ * freed block with its buddies), zone setup, and the zone lock. The free
+ * lists themselves are in buddy_list.h, pageblocks and fallback stealing in
+ * buddy_fallback.c, runs longer than a block and allocated-block operations
+ * in buddy_contig.c, the checks and counters in buddy_check.c; the
+ * descriptor discipline they all keep is described in buddy_internal.h.
  *
  * Freestanding: no libc, no system calls (guest/ links this file).
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
-#include "buddy_internal.h"
+#include "buddy_list.h"
 
 /* Zeroes the stats through counters_copy() (see there why not by assignment). */
 static const struct buddy_counters counters_zero;
@@ -32,58 +33,7 @@ void buddy_unlock(struct buddy_zone *z)
 	__atomic_store_n(&z->lock, 0, __ATOMIC_RELEASE);
 }
 
-/* ---- free lists ---- */
-
-void buddy_list_add(struct buddy_zone *z, uint32_t idx, unsigned order, unsigned mt)
-{
-	struct buddy_free_area *a = &z->area[order];
-	struct frame *f = &z->frames[idx];
-	uint32_t h = a->head[mt];
-
-	f->next = h;
-	f->prev = FRAME_NONE;
-	if (h != FRAME_NONE)
-		z->frames[h].prev = idx;
-	a->head[mt] = idx;
-	a->nr_free[mt]++;
-	z->nr_free_pages += BLOCK(order);
-	f->owner = 0;
-	f->order = (uint8_t)order;
-	f->migratetype = (uint8_t)mt;
-	frame_state_set(f, FRAME_FREE);
-	flags_set(f, FRAME_F_BUDDY);
-}
-
-/* Leaves the head with no flags: the caller decides what it becomes. */
-void buddy_list_del(struct buddy_zone *z, uint32_t idx)
-{
-	struct frame *f = &z->frames[idx];
-	struct buddy_free_area *a = &z->area[f->order];
-	unsigned mt = f->migratetype;
-
-	if (f->prev != FRAME_NONE)
-		z->frames[f->prev].next = f->next;
-	else
-		a->head[mt] = f->next;
-	if (f->next != FRAME_NONE)
-		z->frames[f->next].prev = f->prev;
-	a->nr_free[mt]--;
-	z->nr_free_pages -= BLOCK(f->order);
-	flags_set(f, 0);
-}
-
 /* ---- allocation ---- */
-
-/* Linux's expand(): the upper halves go back, each on its pageblock's lists. */
-void buddy_expand(struct buddy_zone *z, uint32_t idx, unsigned low, unsigned high)
-{
-	while (high > low) {
-		high--;
-		uint32_t half = idx + BLOCK(high);
-		buddy_list_add(z, half, high, pb_type(z, half));
-		z->stats.splits++;
-	}
-}
 
 static long rmqueue(struct buddy_zone *z, unsigned order, unsigned mt)
 {

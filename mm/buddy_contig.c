@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
-#include "buddy_internal.h"
+#include "buddy_list.h"
 
 /* ---- runs longer than a block ---- */
 

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
-#include "buddy_internal.h"
+#include "buddy_list.h"
 
 /* Sets every pageblock the block covers to mt; returns how many changed. */
 uint32_t buddy_pb_set_range(struct buddy_zone *z, uint32_t idx, unsigned order, unsigned mt)

@@ -3,8 +3,8 @@
  * every part reads frames with, and the few functions one part calls in
  * another.
  *
- *   buddy.c           free lists, split and merge, alloc and free, zone
- *                     setup, the zone lock
+ *   buddy_list.h      the free lists and splitting, which all of them use
+ *   buddy.c           alloc and free, merging, zone setup, the zone lock
  *   buddy_fallback.c  pageblocks and Linux's fallback stealing
  *   buddy_contig.c    runs longer than a block, and allocated blocks
  *                     (split, state, head lookup)
@@ -105,9 +105,6 @@ static inline void counters_copy(struct buddy_counters *d, const struct buddy_co
 }
 
 /* buddy.c; all with the zone lock held. */
-void buddy_list_add(struct buddy_zone *z, uint32_t idx, unsigned order, unsigned mt);
-void buddy_list_del(struct buddy_zone *z, uint32_t idx);
-void buddy_expand(struct buddy_zone *z, uint32_t idx, unsigned low, unsigned high);
 void buddy_block_mark_allocated(struct buddy_zone *z, uint32_t idx, unsigned order, unsigned mt,
 				enum frame_state st, bool compound);
 bool buddy_block_is_allocated(const struct buddy_zone *z, uint32_t idx, unsigned order);
