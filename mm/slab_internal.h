@@ -1,6 +1,20 @@
 /*
  * Slab internals shared by the slab's files: the slab descriptor, the cache,
- * the per-thread slot, and the hardened free pointer.
+ * the per-thread slot, the hardened free pointer, the lists of slabs, and
+ * what each file offers the others. Calls run one way, from the users' entry
+ * points down:
+ *
+ *   slab.c, slab_zone.c, slabinfo.c     caches, their arena, what they show
+ *   slab_alloc.c, slab_free.c           the per-thread paths
+ *   slab_shrink.c                       empty slabs back to the buddy
+ *   slab_debug.c                        the locked path of debug caches
+ *   slab_validate.c                     checking slabs and lists
+ *   slab_cpu.c                          what a thread holds
+ *   slab_lists.c                        node lists, new and discarded slabs
+ *   slab_size.c, slab_debug_flags.c     sizing a cache, choosing its flags
+ *   slab_debug_object.c                 red zones, poison, owner records
+ *   slab_object.c, slab_report.c        address lookups and chain walks;
+ *                                       reports
  *
  * Ownership rules (why the fast path needs no locked instruction):
  * - A slab is held either by one thread (as its cpu slab or on its cpu
@@ -172,31 +186,89 @@ static inline struct slab *slab_of_zone(const struct mm_zone *z, const void *p)
 	return __atomic_load_n(&s->cache, __ATOMIC_ACQUIRE) ? s : NULL;
 }
 
-/* slab_lists.c */
+#define ALIGN_UP(x, a) (((x) + (a) - 1) / (a) * (a))
+
+/* The lists of slabs, node lists and a thread's held lists alike; their
+ * holder's lock (or the thread itself) protects them. */
+static inline void slab_list_del(struct slab_list_head *h, struct slab *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		h->first = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->next = s->prev = NULL;
+	h->nr--;
+}
+
+static inline void slab_list_add(struct slab_list_head *h, struct slab *s)
+{
+	s->prev = NULL;
+	s->next = h->first;
+	if (h->first)
+		h->first->prev = s;
+	h->first = s;
+	h->nr++;
+}
+
+/* slab_report.c */
 void slab_report_object(struct slab_cache *c, struct slab *s, const void *obj, const char *what);
+
+/* slab_object.c */
+struct slab *slab_of(struct mm_arena *a, const void *p);
+bool slab_obj_valid(const struct slab_cache *c, const struct slab *s, const void *obj);
+/* Counts the chain from head (and finds its last object); -1 if it leaves
+ * the slab, points between objects or is longer than the slab (a cycle: a
+ * double free). */
+long slab_chain_len(const struct slab_cache *c, const struct slab *s, void *head, void **tail);
+unsigned slab_walk_freelist(const struct slab_cache *c, const struct slab *s, void *head,
+			    bool *corrupt);
+
+/* slab_size.c: lays out c's objects (c->ctor and c->debug set) and picks the
+ * slab order (order < 0: chosen like Linux); -EINVAL if no order fits. */
+int slab_cache_layout(struct slab_cache *c, size_t size, size_t align, int order);
+
+/* slab_debug_flags.c */
+unsigned slab_debug_flags_for(const char *name, unsigned flags);
+
+/* slab_debug_object.c */
+void slab_debug_init_object(struct slab_cache *c, void *obj);
+void slab_debug_mark_allocated(struct slab_cache *c, struct slab *s, void *obj, void *caller);
+void slab_debug_mark_free(struct slab_cache *c, struct slab *s, void *obj, void *caller);
+/* A free object's red zones and poison are intact (reported and repaired
+ * if not). */
+bool slab_debug_check_free(struct slab_cache *c, struct slab *s, void *obj);
+/* Reports a damaged object (where: its first bad byte, or NULL) and counts it. */
+void slab_debug_report(struct slab_cache *c, struct slab *s, void *obj, const char *what,
+		       const void *where);
+
+/* slab_lists.c; the _locked ones, slab_discard and slab_new with the node lock held. */
+void slab_unlist_locked(struct slab_cache *c, struct slab *s);
 unsigned slab_take_remote(struct slab_cache *c, struct slab *s, void **list);
 void slab_relist_locked(struct slab_cache *c, struct slab *s, bool keep_empty);
-void slab_unlist_locked(struct slab_cache *c, struct slab *s);
+void slab_quarantine_locked(struct slab_cache *c, struct slab *s, const char *why);
+void slab_discard(struct slab_cache *c, struct slab *s);
+struct slab *slab_new(struct slab_cache *c);
+
+/* slab_cpu.c */
 void slab_release_list_locked(struct slab_cache *c, struct slab_list_head *h);
 void slab_park_full(struct slab_cache *c, struct slab_cpu *cpu);
 void slab_held_unfull(struct slab_cache *c, struct slab_cpu *cpu, struct slab *s);
 void slab_install_cpu(struct slab_cache *c, struct slab_cpu *cpu, struct slab *s);
-struct slab *slab_of(struct mm_arena *a, const void *p);
-bool slab_obj_valid(const struct slab_cache *c, const struct slab *s, const void *obj);
-unsigned slab_walk_freelist(const struct slab_cache *c, const struct slab *s, void *head,
-			    bool *corrupt);
-void slab_discard(struct slab_cache *c, struct slab *s);
 void slab_cpu_flush(struct slab_cache *c, int idx);
-void slab_quarantine_locked(struct slab_cache *c, struct slab *s, const char *why);
-void slab_list_del(struct slab_list_head *h, struct slab *s);
-void slab_list_add(struct slab_list_head *h, struct slab *s);
-struct slab *slab_new(struct slab_cache *c);
+/* The per-thread drain of a cache (c->percpu): flushes a leaving thread's slot. */
+void slab_percpu_drain(struct mm_percpu_owner *owner, int idx);
+
+/* slab_validate.c */
+int slab_validate_slab(struct slab_cache *c, struct slab *s);
 
 /* slab_debug.c */
-unsigned slab_debug_flags_for(const char *name, unsigned flags);
-void slab_debug_init_object(struct slab_cache *c, void *obj);
 void *slab_alloc_debug(struct slab_cache *c, void *caller);
 void slab_free_debug(struct slab_cache *c, void *obj, void *caller);
-int slab_validate_slab(struct slab_cache *c, struct slab *s);
+
+/* slab.c: frees a cache whose last reference is gone (or whose arena is
+ * going away), reporting objects still in use. */
+void slab_cache_free(struct slab_cache *c);
 
 #endif

@@ -1,7 +1,9 @@
 /*
- * Where a slab sits and how it moves: the node lists, a thread's cpu slab
- * and held lists, remote-free lists, new slabs, discarding and shrinking,
- * and the walks that keep bad frees from reaching the buddy.
+ * A cache's node lists and the slabs on them: a slab moving to the list its
+ * fill level calls for, remote frees taken back into a slab's freelist, new
+ * slabs from the buddy, empty ones given back, and corrupt ones quarantined.
+ * What a thread holds (its cpu slab and its held lists) is slab_cpu.c's,
+ * built on these.
  *
  * Damage control without debug flags: every chain walk is bounded and
  * checked, a chain found corrupt is dropped (its objects leak, counted as in
@@ -9,47 +11,8 @@
  * been counted exactly. Leaking is never corruption; a frame given away
  * while a stale pointer can still write to it would be.
  */
-#include <errno.h>
 #include <string.h>
 #include "slab_internal.h"
-
-void slab_report_object(struct slab_cache *c, struct slab *s, const void *obj,
-			       const char *what)
-{
-	if (s)
-		slab_report("=============================================================================\n"
-			    "BUG %s: %s\n"
-			    "Object 0x%016lx @offset=%lu slab 0x%016lx objects=%u inuse=%u\n",
-			    c->name, what, (unsigned long)(uintptr_t)obj,
-			    (unsigned long)((uintptr_t)obj - slab_base(c, s)),
-			    (unsigned long)slab_base(c, s), s->objects, s->inuse);
-	else
-		slab_report("=============================================================================\n"
-			    "BUG %s: %s\nObject 0x%016lx\n",
-			    c->name, what, (unsigned long)(uintptr_t)obj);
-}
-
-void slab_list_del(struct slab_list_head *h, struct slab *s)
-{
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		h->first = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	s->next = s->prev = NULL;
-	h->nr--;
-}
-
-void slab_list_add(struct slab_list_head *h, struct slab *s)
-{
-	s->prev = NULL;
-	s->next = h->first;
-	if (h->first)
-		h->first->prev = s;
-	h->first = s;
-	h->nr++;
-}
 
 void slab_unlist_locked(struct slab_cache *c, struct slab *s)
 {
@@ -58,53 +21,6 @@ void slab_unlist_locked(struct slab_cache *c, struct slab *s)
 	else if (s->list == SLAB_LIST_FULL)
 		slab_list_del(&c->full, s);
 	s->list = SLAB_LIST_NONE;
-}
-
-struct slab *slab_of(struct mm_arena *a, const void *p)
-{
-	for (int i = 0; i < MM_NR_ZONES; i++) {
-		struct slab *s = slab_of_zone(&a->zone[i], p);
-		if (s)
-			return s;
-	}
-	return NULL;
-}
-
-bool slab_obj_valid(const struct slab_cache *c, const struct slab *s, const void *obj)
-{
-	uintptr_t base = slab_base(c, s) + c->red_left;
-	if ((uintptr_t)obj < base)
-		return false;
-	uintptr_t off = (uintptr_t)obj - base;
-	if (off >= (uintptr_t)s->objects * c->stride)
-		return false;
-	return (uintptr_t)slab_obj_index(c, off) * c->stride == off;
-}
-
-/* Counts the chain from head; -1 if it leaves the slab, points between
- * objects or is longer than the slab (a cycle: a double free). */
-static long slab_chain_len(const struct slab_cache *c, const struct slab *s, void *head,
-			   void **tail)
-{
-	long n = 0;
-	void *last = NULL;
-	for (void *p = head; p; p = slab_get_fp(c, p)) {
-		if (n >= s->objects || !slab_obj_valid(c, s, p))
-			return -1;
-		last = p;
-		n++;
-	}
-	if (tail)
-		*tail = last;
-	return n;
-}
-
-unsigned slab_walk_freelist(const struct slab_cache *c, const struct slab *s, void *head,
-			    bool *corrupt)
-{
-	long n = slab_chain_len(c, s, head, NULL);
-	*corrupt = n < 0;
-	return n < 0 ? 0 : (unsigned)n;
 }
 
 /* Moves the slab's remote frees onto *list (the holder's chain). Returns the
@@ -176,95 +92,6 @@ void slab_relist_locked(struct slab_cache *c, struct slab *s, bool keep_empty)
 	s->list = want;
 }
 
-/* Hands a slab this thread held back to the node lists, node lock held. */
-static void slab_unfreeze_locked(struct slab_cache *c, struct slab *s)
-{
-	/* Publish the new holder before draining: a remote freer that pushed
-	 * after our drain then sees NODE and drains it itself. */
-	atomic_store(&s->owner, SLAB_OWNER_NODE);
-	s->list = SLAB_LIST_NONE;
-	slab_relist_locked(c, s, false);
-}
-
-/* Hands every slab of one of a thread's lists back, node lock held. */
-void slab_release_list_locked(struct slab_cache *c, struct slab_list_head *h)
-{
-	while (h->first) {
-		struct slab *s = h->first;
-		slab_list_del(h, s);
-		slab_unfreeze_locked(c, s);
-	}
-}
-
-static void slab_release_list(struct slab_cache *c, struct slab_list_head *h)
-{
-	pthread_mutex_lock(&c->node_lock);
-	slab_release_list_locked(c, h);
-	pthread_mutex_unlock(&c->node_lock);
-}
-
-/* A used-up cpu slab stays with the thread: frees into it are then plain
- * stores, and nothing is locked. */
-void slab_park_full(struct slab_cache *c, struct slab_cpu *cpu)
-{
-	struct slab *s = cpu->slab;
-	cpu->slab = NULL;
-	cpu->slab_base = 0;
-	s->freelist = NULL;
-	s->inuse = s->objects;
-	s->list = SLAB_LIST_CPU_FULL;
-	slab_list_add(&cpu->full, s);
-	if (cpu->full.nr > c->cpu_full_max)
-		slab_release_list(c, &cpu->full);
-}
-
-/* The first free into a held full slab makes it a partial one. */
-__attribute__((noinline)) void slab_held_unfull(struct slab_cache *c, struct slab_cpu *cpu,
-						 struct slab *s)
-{
-	slab_list_del(&cpu->full, s);
-	s->list = SLAB_LIST_CPU_PARTIAL;
-	slab_list_add(&cpu->partial, s);
-	if (cpu->partial.nr > c->cpu_partial_max)
-		slab_release_list(c, &cpu->partial);
-}
-
-/* Ends the cpu slab's frozen state: its free objects go back onto the slab. */
-static void slab_deactivate(struct slab_cache *c, struct slab_cpu *cpu)
-{
-	struct slab *s = cpu->slab;
-	bool corrupt;
-	unsigned n = slab_walk_freelist(c, s, cpu->freelist, &corrupt);
-	if (corrupt) {
-		slab_report_object(c, s, cpu->freelist, "Freelist corrupted; objects leaked");
-		n = 0;
-		cpu->freelist = NULL;
-	}
-	s->freelist = cpu->freelist;
-	s->inuse = (uint16_t)(s->objects - n);
-	cpu->freelist = NULL;
-	cpu->slab = NULL;
-	cpu->slab_base = 0;
-	pthread_mutex_lock(&c->node_lock);
-	if (corrupt)
-		c->bad_frees++;
-	slab_unfreeze_locked(c, s);
-	pthread_mutex_unlock(&c->node_lock);
-}
-
-void slab_cpu_flush(struct slab_cache *c, int idx)
-{
-	struct slab_cpu *cpu = &c->cpu[idx];
-	if (cpu->slab)
-		slab_deactivate(c, cpu);
-	if (cpu->partial.first || cpu->full.first) {
-		pthread_mutex_lock(&c->node_lock);
-		slab_release_list_locked(c, &cpu->partial);
-		slab_release_list_locked(c, &cpu->full);
-		pthread_mutex_unlock(&c->node_lock);
-	}
-}
-
 /* A fresh slab from the buddy, node lock held; node-held, all objects free. */
 struct slab *slab_new(struct slab_cache *c)
 {
@@ -292,44 +119,4 @@ struct slab *slab_new(struct slab_cache *c)
 	c->nr_slabs++;
 	c->slabs_allocated++;
 	return s;
-}
-
-/* Makes s (held by this thread, not on any node list) the cpu slab. */
-void slab_install_cpu(struct slab_cache *c, struct slab_cpu *cpu, struct slab *s)
-{
-	void *list = s->freelist;
-	slab_take_remote(c, s, &list);
-	s->freelist = NULL;
-	s->inuse = s->objects;
-	s->list = SLAB_LIST_CPU;
-	cpu->freelist = list;
-	cpu->slab = s;
-	cpu->slab_base = slab_base(c, s);
-}
-
-size_t slab_cache_shrink(struct slab_cache *c)
-{
-	int idx = mm_thread_idx();
-	if (idx >= 0)
-		slab_cpu_flush(c, idx);
-	pthread_mutex_lock(&c->shared_lock);
-	slab_cpu_flush(c, SLAB_SHARED_SLOT);
-	pthread_mutex_unlock(&c->shared_lock);
-
-	pthread_mutex_lock(&c->node_lock);
-	unsigned long before = c->slabs_freed;
-	/* Full slabs may hold remote frees that make them partial or empty. */
-	for (struct slab *s = c->full.first, *next; s; s = next) {
-		next = s->next;
-		slab_relist_locked(c, s, true);
-	}
-	for (struct slab *s = c->partial.first, *next; s; s = next) {
-		next = s->next;
-		s->inuse -= (uint16_t)slab_take_remote(c, s, &s->freelist);
-		if (s->inuse == 0)
-			slab_discard(c, s);
-	}
-	size_t freed = (c->slabs_freed - before) << c->order;
-	pthread_mutex_unlock(&c->node_lock);
-	return freed;
 }

@@ -1,0 +1,43 @@
+/*
+ * Shrinking: empty slabs go back to the buddy, those this thread and the
+ * shared slot hold too, while the node lists keep nothing empty. Run when a
+ * user asks (slab_cache_shrink, slab_shrink_all) and as a cache goes away.
+ */
+#include "slab_internal.h"
+
+size_t slab_cache_shrink(struct slab_cache *c)
+{
+	int idx = mm_thread_idx();
+	if (idx >= 0)
+		slab_cpu_flush(c, idx);
+	pthread_mutex_lock(&c->shared_lock);
+	slab_cpu_flush(c, SLAB_SHARED_SLOT);
+	pthread_mutex_unlock(&c->shared_lock);
+
+	pthread_mutex_lock(&c->node_lock);
+	unsigned long before = c->slabs_freed;
+	/* Full slabs may hold remote frees that make them partial or empty. */
+	for (struct slab *s = c->full.first, *next; s; s = next) {
+		next = s->next;
+		slab_relist_locked(c, s, true);
+	}
+	for (struct slab *s = c->partial.first, *next; s; s = next) {
+		next = s->next;
+		s->inuse -= (uint16_t)slab_take_remote(c, s, &s->freelist);
+		if (s->inuse == 0)
+			slab_discard(c, s);
+	}
+	size_t freed = (c->slabs_freed - before) << c->order;
+	pthread_mutex_unlock(&c->node_lock);
+	return freed;
+}
+
+size_t slab_shrink_all(struct mm_arena *a)
+{
+	size_t freed = 0;
+	pthread_mutex_lock(&a->caches_lock);
+	for (struct slab_cache *c = a->caches; c; c = c->next_in_arena)
+		freed += slab_cache_shrink(c);
+	pthread_mutex_unlock(&a->caches_lock);
+	return freed;
+}
