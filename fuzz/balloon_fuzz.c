@@ -31,7 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "mm/arena.h"
+#include "mm/mm.h"
 #include "mm/slab.h"
 #include "vmm/memory/guest_mem.h"
 #include "vmm/devices/virtio/balloon/balloon.h"
@@ -198,7 +198,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	if (mm_arena_create(&cfg, &arena)) {
+	if (mm_create(&cfg, &arena)) {
 		fprintf(stderr, "balloon_fuzz: no arena\n");
 		abort();
 	}

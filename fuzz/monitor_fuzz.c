@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "mm/mm.h"
 #include "vmm/devices/virtio/balloon/balloon.h"
 #include "vmm/monitor/qmp/qmp.h"
 
@@ -146,7 +147,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	static struct vm_config vm_cfg;
 
 	(void)argc, (void)argv;
-	if (mm_arena_create(&cfg, &arena) ||
+	if (mm_create(&cfg, &arena) ||
 	    guest_mem_create(arena, 8 << 20, MM_HUGE_OFF, &gm, why, sizeof(why))) {
 		fprintf(stderr, "monitor_fuzz: cannot build the arena and guest memory\n");
 		abort();

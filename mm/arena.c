@@ -1,9 +1,10 @@
 /*
  * The frame arena: creates and destroys zone Normal (a shmem memfd) and zone
  * Huge (a hugetlb memfd, when the host's pool has room), each with its
- * direct map, its frame descriptors and its buddy zone; then wires the
- * per-thread caches, the slab and kmalloc on top. Also the arena-wide I1
- * check and the address-to-zone lookup.
+ * direct map, its frame descriptors, its buddy zone and its per-thread frame
+ * caches. Nothing above the frames: mm_create (mm.c) puts the slab and
+ * kmalloc on top. Also the arena-wide I1 check and the address-to-zone
+ * lookup.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,8 +15,6 @@
 #include <unistd.h>
 #include <linux/memfd.h>
 #include "arena.h"
-#include "kmalloc.h"
-#include "slab.h"
 
 #define HUGE_POOL "/sys/kernel/mm/hugepages/hugepages-2048kB/"
 
@@ -193,16 +192,12 @@ static size_t zone_bytes(size_t bytes, size_t unit)
 	return (bytes >> PAGE_SHIFT) >= FRAME_NONE ? 0 : bytes;
 }
 
-static void arena_free(struct mm_arena *a, bool slabs_attached)
+static void arena_free(struct mm_arena *a)
 {
-	for (int id = MM_NR_ZONES - 1; id >= 0; id--)
-		if (slabs_attached && a->zone[id].present)
-			slab_zone_detach(&a->zone[id]);
 	for (int id = MM_NR_ZONES - 1; id >= 0; id--) {
 		mm_pcp_destroy(&a->zone[id]);
 		zone_teardown(&a->zone[id]);
 	}
-	pthread_mutex_destroy(&a->caches_lock);
 	free(a);
 }
 
@@ -220,7 +215,6 @@ int mm_arena_create(const struct mm_arena_config *cfg, struct mm_arena **out)
 	if (!a)
 		return -ENOMEM;
 	a->max_order = cfg->max_order ? cfg->max_order : MM_DEFAULT_MAX_ORDER;
-	pthread_mutex_init(&a->caches_lock, NULL);
 	for (int id = 0; id < MM_NR_ZONES; id++) {
 		a->zone[id].id = (enum mm_zone_id)id;
 		a->zone[id].memfd = -1;
@@ -234,24 +228,7 @@ int mm_arena_create(const struct mm_arena_config *cfg, struct mm_arena **out)
 		if (a->zone[id].present)
 			rc = mm_pcp_init(&a->zone[id]);
 	if (rc) {
-		arena_free(a, false);
-		return rc;
-	}
-	for (int id = 0; id < MM_NR_ZONES; id++) {
-		if (!a->zone[id].present)
-			continue;
-		rc = slab_zone_attach(&a->zone[id]);
-		if (rc) {
-			while (--id >= 0)
-				if (a->zone[id].present)
-					slab_zone_detach(&a->zone[id]);
-			arena_free(a, false);
-			return rc;
-		}
-	}
-	rc = kmalloc_init(a);
-	if (rc) {
-		arena_free(a, true);
+		arena_free(a);
 		return rc;
 	}
 	*out = a;
@@ -260,10 +237,8 @@ int mm_arena_create(const struct mm_arena_config *cfg, struct mm_arena **out)
 
 void mm_arena_destroy(struct mm_arena *a)
 {
-	if (!a)
-		return;
-	kmalloc_fini(a);
-	arena_free(a, true);
+	if (a)
+		arena_free(a);
 }
 
 struct mm_zone *mm_arena_zone_of(struct mm_arena *a, const void *p)

@@ -5,6 +5,10 @@
  * zone. Also the frame allocation entry points, whose order 0..3 path goes
  * through per-thread caches (pcp.c) and takes no lock.
  *
+ * The arena is the frame level: it creates nothing above it. The slab and
+ * kmalloc keep their roots in it (the fields marked below) and are put on
+ * top by mm_create (mm.h), which is what users call.
+ *
  * HFNs number the frames of all zones: Normal first, then Huge.
  */
 #ifndef MM_ARENA_H
@@ -53,7 +57,7 @@ struct mm_zone {
 	unsigned pcp_batch, pcp_high;  /* frames moved per refill / kept at most */
 	struct pcp_slot *pcp;       /* MM_MAX_THREADS slots */
 	struct mm_percpu_owner pcp_owner;
-	struct slab *slabs;         /* slab descriptors, one per frame, touched lazily */
+	struct slab *slabs;         /* slab's: descriptors, one per frame, touched lazily */
 	void *frames_map;           /* mapping holding frames, pageblocks */
 	size_t frames_map_bytes;
 	struct mm_arena *arena;
@@ -67,18 +71,23 @@ struct mm_arena {
 	struct mm_zone zone[MM_NR_ZONES];
 	unsigned max_order;
 	char huge_status[160];      /* why zone Huge is or is not there */
+	/* The layers above, set up by mm_create: the slab's list of caches, */
 	pthread_mutex_t caches_lock;  /* protects the cache list below */
 	struct slab_cache *caches;  /* every cache of this arena, for slabinfo */
+	/* and kmalloc's record cache, size classes and vmap area. */
 	struct slab_cache *desc_cache; /* small internal objects (vmap records) */
 	struct kmalloc_set *kmalloc;
 	struct vmap_area *vmap;
 };
 
 /*
- * Creates an arena. Zone Huge: with MM_HUGE_AUTO it is created only when the
- * hugetlb pool has room for huge_bytes, otherwise the arena runs with Normal
- * alone and says so in huge_status; MM_HUGE_ON fails with -ENOMEM instead.
- * Also creates the kmalloc caches and the vmap area. 0 or -errno.
+ * Creates an arena: its zones, direct maps, buddy zones and per-thread frame
+ * caches, and nothing above them (mm_create adds the slab and kmalloc).
+ * Zone Huge: with MM_HUGE_AUTO it is created only when the hugetlb pool has
+ * room for huge_bytes, otherwise the arena runs with Normal alone and says
+ * so in huge_status; MM_HUGE_ON fails with -ENOMEM instead. 0 or -errno
+ * (-EINVAL for a bad config, -E2BIG for zones too large); *out is written
+ * only on success.
  */
 int mm_arena_create(const struct mm_arena_config *cfg, struct mm_arena **out);
 void mm_arena_destroy(struct mm_arena *a);

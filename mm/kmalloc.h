@@ -29,7 +29,8 @@ struct kvmalloc_stats {
 	uint64_t vmap_mappings;      /* host mappings those use now (I4 budget) */
 };
 
-/* Internal: set up and tear down an arena's kmalloc caches and vmap area. */
+/* Internal: set up and tear down an arena's kmalloc caches and vmap area,
+ * on a slab already attached (mm_create and mm_destroy, mm.h, call these). */
 int kmalloc_init(struct mm_arena *a);
 void kmalloc_fini(struct mm_arena *a);
 

@@ -114,8 +114,12 @@ void slab_set_report_hook(slab_report_fn fn, void *arg);
 /* Used by kmalloc/kvmalloc to report through the same hook. */
 void slab_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Internal: called by the arena. */
-int slab_zone_attach(struct mm_zone *z);
-void slab_zone_detach(struct mm_zone *z);
+/*
+ * Internal: the slab over an arena (the list of its caches, each zone's slab
+ * descriptors); mm_create and mm_destroy (mm.h) call these. Detaching frees
+ * the caches their users never destroyed, reporting objects still in use.
+ */
+int slab_arena_attach(struct mm_arena *a);
+void slab_arena_detach(struct mm_arena *a);
 
 #endif

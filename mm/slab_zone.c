@@ -1,14 +1,15 @@
 /*
- * The slab over an arena's zones: each zone's slab descriptors (one per
- * frame, so that any address finds its slab without a lookup), and the
- * caches still on a zone as it goes. The arena attaches each zone as it is
- * created and detaches it as it goes, reporting objects still in use.
+ * The slab over an arena's zones: the list of the arena's caches, and each
+ * zone's slab descriptors (one per frame, so that any address finds its slab
+ * without a lookup). mm_create attaches the slab after creating the arena;
+ * mm_destroy detaches it before the arena goes, freeing the caches their
+ * users never destroyed.
  */
 #include <errno.h>
 #include <sys/mman.h>
 #include "slab_internal.h"
 
-int slab_zone_attach(struct mm_zone *z)
+static int slab_zone_attach(struct mm_zone *z)
 {
 	size_t bytes = (size_t)z->buddy.nr_frames * sizeof(struct slab);
 	/* Touched only where slabs live, and those cluster in unmovable
@@ -21,9 +22,9 @@ int slab_zone_attach(struct mm_zone *z)
 	return 0;
 }
 
-/* Called as the arena goes away: caches their users never destroyed are
- * freed here, reporting any objects still in use. */
-void slab_zone_detach(struct mm_zone *z)
+/* Caches their users never destroyed are freed here, reporting any objects
+ * still in use. */
+static void slab_zone_detach(struct mm_zone *z)
 {
 	struct mm_arena *a = z->arena;
 	for (;;) {
@@ -42,4 +43,30 @@ void slab_zone_detach(struct mm_zone *z)
 	if (z->slabs)
 		munmap(z->slabs, (size_t)z->buddy.nr_frames * sizeof(struct slab));
 	z->slabs = NULL;
+}
+
+int slab_arena_attach(struct mm_arena *a)
+{
+	pthread_mutex_init(&a->caches_lock, NULL);
+	for (int id = 0; id < MM_NR_ZONES; id++) {
+		if (!a->zone[id].present)
+			continue;
+		int rc = slab_zone_attach(&a->zone[id]);
+		if (rc) {
+			while (--id >= 0)
+				if (a->zone[id].present)
+					slab_zone_detach(&a->zone[id]);
+			pthread_mutex_destroy(&a->caches_lock);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+void slab_arena_detach(struct mm_arena *a)
+{
+	for (int id = MM_NR_ZONES - 1; id >= 0; id--)
+		if (a->zone[id].present)
+			slab_zone_detach(&a->zone[id]);
+	pthread_mutex_destroy(&a->caches_lock);
 }

@@ -5,13 +5,14 @@
 #include <criterion/criterion.h>
 #include <string.h>
 #include "fixture.h"
+#include "mm/mm.h"
 #include "mm/slab.h"
 
 struct mm_arena *fixture_arena_cfg(const struct mm_arena_config *cfg)
 {
 	struct mm_arena *a = NULL;
-	int rc = mm_arena_create(cfg, &a);
-	cr_assert_eq(rc, 0, "mm_arena_create: %s", strerror(-rc));
+	int rc = mm_create(cfg, &a);
+	cr_assert_eq(rc, 0, "mm_create: %s", strerror(-rc));
 	cr_assert_not_null(a);
 	return a;
 }
@@ -62,5 +63,5 @@ void fixture_finish(struct mm_arena *a)
 				  "I3: zone %s did not coalesce back into max-order blocks "
 				  "after everything was freed", zone->buddy.name);
 	}
-	mm_arena_destroy(a);
+	mm_destroy(a);
 }

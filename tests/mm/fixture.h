@@ -1,5 +1,6 @@
 /*
- * Shared test fixture for tests/mm: fresh arenas, and the invariant checks
+ * Shared test fixture for tests/mm: fresh arenas with the slab and kmalloc
+ * on top (mm_create; fixture_finish ends with mm_destroy), and the checks
  * every test ends with (I1: frame states add up; I3: with everything freed,
  * every zone coalesces back into max-order blocks).
  */
@@ -9,7 +10,7 @@
 #include <stddef.h>
 #include "mm/arena.h"
 
-/* An arena with zone Normal of normal_mib MiB and no zone Huge. */
+/* An arena (mm_create) with zone Normal of normal_mib MiB and no zone Huge. */
 struct mm_arena *fixture_arena(size_t normal_mib);
 /* Same, with a config of the caller's. Fails the test if creation fails. */
 struct mm_arena *fixture_arena_cfg(const struct mm_arena_config *cfg);

@@ -1,6 +1,7 @@
 /*
- * The arena: zones and their direct maps, configuration checks, and zone
- * Huge's three modes against the host's hugetlb pool.
+ * The arena: zones and their direct maps, configuration checks (the arena's
+ * and mm_create's), that the arena alone makes nothing above the frames,
+ * and zone Huge's three modes against the host's hugetlb pool.
  *
  * Hugetlb policy: tests that need zone Huge first look for free pages in
  * the pool (make test raises it through tools/hugepages.sh). If there are
@@ -18,6 +19,7 @@
 #include <unistd.h>
 #include "fixture.h"
 #include "mm/arena.h"
+#include "mm/mm.h"
 
 #define POOL "/sys/kernel/mm/hugepages/hugepages-2048kB/"
 
@@ -144,28 +146,61 @@ Test(arena, direct_map_alignment_follows_max_order)
 	}
 }
 
-Test(arena, config_is_checked)
+/* The arena's own checks, and the same answers through mm_create, which
+ * checks nothing of its own before it. */
+static void config_is_checked_by(int (*create)(const struct mm_arena_config *,
+					      struct mm_arena **), const char *who)
 {
 	struct mm_arena *a = NULL;
 	struct mm_arena_config cfg = { .normal_bytes = 0 };
 
-	cr_assert_eq(mm_arena_create(&cfg, &a), -EINVAL, "no zone Normal");
+	cr_assert_eq(create(&cfg, &a), -EINVAL, "%s: no zone Normal", who);
 	cfg.normal_bytes = 1 << 20;
 	cfg.max_order = MM_MAX_ORDER_LIMIT + 1;
-	cr_assert_eq(mm_arena_create(&cfg, &a), -EINVAL, "max_order");
+	cr_assert_eq(create(&cfg, &a), -EINVAL, "%s: max_order", who);
 	cfg.max_order = 0;
 	cfg.huge = (enum mm_huge_mode)7;
-	cr_assert_eq(mm_arena_create(&cfg, &a), -EINVAL, "huge mode");
+	cr_assert_eq(create(&cfg, &a), -EINVAL, "%s: huge mode", who);
 	cfg.huge = MM_HUGE_OFF;
 	cfg.normal_bytes = (size_t)UINT32_MAX << PAGE_SHIFT;
-	cr_assert_eq(mm_arena_create(&cfg, &a), -E2BIG, "2^32 - 1 frames");
+	cr_assert_eq(create(&cfg, &a), -E2BIG, "%s: 2^32 - 1 frames", who);
 	cfg.normal_bytes = SIZE_MAX;
-	cr_assert_eq(mm_arena_create(&cfg, &a), -E2BIG);
+	cr_assert_eq(create(&cfg, &a), -E2BIG, "%s", who);
 	cfg.normal_bytes = 1 << 20;
 	cfg.huge_bytes = SIZE_MAX - 10;
-	cr_assert_eq(mm_arena_create(&cfg, &a), -E2BIG, "zone Huge");
-	cr_assert_eq(mm_arena_create(NULL, &a), -EINVAL);
-	cr_assert_null(a);
+	cr_assert_eq(create(&cfg, &a), -E2BIG, "%s: zone Huge", who);
+	cr_assert_eq(create(NULL, &a), -EINVAL, "%s", who);
+	cfg.huge_bytes = 0;
+	cr_assert_eq(create(&cfg, NULL), -EINVAL, "%s: no out", who);
+	cr_assert_null(a, "%s", who);
+}
+
+Test(arena, config_is_checked)
+{
+	config_is_checked_by(mm_arena_create, "mm_arena_create");
+	config_is_checked_by(mm_create, "mm_create");
+}
+
+/* The arena is the frame level: the slab and kmalloc come only with mm_create. */
+Test(arena, alone_has_nothing_above_the_frames)
+{
+	struct mm_arena_config cfg = { .normal_bytes = 4u << 20, .huge = MM_HUGE_OFF };
+	struct mm_arena *a = NULL;
+	int rc = mm_arena_create(&cfg, &a);
+	cr_assert_eq(rc, 0, "mm_arena_create: %s", strerror(-rc));
+	struct mm_zone *z = mm_zone_get(a, ZONE_NORMAL);
+
+	cr_assert_null(z->slabs);
+	cr_assert_null(a->caches);
+	cr_assert_null(a->kmalloc);
+	cr_assert_null(a->vmap);
+	long h = mm_frames_alloc(z, 0, MT_UNMOVABLE, FRAME_VMM, false);
+	cr_assert_geq(h, 0);
+	cr_assert_eq(mm_frames_free(z, (uint32_t)h, 0), 0);
+	fixture_check_i1(a);
+	mm_pcp_drain(z);
+	cr_assert(buddy_fully_coalesced(&z->buddy));
+	mm_arena_destroy(a);
 }
 
 Test(arena, huge_off_never_creates_the_zone)
@@ -213,6 +248,7 @@ Test(arena, huge_on_fails_when_the_pool_is_short)
 				       .huge = MM_HUGE_ON };
 	struct mm_arena *a = NULL;
 	cr_assert_eq(mm_arena_create(&cfg, &a), -ENOMEM);
+	cr_assert_eq(mm_create(&cfg, &a), -ENOMEM);
 	cr_assert_null(a);
 }
 
@@ -222,8 +258,8 @@ static void huge_zone_works(enum mm_huge_mode mode)
 	struct mm_arena_config cfg = { .normal_bytes = 6u << 20, .huge_bytes = (6u << 20) + 1,
 				       .huge = mode };
 	struct mm_arena *a = NULL;
-	int rc = mm_arena_create(&cfg, &a);
-	cr_assert_eq(rc, 0, "mm_arena_create: %s", strerror(-rc));
+	int rc = mm_create(&cfg, &a);
+	cr_assert_eq(rc, 0, "mm_create: %s", strerror(-rc));
 	struct mm_zone *n = mm_zone_get(a, ZONE_NORMAL), *h = mm_zone_get(a, ZONE_HUGE);
 
 	cr_assert_not_null(h, "%s", a->huge_status);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include "fixture.h"
 #include "report_capture.h"
+#include "mm/mm.h"
 #include "mm/slab.h"
 #include "mm/slab_internal.h"
 
@@ -330,7 +331,7 @@ Test(slab_bad_calls, hidden_double_free_never_reaches_the_buddy)
 	cr_assert_eq(info.num_slabs, 1, "the damaged slab stays out of the buddy");
 	fixture_check_i1(a);
 	slab_cache_destroy(c);
-	mm_arena_destroy(a);
+	mm_destroy(a);
 }
 
 Test(slab_bad_calls, write_after_free_into_free_pointer_is_caught)
@@ -350,7 +351,7 @@ Test(slab_bad_calls, write_after_free_into_free_pointer_is_caught)
 	report_capture_stop();
 	fixture_check_i1(a);
 	slab_cache_destroy(c);
-	mm_arena_destroy(a);
+	mm_destroy(a);
 }
 
 /* Without red zones a small overflow lands in the next object's first

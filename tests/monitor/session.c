@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "mm/mm.h"
 #include "mm/slab.h"
 #include "session.h"
 
@@ -140,7 +141,7 @@ void session_start(struct session *s, unsigned ram_mib)
 	char why[256] = "";
 
 	memset(s, 0, sizeof(*s));
-	cr_assert_eq(mm_arena_create(&cfg, &s->arena), 0);
+	cr_assert_eq(mm_create(&cfg, &s->arena), 0);
 	int rc = guest_mem_create(s->arena, ram_mib * MIB, MM_HUGE_OFF, &s->gm, why, sizeof(why));
 	cr_assert_eq(rc, 0, "guest_mem_create: %s", why);
 	s->state = VM_STATE_RUNNING;
@@ -168,7 +169,7 @@ void session_finish(struct session *s)
 	mm_pcp_drain(&s->arena->zone[ZONE_NORMAL]);
 	cr_assert_eq(mm_arena_check_frames(s->arena, counts), 0, "I1");
 	cr_assert_eq(counts[ZONE_NORMAL][FRAME_GUEST], 0);
-	mm_arena_destroy(s->arena);
+	mm_destroy(s->arena);
 }
 
 int session_feed_bytes(struct session *s, const void *data, size_t len)

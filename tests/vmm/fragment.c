@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include "mm/buddy.h"
+#include "mm/mm.h"
 #include "fragment.h"
 
 #define RUN_FRAMES 1024       /* 4 MiB */
@@ -22,7 +23,7 @@ void fragmented_create(struct fragmented *f, size_t normal_mib)
 	struct mm_arena_config cfg = { .normal_bytes = normal_mib << 20, .huge = MM_HUGE_OFF };
 
 	memset(f, 0, sizeof(*f));
-	cr_assert_eq(mm_arena_create(&cfg, &f->arena), 0);
+	cr_assert_eq(mm_create(&cfg, &f->arena), 0);
 	struct mm_zone *z = mm_zone_get(f->arena, ZONE_NORMAL);
 	f->taken = calloc(z->buddy.nr_frames, sizeof(long));
 	cr_assert_not_null(f->taken);
@@ -46,5 +47,5 @@ void fragmented_destroy(struct fragmented *f)
 	for (size_t k = 0; k < f->nr_taken; k++)
 		cr_assert_eq(buddy_free(&z->buddy, (uint32_t)f->taken[k], 0), 0);
 	free(f->taken);
-	mm_arena_destroy(f->arena);
+	mm_destroy(f->arena);
 }

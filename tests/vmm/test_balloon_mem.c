@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "mm/mapbudget.h"
+#include "mm/mm.h"
 #include "mm/slab.h"
 #include "vmm/memory/balloon_mem.h"
 #include "vmm/memory/guest_mem.h"
@@ -33,12 +34,12 @@ static struct mm_arena *arena(uint64_t normal_mib, uint64_t huge_mib)
 		.huge = huge_mib ? MM_HUGE_AUTO : MM_HUGE_OFF,
 	};
 	struct mm_arena *a = NULL;
-	int rc = mm_arena_create(&cfg, &a);
-	cr_assert_eq(rc, 0, "mm_arena_create: %s", strerror(-rc));
+	int rc = mm_create(&cfg, &a);
+	cr_assert_eq(rc, 0, "mm_create: %s", strerror(-rc));
 	if (huge_mib && !mm_zone_get(a, ZONE_HUGE)) {
 		char status[sizeof(a->huge_status)];
 		snprintf(status, sizeof(status), "%s", a->huge_status);
-		mm_arena_destroy(a);
+		mm_destroy(a);
 		cr_skip_test("%s", status);
 	}
 	return a;
@@ -77,7 +78,7 @@ static void destroy(struct guest_mem *gm, struct mm_arena *a)
 		cr_assert_eq(st[FRAME_GUEST] + st[FRAME_BALLOONED], 0);
 		cr_assert(buddy_fully_coalesced(&zone->buddy), "I3: zone %s", zone->buddy.name);
 	}
-	mm_arena_destroy(a);
+	mm_destroy(a);
 }
 
 static struct guest_mem_region region0(struct guest_mem *gm)

@@ -13,6 +13,7 @@
 #include "abi/memvisor.h"
 #include "abi/virtio.h"
 #include "mm/kmalloc.h"
+#include "mm/mm.h"
 #include "vmm/core/vm_internal.h"
 #include "vmm/devices/virtio/balloon/balloon.h"
 #include "vmm/memory/guest_mem.h"
@@ -72,7 +73,7 @@ static void setup(void)
 	struct mm_arena_config ac = { .normal_bytes = 64 * MIB, .huge = MM_HUGE_OFF };
 	char why[256];
 
-	cr_assert_eq(mm_arena_create(&ac, &arena), 0);
+	cr_assert_eq(mm_create(&ac, &arena), 0);
 	cr_assert_eq(guest_mem_create(arena, RAM, MM_HUGE_OFF, &gm, why, sizeof(why)), 0, "%s", why);
 	int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	cr_assert_geq(null_fd, 0);
@@ -95,7 +96,7 @@ static void teardown(void)
 	close(console.fd);
 	console_destroy(&console);
 	guest_mem_destroy(gm);
-	mm_arena_destroy(arena);
+	mm_destroy(arena);
 }
 
 TestSuite(devices, .init = setup, .fini = teardown);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <linux/kvm.h>
+#include "mm/mm.h"
 #include "mm/slab.h"
 #include "vmm/memory/guest_mem.h"
 #include "gm_check.h"
@@ -34,8 +35,8 @@ static struct mm_arena *arena(uint64_t normal_mib, uint64_t huge_mib)
 		.huge = huge_mib ? MM_HUGE_AUTO : MM_HUGE_OFF,
 	};
 	struct mm_arena *a = NULL;
-	int rc = mm_arena_create(&cfg, &a);
-	cr_assert_eq(rc, 0, "mm_arena_create: %s", strerror(-rc));
+	int rc = mm_create(&cfg, &a);
+	cr_assert_eq(rc, 0, "mm_create: %s", strerror(-rc));
 	return a;
 }
 
@@ -46,7 +47,7 @@ static struct mm_arena *arena_huge(uint64_t normal_mib, uint64_t huge_mib)
 	if (!mm_zone_get(a, ZONE_HUGE)) {
 		char status[sizeof(a->huge_status)];
 		snprintf(status, sizeof(status), "%s", a->huge_status);
-		mm_arena_destroy(a);
+		mm_destroy(a);
 		cr_skip_test("%s", status);
 	}
 	return a;
@@ -73,7 +74,7 @@ static void finish(struct mm_arena *a)
 			  "I3: zone %s did not coalesce after guest memory was destroyed",
 			  zone->buddy.name);
 	}
-	mm_arena_destroy(a);
+	mm_destroy(a);
 }
 
 static struct guest_mem *create(struct mm_arena *a, uint64_t bytes, enum mm_huge_mode mode)

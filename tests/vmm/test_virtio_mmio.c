@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include "mm/mm.h"
 #include "vmm/memory/balloon_mem.h"
 #include "vmm/memory/guest_mem.h"
 #include "vmm/devices/virtio/balloon/balloon.h"
@@ -45,7 +46,7 @@ static void setup(void)
 	struct mm_arena_config cfg = { .normal_bytes = 64 * MIB, .huge = MM_HUGE_OFF };
 	char why[256];
 
-	cr_assert_eq(mm_arena_create(&cfg, &arena), 0);
+	cr_assert_eq(mm_create(&cfg, &arena), 0);
 	cr_assert_eq(guest_mem_create(arena, RAM, MM_HUGE_OFF, &gm, why, sizeof(why)), 0, "%s", why);
 	line_level = -1;
 	line_raises = 0;
@@ -54,7 +55,7 @@ static void setup(void)
 static void teardown(void)
 {
 	guest_mem_destroy(gm);
-	mm_arena_destroy(arena);
+	mm_destroy(arena);
 }
 
 static void *hva(uint64_t gpa, uint64_t len)

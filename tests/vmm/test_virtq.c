@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include "mm/mm.h"
 #include "vmm/memory/guest_mem.h"
 #include "vmm/devices/virtio/virtq.h"
 
@@ -30,7 +31,7 @@ static void setup(void)
 	struct mm_arena_config cfg = { .normal_bytes = 32 * MIB, .huge = MM_HUGE_OFF };
 	char why[256];
 
-	cr_assert_eq(mm_arena_create(&cfg, &arena), 0);
+	cr_assert_eq(mm_create(&cfg, &arena), 0);
 	cr_assert_eq(guest_mem_create(arena, RAM, MM_HUGE_OFF, &gm, why, sizeof(why)), 0, "%s", why);
 	memset(&q, 0, sizeof(q));
 	q.size = QSIZE;
@@ -43,7 +44,7 @@ static void setup(void)
 static void teardown(void)
 {
 	guest_mem_destroy(gm);
-	mm_arena_destroy(arena);
+	mm_destroy(arena);
 }
 
 static void *hva(uint64_t gpa, uint64_t len)

@@ -9,6 +9,7 @@
 #include "bench.h"
 #include "mm/arena.h"
 #include "mm/kmalloc.h"
+#include "mm/mm.h"
 #include "mm/slab.h"
 #include "mm/slab_internal.h"
 
@@ -209,9 +210,9 @@ int main(void)
 		.huge = MM_HUGE_OFF,
 	};
 	unsigned reps = bench_reps();
-	int rc = mm_arena_create(&cfg, &arena);
+	int rc = mm_create(&cfg, &arena);
 	if (rc) {
-		fprintf(stderr, "bench: mm_arena_create: %s\n", strerror(-rc));
+		fprintf(stderr, "bench: mm_create: %s\n", strerror(-rc));
 		return 1;
 	}
 	struct mm_zone *z = mm_zone_get(arena, ZONE_NORMAL);
@@ -283,6 +284,6 @@ int main(void)
 			   kind ? kind : "unknown", ns, kv[i].pairs, reps);
 	}
 
-	mm_arena_destroy(arena);
+	mm_destroy(arena);
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include "mm/kmalloc.h"
+#include "mm/mm.h"
 #include "mm/slab.h"
 #include "vmm/core/vcpu.h"
 #include "vmm/core/vm_internal.h"
@@ -114,7 +115,7 @@ int vm_create(const struct vm_config *cfg, const struct vm_hooks *hooks, struct 
 		if (!vm) {
 			snprintf(err, errlen, "VM: %s", strerror(ENOMEM));
 			if (!(hooks && hooks->arena))
-				mm_arena_destroy(a);
+				mm_destroy(a);
 		}
 	}
 	if (!rc) {
@@ -167,7 +168,7 @@ void vm_destroy(struct vm *vm)
 		close(vm->done_fd);
 	kfree(a, vm);
 	if (own)
-		mm_arena_destroy(a);
+		mm_destroy(a);
 }
 
 struct guest_mem *vm_guest_mem(struct vm *vm)

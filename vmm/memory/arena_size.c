@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include "mm/mm.h"
 #include "vmm/memory/arena_size.h"
 
 /* Slab caches, kmalloc, p2m tables (one 4 KiB table per 2 MiB of 4 KiB
@@ -93,18 +94,18 @@ int arena_size_create(const struct vm_config *cfg, struct mm_arena **out, char *
 	if (ac.huge_bytes > ram) {
 		/* The pool has room for the guest and a spare block. */
 		ac.normal_bytes = normal_zone_bytes(cfg, 0);
-		if (mm_arena_create(&ac, &a) == 0) {
+		if (mm_create(&ac, &a) == 0) {
 			if (mm_zone_get(a, ZONE_HUGE)) {
 				*out = a;
 				return 0;
 			}
 			/* Someone took the pool meanwhile: size Normal for
 			 * the guest after all. */
-			mm_arena_destroy(a);
+			mm_destroy(a);
 		}
 		ac.normal_bytes = normal_zone_bytes(cfg, ram);
 	}
-	int rc = mm_arena_create(&ac, &a);
+	int rc = mm_create(&ac, &a);
 	if (rc) {
 		snprintf(err, errlen, "memory arena of %llu MiB: %s",
 			 (unsigned long long)(ac.normal_bytes >> 20), strerror(-rc));
@@ -117,7 +118,7 @@ int arena_size_create(const struct vm_config *cfg, struct mm_arena **out, char *
 		snprintf(err, errlen, "--hugepages on: no zone Huge for %llu MiB: %.*s (raise "
 			 "vm.nr_hugepages)", (unsigned long long)(ram >> 20),
 			 (int)strcspn(why, ")"), why);
-		mm_arena_destroy(a);
+		mm_destroy(a);
 		return -ENOMEM;
 	}
 	*out = a;
