@@ -5,6 +5,9 @@
  * zone. Also the frame allocation entry points, whose order 0..3 path goes
  * through per-thread caches (pcp.c) and takes no lock.
  *
+ * Which zones an arena has is arena.c's, making one zone zone.c's, the I1
+ * check over them arena_check.c's, the host's pool hugetlb.h's.
+ *
  * The arena is the frame level: it creates nothing above it. The slab and
  * kmalloc keep their roots in it (the fields marked below) and are put on
  * top by mm_create (mm.h), which is what users call.
@@ -19,12 +22,12 @@
 #include <stdbool.h>
 #include <pthread.h>
 #include "buddy.h"
+#include "hugetlb.h"
 #include "mmthread.h"
 
 enum mm_zone_id { ZONE_NORMAL = 0, ZONE_HUGE, MM_NR_ZONES };
 enum mm_huge_mode { MM_HUGE_AUTO = 0, MM_HUGE_ON, MM_HUGE_OFF };
 
-#define HUGE_PAGE_SIZE (2UL << 20)
 /* Orders a per-thread cache keeps, as Linux's per-CPU lists (0..3). */
 #define PCP_MAX_ORDER 3
 
@@ -114,6 +117,10 @@ static inline uint32_t mm_ptr_frame(const struct mm_zone *z, const void *p)
 	return (uint32_t)(((const uint8_t *)p - z->base) >> PAGE_SHIFT);
 }
 
+/* "Normal", "Huge": how the kernel-style dumps name a zone ("?" past the
+ * last). Zones present or not have their names. */
+const char *mm_zone_name(enum mm_zone_id id);
+
 /* The zone whose direct map holds p, or NULL (a foreign pointer). */
 struct mm_zone *mm_arena_zone_of(struct mm_arena *a, const void *p);
 
@@ -127,11 +134,15 @@ long mm_frames_alloc(struct mm_zone *z, unsigned order, enum migratetype mt,
 int mm_frames_free(struct mm_zone *z, uint32_t idx, unsigned order);
 /* Gives this thread's cached frames in z back to the buddy. */
 void mm_pcp_drain(struct mm_zone *z);
+/* Brings buddy.nr_pcp_pages up to what every thread's cache holds now
+ * (they publish only when they take the zone lock); for the I1 count. */
+void mm_pcp_publish(struct mm_zone *z);
 /* Sets up / tears down the per-thread caches of a zone (arena.c calls these). */
 int mm_pcp_init(struct mm_zone *z);
 void mm_pcp_destroy(struct mm_zone *z);
 
-/* I1 over all zones: counts[zone][state]; 0 if every zone adds up. */
+/* I1 over all zones (arena_check.c): counts[zone][state]; 0 if every zone
+ * adds up. */
 int mm_arena_check_frames(struct mm_arena *a, uint64_t counts[MM_NR_ZONES][FRAME_NR_OWNER_STATES]);
 
 /*

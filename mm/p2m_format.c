@@ -40,10 +40,10 @@ struct p2m_fmt {
 	uint64_t leaves_2m, leaves_4k, punched, ballooned;
 };
 
+/* The zone's name if the arena has it (a leaf names a zone of its own). */
 static const char *p2m_zone_name(struct mm_arena *a, enum mm_zone_id id)
 {
-	struct mm_zone *z = (unsigned)id < MM_NR_ZONES ? mm_zone_get(a, id) : NULL;
-	return z ? z->buddy.name : "?";
+	return (unsigned)id < MM_NR_ZONES && mm_zone_get(a, id) ? mm_zone_name(id) : "?";
 }
 
 static void p2m_run_print(struct p2m_fmt *f)

@@ -13,8 +13,9 @@
  * A cached block is a head with FRAME_F_PCP and state free, linked through
  * frame.next. buddy.nr_pcp_pages is the sum of every slot's frames_synced:
  * a slot brings its share up to date whenever it holds the lock (refill,
- * flush, drain), and mm_arena_check_frames does so for all slots before it
- * counts, so the count is exact whenever the zone is quiet.
+ * flush, drain), and mm_pcp_publish does so for all slots before the I1
+ * count (mm_arena_check_frames), so the count is exact whenever the zone is
+ * quiet.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,7 +24,7 @@
 
 static inline void pcp_frames_set(struct pcp_slot *s, uint64_t v)
 {
-	/* Read by mm_arena_check_frames from another thread; a plain store. */
+	/* Read by mm_pcp_publish from another thread; a plain store. */
 	__atomic_store_n(&s->frames, v, __ATOMIC_RELAXED);
 }
 
@@ -267,6 +268,18 @@ int mm_frames_free(struct mm_zone *z, uint32_t idx, unsigned order)
 		}
 	}
 	return buddy_free(&z->buddy, idx, order);
+}
+
+/* Every slot's share at once, from any thread: frames is read as its owner
+ * last stored it, frames_synced is the zone lock's. */
+void mm_pcp_publish(struct mm_zone *z)
+{
+	if (!z->pcp)
+		return;
+	buddy_lock(&z->buddy);
+	for (unsigned t = 0; t < MM_MAX_THREADS; t++)
+		pcp_sync_locked(z, &z->pcp[t]);
+	buddy_unlock(&z->buddy);
 }
 
 void mm_pcp_drain(struct mm_zone *z)

@@ -132,6 +132,14 @@ Test(arena, normal_zone_and_its_direct_map)
 	fixture_finish(a);
 }
 
+/* One name per zone, as the dumps print them, whether the arena has it or not. */
+Test(arena, zone_names)
+{
+	cr_assert_str_eq(mm_zone_name(ZONE_NORMAL), "Normal");
+	cr_assert_str_eq(mm_zone_name(ZONE_HUGE), "Huge");
+	cr_assert_str_eq(mm_zone_name(MM_NR_ZONES), "?");
+}
+
 Test(arena, direct_map_alignment_follows_max_order)
 {
 	for (unsigned mo = 0; mo <= MM_MAX_ORDER_LIMIT; mo += 3) {
