@@ -6,41 +6,12 @@
  * As in the kernel, free counts are blocks on the free lists only; frames in
  * per-thread caches appear in neither file.
  */
-#include <stdarg.h>
-#include <stdio.h>
 #include "arena.h"
-
-/* snprintf that appends and keeps counting past the end of the buffer. */
-struct text {
-	char *buf;
-	size_t len, pos;
-};
-
-static void text_printf(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void text_printf(struct text *t, const char *fmt, ...)
-{
-	va_list ap;
-	char *at = t->pos < t->len ? t->buf + t->pos : NULL;
-	size_t room = t->pos < t->len ? t->len - t->pos : 0;
-
-	va_start(ap, fmt);
-	int n = vsnprintf(at, room, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		t->pos += (size_t)n;
-}
-
-static struct text text_start(char *buf, size_t len)
-{
-	if (buf && len)
-		buf[0] = '\0';
-	return (struct text){ .buf = buf, .len = buf ? len : 0, .pos = 0 };
-}
+#include "textbuf.h"
 
 size_t mm_format_buddyinfo(struct mm_arena *a, char *buf, size_t len)
 {
-	struct text t = text_start(buf, len);
+	struct textbuf t = textbuf_start(buf, len);
 
 	for (int id = 0; id < MM_NR_ZONES; id++) {
 		struct mm_zone *z = mm_zone_get(a, (enum mm_zone_id)id);
@@ -48,12 +19,12 @@ size_t mm_format_buddyinfo(struct mm_arena *a, char *buf, size_t len)
 			continue;
 		uint64_t per_order[MM_MAX_ORDER_LIMIT + 1];
 		buddy_free_blocks(&z->buddy, per_order, NULL);
-		text_printf(&t, "Node %d, zone %8s ", 0, z->buddy.name);
+		textbuf_printf(&t, "Node %d, zone %8s ", 0, z->buddy.name);
 		for (unsigned o = 0; o <= z->buddy.max_order; o++)
-			text_printf(&t, "%6lu ", (unsigned long)per_order[o]);
-		text_printf(&t, "\n");
+			textbuf_printf(&t, "%6lu ", (unsigned long)per_order[o]);
+		textbuf_printf(&t, "\n");
 	}
-	return t.pos;
+	return t.needed;
 }
 
 /*
@@ -71,15 +42,15 @@ _Static_assert(MT_UNMOVABLE == 0 && MT_MOVABLE == 1, "our types are Linux's firs
 
 size_t mm_format_pagetypeinfo(struct mm_arena *a, char *buf, size_t len)
 {
-	struct text t = text_start(buf, len);
+	struct textbuf t = textbuf_start(buf, len);
 
-	text_printf(&t, "Page block order: %d\n", PAGEBLOCK_ORDER);
-	text_printf(&t, "Pages per block:  %lu\n", (unsigned long)PAGEBLOCK_FRAMES);
-	text_printf(&t, "\n");
-	text_printf(&t, "%-43s ", "Free pages count per migrate type at order");
+	textbuf_printf(&t, "Page block order: %d\n", PAGEBLOCK_ORDER);
+	textbuf_printf(&t, "Pages per block:  %lu\n", (unsigned long)PAGEBLOCK_FRAMES);
+	textbuf_printf(&t, "\n");
+	textbuf_printf(&t, "%-43s ", "Free pages count per migrate type at order");
 	for (unsigned o = 0; o <= a->max_order; o++)
-		text_printf(&t, "%6d ", (int)o);
-	text_printf(&t, "\n");
+		textbuf_printf(&t, "%6d ", (int)o);
+	textbuf_printf(&t, "\n");
 	for (int id = 0; id < MM_NR_ZONES; id++) {
 		struct mm_zone *z = mm_zone_get(a, (enum mm_zone_id)id);
 		if (!z)
@@ -87,35 +58,35 @@ size_t mm_format_pagetypeinfo(struct mm_arena *a, char *buf, size_t len)
 		uint64_t per_type[MT_NR_TYPES][MM_MAX_ORDER_LIMIT + 1];
 		buddy_free_blocks(&z->buddy, NULL, per_type);
 		for (unsigned mt = 0; mt < LINUX_NR_TYPES; mt++) {
-			text_printf(&t, "Node %4d, zone %8s, type %12s ", 0, z->buddy.name,
+			textbuf_printf(&t, "Node %4d, zone %8s, type %12s ", 0, z->buddy.name,
 				    linux_types[mt]);
 			for (unsigned o = 0; o <= z->buddy.max_order; o++) {
 				uint64_t n = mt < MT_NR_TYPES ? per_type[mt][o] : 0;
 				if (n >= PAGETYPE_COUNT_CAP)
-					text_printf(&t, ">%6lu ", PAGETYPE_COUNT_CAP);
+					textbuf_printf(&t, ">%6lu ", PAGETYPE_COUNT_CAP);
 				else
-					text_printf(&t, "%6lu ", (unsigned long)n);
+					textbuf_printf(&t, "%6lu ", (unsigned long)n);
 			}
-			text_printf(&t, "\n");
+			textbuf_printf(&t, "\n");
 		}
 	}
 
-	text_printf(&t, "\n%-23s", "Number of blocks type ");
+	textbuf_printf(&t, "\n%-23s", "Number of blocks type ");
 	for (unsigned mt = 0; mt < LINUX_NR_TYPES; mt++)
-		text_printf(&t, "%12s ", linux_types[mt]);
-	text_printf(&t, "\n");
+		textbuf_printf(&t, "%12s ", linux_types[mt]);
+	textbuf_printf(&t, "\n");
 	for (int id = 0; id < MM_NR_ZONES; id++) {
 		struct mm_zone *z = mm_zone_get(a, (enum mm_zone_id)id);
 		if (!z)
 			continue;
 		uint64_t blocks[MT_NR_TYPES];
 		buddy_pageblock_counts(&z->buddy, blocks);
-		text_printf(&t, "Node %d, zone %8s ", 0, z->buddy.name);
+		textbuf_printf(&t, "Node %d, zone %8s ", 0, z->buddy.name);
 		for (unsigned mt = 0; mt < LINUX_NR_TYPES; mt++)
-			text_printf(&t, "%12lu ", mt < MT_NR_TYPES ? (unsigned long)blocks[mt] : 0UL);
-		text_printf(&t, "\n");
+			textbuf_printf(&t, "%12lu ", mt < MT_NR_TYPES ? (unsigned long)blocks[mt] : 0UL);
+		textbuf_printf(&t, "\n");
 	}
-	return t.pos;
+	return t.needed;
 }
 
 /*
@@ -128,7 +99,7 @@ size_t mm_format_pagetypeinfo(struct mm_arena *a, char *buf, size_t len)
  */
 size_t mm_format_frames(struct mm_arena *a, char *buf, size_t len)
 {
-	struct text t = text_start(buf, len);
+	struct textbuf t = textbuf_start(buf, len);
 	uint64_t counts[MM_NR_ZONES][FRAME_NR_OWNER_STATES];
 
 	/* Brings the caches' counts up to date; each zone's own verdict below. */
@@ -139,7 +110,7 @@ size_t mm_format_frames(struct mm_arena *a, char *buf, size_t len)
 			continue;
 		uint64_t c[FRAME_NR_OWNER_STATES];
 		int rc = buddy_count_states(&z->buddy, c);
-		text_printf(&t,
+		textbuf_printf(&t,
 			    "Node %d, zone %8s frames %lu free %lu vmm %lu guest %lu ballooned %lu"
 			    " pcp %lu check %s\n",
 			    0, z->buddy.name, (unsigned long)z->buddy.nr_frames,
@@ -148,5 +119,5 @@ size_t mm_format_frames(struct mm_arena *a, char *buf, size_t len)
 			    (unsigned long)__atomic_load_n(&z->buddy.nr_pcp_pages, __ATOMIC_RELAXED),
 			    rc ? "MISMATCH" : "ok");
 	}
-	return t.pos;
+	return t.needed;
 }

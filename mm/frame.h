@@ -75,7 +75,6 @@ static inline void frame_state_set(struct frame *f, enum frame_state s)
 	__atomic_store_n(&f->state, (uint8_t)s, __ATOMIC_RELAXED);
 }
 
-const char *frame_state_name(enum frame_state s);
 const char *migratetype_name(enum migratetype mt);
 
 #endif

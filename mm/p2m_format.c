@@ -121,18 +121,14 @@ static size_t p2m_format_into(struct p2m *p, uint64_t gfn, uint64_t nr, struct t
 
 size_t p2m_format_range(struct p2m *p, uint64_t gfn, uint64_t nr, char *buf, size_t len)
 {
-	struct textbuf tb = TEXTBUF_INIT(buf, len);
+	struct textbuf tb = textbuf_start(buf, len);
 
-	if (buf && len)
-		buf[0] = '\0';
 	return p2m_format_into(p, gfn, nr, &tb, false);
 }
 
 size_t p2m_format(struct p2m *p, char *buf, size_t len)
 {
-	struct textbuf tb = TEXTBUF_INIT(buf, len);
+	struct textbuf tb = textbuf_start(buf, len);
 
-	if (buf && len)
-		buf[0] = '\0';
 	return p2m_format_into(p, 0, P2M_GFN_LIMIT, &tb, true);
 }

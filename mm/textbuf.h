@@ -18,6 +18,14 @@ struct textbuf {
 
 #define TEXTBUF_INIT(b, l) { .buf = (b), .len = (l), .needed = 0 }
 
+/* A buffer whose text starts empty, even if nothing is printed into it. */
+static inline struct textbuf textbuf_start(char *buf, size_t len)
+{
+	if (buf && len)
+		buf[0] = '\0';
+	return (struct textbuf)TEXTBUF_INIT(buf, len);
+}
+
 __attribute__((format(printf, 2, 3)))
 static inline void textbuf_printf(struct textbuf *tb, const char *fmt, ...)
 {
