@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "mm/mm.h"
+#include "mm/hugetlb.h"
 #include "vmm/memory/arena_size.h"
 
 /* Slab caches, kmalloc, p2m tables (one 4 KiB table per 2 MiB of 4 KiB
@@ -31,31 +32,6 @@
  * 2 MiB page to move it to.
  */
 #define HUGE_SPARE (4ULL << 20)
-#define HUGE_POOL "/sys/kernel/mm/hugepages/hugepages-2048kB/"
-
-static long pool_read(const char *name)
-{
-	char path[128];
-	long v = -1;
-
-	snprintf(path, sizeof(path), HUGE_POOL "%s", name);
-	FILE *f = fopen(path, "re");
-	if (f) {
-		if (fscanf(f, "%ld", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
-}
-
-/* Bytes of 2 MiB pages nobody has reserved; 0 if the pool cannot be read. */
-static uint64_t pool_available(void)
-{
-	long free_pages = pool_read("free_hugepages"), resv = pool_read("resv_hugepages");
-
-	return free_pages > resv && resv >= 0 ? (uint64_t)(free_pages - resv) << 21 : 0;
-}
-
 static uint64_t huge_zone_bytes(const struct vm_config *cfg)
 {
 	uint64_t ram = cfg->mem_bytes;
@@ -63,7 +39,7 @@ static uint64_t huge_zone_bytes(const struct vm_config *cfg)
 	if (cfg->hugepages == MM_HUGE_OFF)
 		return 0;
 	uint64_t with_spare = ((ram + NORMAL_ALIGN - 1) & ~(NORMAL_ALIGN - 1)) + HUGE_SPARE;
-	return pool_available() >= with_spare ? with_spare : ram;
+	return mm_hugetlb_available_bytes() >= with_spare ? with_spare : ram;
 }
 
 static uint64_t normal_zone_bytes(const struct vm_config *cfg, uint64_t guest_bytes)

@@ -161,7 +161,7 @@ size_t guest_mem_format_p2m(struct guest_mem *gm, char *buf, size_t len)
 		p2m_size_str(r.size, size);
 		if (r.contiguous) {
 			snprintf(zones, sizeof(zones), "contiguous zone %s",
-				 r.zone == ZONE_HUGE ? "Huge" : "Normal");
+				 mm_zone_name(r.zone));
 		} else {
 			char hs[24], ns[24];
 			p2m_size_str(r.zone_bytes[ZONE_HUGE], hs);

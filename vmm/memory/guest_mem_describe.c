@@ -6,8 +6,6 @@
 #include <stdio.h>
 #include "vmm/memory/guest_mem.h"
 
-static const char *const zone_names[MM_NR_ZONES] = { "Normal", "Huge" };
-
 void guest_mem_describe(struct guest_mem *gm, char *buf, size_t len)
 {
 	unsigned n = guest_mem_nr_regions(gm);
@@ -25,6 +23,6 @@ void guest_mem_describe(struct guest_mem *gm, char *buf, size_t len)
 		off += (size_t)snprintf(buf + off, len - off, "%s%s%s in zone%s %s",
 					i ? "; " : n > 1 ? ": " : " ", size,
 					r.contiguous ? "contiguous" : "scattered", both ? "s" : "",
-					both ? "Normal and Huge" : zone_names[r.zone]);
+					both ? "Normal and Huge" : mm_zone_name(r.zone));
 	}
 }

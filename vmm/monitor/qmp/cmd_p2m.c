@@ -6,12 +6,6 @@
  */
 #include "vmm/monitor/qmp/internal.h"
 
-/* Zone names as mm prints them, for any zone id. */
-static const char *qmp_zone_name(enum mm_zone_id id)
-{
-	return id == ZONE_HUGE ? "Huge" : "Normal";
-}
-
 json_t *qmp_cmd_regions(struct qmp_session *s, json_t *args, struct qmp_error *err)
 {
 	const struct vm_control *t = s->env->target;
@@ -26,7 +20,7 @@ json_t *qmp_cmd_regions(struct qmp_session *s, json_t *args, struct qmp_error *e
 		json_t *o = json_pack("{s:I,s:I,s:s,s:s,s:I}", "gpa", (json_int_t)r.gpa,
 				      "size", (json_int_t)r.size,
 				      "kind", r.contiguous ? "contiguous" : "scattered",
-				      "zone", qmp_zone_name(r.zone), "mappings", (json_int_t)r.nr_mappings);
+				      "zone", mm_zone_name(r.zone), "mappings", (json_int_t)r.nr_mappings);
 		if (!o || json_array_append_new(regions, o)) {
 			json_decref(regions);
 			return NULL;
@@ -78,7 +72,7 @@ static json_t *p2m_leaf(const struct p2m_walk_step *last, uint64_t gfn)
 	if (!p2m_step_leaf(last, gfn, &l))
 		return json_null();
 	return json_pack("{s:I,s:I,s:s,s:s,s:b,s:b}", "hfn", (json_int_t)l.hfn,
-			 "size", (json_int_t)(PAGE_SIZE << l.order), "zone", qmp_zone_name(l.zone),
+			 "size", (json_int_t)(PAGE_SIZE << l.order), "zone", mm_zone_name(l.zone),
 			 "access", p2m_access(l.access), "punched", (l.state & P2M_ST_PUNCHED) != 0,
 			 "ballooned", (l.state & P2M_ST_BALLOONED) != 0);
 }
