@@ -13,7 +13,7 @@
  *
  * vmm/memory/ owns guest RAM: regions, views, the p2m per guest, remap and
  * punch, ballooned frames (balloon_mem.h) and the arena's sizing
- * (arena_size.h). It uses mm/ and nothing else of vmm/.
+ * (arena_size.h). It uses mm/ and vmm/config/ (plain data), nothing else.
  *
  * Every change of what backs a GPA goes through the host mapping, so KVM's
  * MMU notifiers zap the second-stage entries (remap, punch below). Functions
