@@ -3,7 +3,7 @@
  * virtio-mmio registers and config space, the rings and buffers it writes
  * into its own RAM, the notifications, and the PFNs it sends, against the
  * real device (vmm/devices/virtio/balloon/balloon.c, vmm/virtq.c, vmm/devices/virtio/mmio.c) and
- * the real ballooned memory (vmm/balloon_*.c) on a real arena and guest
+ * the real ballooned memory (vmm/memory/balloon_*.c) on a real arena and guest
  * memory, without KVM. Each input gets a fresh guest memory, so runs do not
  * depend on each other.
  *

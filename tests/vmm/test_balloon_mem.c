@@ -1,5 +1,5 @@
 /*
- * Tests for ballooned guest memory (vmm/balloon_mem.c) on real guest memory,
+ * Tests for ballooned guest memory (vmm/memory/balloon_mem.c) on real guest memory,
  * without a device: half of a 256 MiB guest inflated and deflated in zone
  * Normal and in zone Huge, with the host memory released measured (memfd
  * allocated blocks, process RSS and hugetlb pages), the buddy's free count,

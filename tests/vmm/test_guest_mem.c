@@ -1,5 +1,5 @@
 /*
- * Tests for guest memory (vmm/guest_mem.c, guest_region.c, guest_inval.c):
+ * Tests for guest memory (vmm/memory/guest_mem.c, guest_region.c, guest_inval.c):
  * the layout around the MMIO hole and the bounds of guest_mem_hva, a
  * contiguous region on zone Huge and on zone Normal, the scattered fallback
  * over a zone fragmented on purpose (checked frame by frame through the

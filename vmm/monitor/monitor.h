@@ -32,8 +32,10 @@
 #define MONITOR_QUEUE_OWN (256u << 10)
 #define MONITOR_MAX_QUEUED_TOTAL (16u << 20)
 /* The most the monitor takes from the arena: the queues, a framer buffer
- * and a session per client, the monitor itself. guest_ram.c sizes zone
- * Normal with it (the memfd is sparse: unused room costs nothing). */
+ * and a session per client, the monitor itself. main.c reserves it in the
+ * VM's configuration (metadata_reserve_bytes), and the arena's sizing keeps
+ * that room in zone Normal (the memfd is sparse: unused room costs
+ * nothing). */
 #define MONITOR_MEMORY_MAX                                                              \
 	(MONITOR_MAX_QUEUED_TOTAL + MONITOR_MAX_CLIENTS * (MONITOR_QUEUE_OWN + QMP_MAX_MESSAGE + \
 							  8192u) + (256u << 10))
