@@ -7,7 +7,7 @@
 # (the fault report runs C at CPL0 on the interrupted code's terms), and no
 # SSE (-mgeneral-regs-only), so nothing depends on FPU state.
 
-GUEST_IMAGES  := hello memtest fault remap idle balloon balloon_hostile
+GUEST_IMAGES  := hello memtest fault remap idle flood balloon balloon_hostile
 GUEST_RUNTIME := boot boot_shared pagetables start bootinfo memory console printf string cmdline exit tsc halt trap
 GUEST_OBJDIR  := $(BUILD)/guest/obj
 GUEST_ELFS    := $(GUEST_IMAGES:%=$(BUILD)/guest/%.elf)

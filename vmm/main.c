@@ -59,7 +59,7 @@ int main(int argc, char **argv)
 		const char *reason = vm_end_reason(vm, &guest);
 		monitor_stop(mon, guest, reason);
 	}
-	vm_print_stats(vm, stderr, cfg.stats);
+	vm_print_stats(vm, cfg.stats);
 	vm_destroy(vm);
 	return status;
 }

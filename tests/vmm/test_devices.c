@@ -25,7 +25,9 @@
 static struct mm_arena *arena;
 static struct guest_mem *gm;
 static struct vm_console console;
+static struct out_stream log_out;
 static struct unhandled_log unhandled;
+static int null_fd;
 static struct vm_config cfg;
 static struct device_host host;
 static struct device_set *set;
@@ -75,14 +77,15 @@ static void setup(void)
 
 	cr_assert_eq(mm_create(&ac, &arena), 0);
 	cr_assert_eq(guest_mem_create(arena, RAM, MM_HUGE_OFF, &gm, why, sizeof(why)), 0, "%s", why);
-	int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	cr_assert_geq(null_fd, 0);
-	console_init(&console, null_fd);
-	cr_assert_eq(unhandled_init(&unhandled, arena), 0);
+	cr_assert_eq(console_init(&console, null_fd, arena), 0);
+	cr_assert_eq(out_stream_init(&log_out, null_fd, 4096, arena), 0);
+	cr_assert_eq(unhandled_init(&unhandled, arena, &log_out), 0);
 	vm_config_init(&cfg);
 	cfg.mem_bytes = RAM;
 	host = (struct device_host){ .arena = arena, .gm = gm, .vm_fd = -1, .console = &console,
-				     .unhandled = &unhandled, .stop = host_stop,
+				     .unhandled = &unhandled, .log = &log_out, .stop = host_stop,
 				     .halt = host_halt, .fault = host_fault, .probe = host_probe };
 	memset(&asked, 0, sizeof(asked));
 	set = NULL;
@@ -93,8 +96,9 @@ static void teardown(void)
 	device_set_quiesce(set);
 	device_set_destroy(set);
 	unhandled_destroy(&unhandled);
-	close(console.fd);
-	console_destroy(&console);
+	out_stream_destroy(&log_out, 1000);
+	console_destroy(&console, 1000);
+	close(null_fd);
 	guest_mem_destroy(gm);
 	mm_destroy(arena);
 }

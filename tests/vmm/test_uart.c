@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include "mm/mm.h"
 #include "vmm/devices/legacy/uart.h"
 
 struct irq_log {
@@ -26,23 +27,28 @@ struct rig {
 	struct vm_console console;
 	struct uart uart;
 	struct irq_log irq;
+	struct mm_arena *arena;      /* the console's buffer */
 	int fd;
 };
 
 static void rig_init(struct rig *r)
 {
 	memset(r, 0, sizeof(*r));
+	struct mm_arena_config ac = { .normal_bytes = 16u << 20, .huge = MM_HUGE_OFF };
+
 	r->fd = memfd_create("uart-test", MFD_CLOEXEC);
 	cr_assert_geq(r->fd, 0);
-	console_init(&r->console, r->fd);
+	cr_assert_eq(mm_create(&ac, &r->arena), 0);
+	cr_assert_eq(console_init(&r->console, r->fd, r->arena), 0);
 	uart_init(&r->uart, &r->console, record_irq, &r->irq);
 }
 
 static void rig_fini(struct rig *r)
 {
 	uart_destroy(&r->uart);
-	console_destroy(&r->console);
+	console_destroy(&r->console, 1000);
 	close(r->fd);
+	mm_destroy(r->arena);
 }
 
 static uint8_t rd(struct rig *r, unsigned reg)
@@ -59,6 +65,8 @@ static void wr(struct rig *r, unsigned reg, uint8_t v)
 
 static size_t console_text(struct rig *r, char *buf, size_t len)
 {
+	/* What the console has queued reaches the file on the writer thread. */
+	cr_assert(out_stream_flush(&r->console.out, 1000));
 	ssize_t n = pread(r->fd, buf, len - 1, 0);
 	buf[n > 0 ? n : 0] = '\0';
 	return n > 0 ? (size_t)n : 0;

@@ -60,9 +60,9 @@ static void crash_emit(struct vcpu *v, struct textbuf *tb)
 {
 	size_t len = tb->needed < tb->len ? tb->needed : tb->len - 1;
 
-	console_flush(&v->vm->console);     /* what the guest said before it died first */
-	if (write(STDERR_FILENO, tb->buf, len) < 0)
-		return;
+	/* What the guest said before it died first, if its reader keeps up. */
+	console_flush(&v->vm->out->console, VM_OUTPUT_DRAIN_MS);
+	out_stream_write(&v->vm->out->log, tb->buf, len);
 }
 
 /* The general registers come with the exit (SYNC_REGS); the others take

@@ -21,7 +21,8 @@ static enum exit_action exits_io(struct vcpu *v)
 
 	if ((size != 1 && size != 2 && size != 4) || off > v->run_size ||
 	    (uint64_t)size * count > v->run_size - off) {
-		fprintf(stderr, "memvisor: vCPU %u: KVM reported port I/O out of bounds\n", v->id);
+		out_stream_printf(&v->vm->out->log, "memvisor: vCPU %u: KVM reported port I/O out of bounds\n",
+				  v->id);
 		vm_finish(v->vm, VMM_EXIT_ERROR);
 		return EXIT_STOP;
 	}

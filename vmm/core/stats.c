@@ -10,6 +10,9 @@
 #include "vmm/core/vcpu.h"
 #include "vmm/core/vm_internal.h"
 
+/* The summary with --stats: slabinfo has a line per cache. */
+#define STATS_TEXT_MAX (128u << 10)
+
 struct slab_totals {
 	unsigned caches;
 	unsigned long objs, slabs, pages;
@@ -41,7 +44,7 @@ static void stats_print_text(struct vm *vm, FILE *f,
 	kvfree(vm->arena, buf);
 }
 
-void vm_print_stats(struct vm *vm, FILE *f, bool full)
+static void stats_print(struct vm *vm, FILE *f, bool full)
 {
 	struct timespec now;
 	struct slab_totals t = { 0 };
@@ -63,4 +66,40 @@ void vm_print_stats(struct vm *vm, FILE *f, bool full)
 	else
 		fprintf(f, "memvisor: slab: %u caches, %lu objects in %lu slabs (%lu KiB); "
 			"--stats for slabinfo\n", t.caches, t.objs, t.slabs, t.pages * 4);
+}
+
+/* What slow readers cost: only said when something was lost. The run has
+ * ended and its output has been waited for, so what is still queued now
+ * goes nowhere either (a reader that wakes up at once may yet get it). */
+static void stats_print_dropped(struct vm *vm, FILE *f)
+{
+	struct out_stream_stats con, log;
+
+	out_stream_get_stats(&vm->out->console.out, &con);
+	out_stream_get_stats(&vm->out->log, &log);
+	uint64_t con_lost = con.dropped + con.queued, log_lost = log.dropped + log.queued;
+	if (con_lost || log_lost)
+		fprintf(f, "memvisor: output dropped for readers that did not keep up: console %llu "
+			"bytes, log %llu bytes\n", (unsigned long long)con_lost,
+			(unsigned long long)log_lost);
+}
+
+/* Printed into a buffer from the arena, then queued on the log as one
+ * record: a stalled stderr must not keep the process from exiting. */
+void vm_print_stats(struct vm *vm, bool full)
+{
+	size_t cap = STATS_TEXT_MAX;
+	char *buf = kvmalloc(vm->arena, cap);
+	FILE *f = buf ? fmemopen(buf, cap, "w") : NULL;
+
+	if (f) {
+		stats_print(vm, f, full);
+		stats_print_dropped(vm, f);
+		long n = ftell(f);
+		fclose(f);
+		if (n > 0)
+			out_stream_write(&vm->out->log, buf, (size_t)n < cap ? (size_t)n : cap - 1);
+	}
+	if (buf)
+		kvfree(vm->arena, buf);
 }

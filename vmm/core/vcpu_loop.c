@@ -23,7 +23,8 @@ static void *vcpu_loop(void *arg)
 				v->run->immediate_exit = 0;
 				continue;
 			}
-			fprintf(stderr, "memvisor: vCPU %u: KVM_RUN: %s\n", v->id, strerror(errno));
+			out_stream_printf(&vm->out->log, "memvisor: vCPU %u: KVM_RUN: %s\n", v->id,
+					  strerror(errno));
 			vm_finish(vm, VMM_EXIT_ERROR);
 			break;
 		}

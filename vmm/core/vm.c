@@ -87,10 +87,10 @@ static struct vm *vm_alloc(const struct vm_config *cfg, const struct vm_hooks *h
 	vm->own_arena = own_arena;
 	vm->kvm = (struct kvm){ .sys_fd = -1, .vm_fd = -1, .arena = a };
 	vm->done_fd = eventfd(0, EFD_CLOEXEC);
-	console_init(&vm->console, cfg->out_fd);
+	vm->out = kzalloc(a, sizeof(*vm->out));
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
-	if (vm->done_fd < 0 || unhandled_init(&vm->unhandled, a)) {
+	if (vm->done_fd < 0 || !vm->out || unhandled_init(&vm->unhandled, a, &vm->out->log)) {
 		vm->own_arena = false;      /* the caller still owns it */
 		vm_destroy(vm);
 		return NULL;
@@ -123,6 +123,14 @@ int vm_create(const struct vm_config *cfg, const struct vm_hooks *hooks, struct 
 		if (rc)
 			snprintf(err, errlen, "guest RAM of %llu MiB: %s",
 				 (unsigned long long)(cfg->mem_bytes >> 20), why);
+	}
+	/* After guest RAM, which is laid out first in a fresh arena. */
+	if (!rc) {
+		rc = console_init(&vm->out->console, cfg->out_fd, a);
+		if (!rc)
+			rc = out_stream_init(&vm->out->log, STDERR_FILENO, VM_LOG_BUFFER, a);
+		if (rc)
+			snprintf(err, errlen, "console and log buffers: %s", strerror(-rc));
 	}
 	if (!rc)
 		rc = vm_load(vm, &in, err, errlen);
@@ -161,7 +169,11 @@ void vm_destroy(struct vm *vm)
 	if (vm->vcpu_cache)
 		slab_cache_destroy(vm->vcpu_cache);
 	unhandled_destroy(&vm->unhandled);
-	console_destroy(&vm->console);
+	if (vm->out) {
+		console_destroy(&vm->out->console, VM_OUTPUT_DRAIN_MS);
+		out_stream_destroy(&vm->out->log, VM_OUTPUT_DRAIN_MS);
+		kfree(a, vm->out);
+	}
 	pthread_cond_destroy(&vm->cond);
 	pthread_mutex_destroy(&vm->lock);
 	if (vm->done_fd >= 0)

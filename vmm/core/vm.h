@@ -53,10 +53,11 @@ struct guest_mem *vm_guest_mem(struct vm *vm);
 struct mm_arena *vm_arena(struct vm *vm);
 
 /*
- * Allocator state at exit: the zones' buddyinfo and a slab summary line
- * (full: the slabinfo of every cache).
+ * The summary at exit, on the VM's log (stderr): how the guest ran, the
+ * zones' buddyinfo and a slab summary line (full: the slabinfo of every
+ * cache), and output dropped for slow readers, if any.
  */
-void vm_print_stats(struct vm *vm, FILE *f, bool full);
+void vm_print_stats(struct vm *vm, bool full);
 
 void vm_destroy(struct vm *vm);
 

@@ -16,6 +16,16 @@
 
 struct vcpu;
 
+/*
+ * What the VM writes: the guest's console (stdout, or cfg.out_fd) and the
+ * VMM's log (stderr: reports, the exit summary). Apart from struct vm so
+ * each stays within one small kmalloc size class.
+ */
+struct vm_output {
+	struct vm_console console;
+	struct out_stream log;
+};
+
 struct vm {
 	struct vm_config cfg;
 	struct vm_hooks hooks;
@@ -27,7 +37,7 @@ struct vm {
 	struct vcpu **vcpus;               /* kmalloc'd array of nr_vcpus */
 	unsigned nr_vcpus;
 	struct boot_entry entry;
-	struct vm_console console;
+	struct vm_output *out;             /* the console and the log */
 	struct unhandled_log unhandled;
 	struct device_host host;           /* what the devices may ask of the VM */
 	struct device_set *devices;        /* from vm_device_types */
@@ -45,6 +55,13 @@ struct vm {
 	int done_fd;                       /* eventfd: written when stopping */
 	struct timespec started;
 };
+
+/* The VMM's log for a slow stderr, and how long the end of a run waits for
+ * a reader of the console or the log that has stopped taking output: a
+ * stalled pipe must not keep a stopped VM from exiting (well within a
+ * second in all), while a reader that keeps up gets everything. */
+#define VM_LOG_BUFFER (64u << 10)
+#define VM_OUTPUT_DRAIN_MS 200
 
 /* The devices a VM may have, in the order they are created
  * (device_table.c). */

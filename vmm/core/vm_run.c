@@ -26,7 +26,7 @@ static int vm_start_vcpus(struct vm *vm)
 	}
 	pthread_mutex_unlock(&vm->lock);
 	if (rc) {
-		fprintf(stderr, "memvisor: starting vCPU threads: %s\n", strerror(-rc));
+		out_stream_printf(&vm->out->log, "memvisor: starting vCPU threads: %s\n", strerror(-rc));
 		vm_finish(vm, VMM_EXIT_ERROR);
 	}
 	return rc;
@@ -46,8 +46,8 @@ static void vm_wait(struct vm *vm, int sig_fd)
 			return;
 		struct signalfd_siginfo si;
 		if ((fds[1].revents & POLLIN) && read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
-			fprintf(stderr, "memvisor: stopping the guest on signal %u (%s)\n", si.ssi_signo,
-				strsignal((int)si.ssi_signo));
+			out_stream_printf(&vm->out->log, "memvisor: stopping the guest on signal %u (%s)\n",
+					  si.ssi_signo, strsignal((int)si.ssi_signo));
 			/* For the monitor's SHUTDOWN event: the status alone
 			 * cannot tell a signal from a guest's exit code. */
 			vm->stop_signal = (int)si.ssi_signo;
@@ -69,7 +69,7 @@ int vm_run(struct vm *vm, const sigset_t *stop_signals)
 		vm_wait(vm, sig_fd);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_join(vm->vcpus[i]);
-	console_flush(&vm->console);
+	console_flush(&vm->out->console, VM_OUTPUT_DRAIN_MS);
 	if (sig_fd >= 0)
 		close(sig_fd);
 	return vm->status;

@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include "mm/arena.h"
 #include "vmm/config/config.h"
+#include "vmm/devices/output.h"
 
 struct guest_mem;
 struct vm_console;
@@ -39,6 +40,7 @@ struct device_host {
 	int vm_fd;                       /* KVM's VM, for ioeventfds; -1: none */
 	struct vm_console *console;      /* the guest's console output */
 	struct unhandled_log *unhandled; /* dropped requests, logged once */
+	struct out_stream *log;          /* the VMM's log (stderr), never blocking */
 	/* An interrupt line of the in-kernel irqchip, level-triggered: 0 or
 	 * -errno (the line could not be set). */
 	int (*irq)(void *ctx, unsigned irq, int level);

@@ -11,9 +11,9 @@
 #define UNHANDLED_CAP 1024            /* 8 KiB: the largest kmalloc class */
 #define UNHANDLED_LIMIT (UNHANDLED_CAP / 2)
 
-int unhandled_init(struct unhandled_log *l, struct mm_arena *a)
+int unhandled_init(struct unhandled_log *l, struct mm_arena *a, struct out_stream *log)
 {
-	*l = (struct unhandled_log){ .arena = a, .cap = UNHANDLED_CAP };
+	*l = (struct unhandled_log){ .arena = a, .log = log, .cap = UNHANDLED_CAP };
 	l->seen = kzalloc(a, UNHANDLED_CAP * sizeof(uint64_t));
 	if (!l->seen)
 		return -ENOMEM;
@@ -71,10 +71,10 @@ bool unhandled_note(struct unhandled_log *l, enum unhandled_kind kind, uint64_t 
 	}
 	pthread_mutex_unlock(&l->lock);
 	if (report)
-		fprintf(stderr, "memvisor: %s %#llx (logged once)\n", unhandled_what[kind],
+		out_stream_printf(l->log, "memvisor: %s %#llx (logged once)\n", unhandled_what[kind],
 			(unsigned long long)addr);
 	if (said_full)
-		fprintf(stderr, "memvisor: %d unhandled addresses seen; no more are logged\n",
+		out_stream_printf(l->log, "memvisor: %d unhandled addresses seen; no more are logged\n",
 			UNHANDLED_LIMIT);
 	return report;
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "mm/arena.h"
+#include "vmm/devices/output.h"
 
 enum unhandled_kind {
 	UNHANDLED_PORT,          /* no device at this port */
@@ -21,12 +22,13 @@ enum unhandled_kind {
 struct unhandled_log {
 	pthread_mutex_t lock;
 	struct mm_arena *arena;
+	struct out_stream *log;   /* where the reports go (the VM's log) */
 	uint64_t *seen;           /* open-addressing set of keys, 0 = empty */
 	unsigned cap, count;
 	bool full_said;
 };
 
-int unhandled_init(struct unhandled_log *l, struct mm_arena *a);
+int unhandled_init(struct unhandled_log *l, struct mm_arena *a, struct out_stream *log);
 void unhandled_destroy(struct unhandled_log *l);
 /* Reports kind/addr unless it was reported before. Returns true if it was
  * reported now (tests). */

@@ -1,43 +1,32 @@
 /*
- * Console output (see console.h). Write errors are ignored on purpose: a
- * closed pipe on the reading side must not stop the guest (SIGPIPE is
- * ignored by main.c for the same reason).
+ * Console output (see console.h). A reader that has gone (a closed pipe) or
+ * does not keep up costs the guest nothing: its lines are dropped and
+ * counted by the out_stream (SIGPIPE is ignored by main.c).
  */
-#include <errno.h>
-#include <unistd.h>
 #include "vmm/devices/legacy/console.h"
 
-void console_init(struct vm_console *c, int fd)
+int console_init(struct vm_console *c, int fd, struct mm_arena *a)
 {
-	pthread_mutex_init(&c->lock, NULL);
-	c->fd = fd;
 	c->len = 0;
-	c->bytes = 0;
+	int rc = out_stream_init(&c->out, fd, CONSOLE_BUFFER, a);
+	if (!rc)
+		pthread_mutex_init(&c->lock, NULL);
+	return rc;
 }
 
-void console_destroy(struct vm_console *c)
+void console_destroy(struct vm_console *c, unsigned stall_ms)
 {
-	console_flush(c);
+	if (!c->out.started)
+		return;
+	console_flush(c, stall_ms);
+	out_stream_destroy(&c->out, 0);
 	pthread_mutex_destroy(&c->lock);
-}
-
-static void console_emit(struct vm_console *c, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(c->fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		p += n;
-		len -= (size_t)n;
-		c->bytes += (uint64_t)n;
-	}
 }
 
 static void console_flush_locked(struct vm_console *c)
 {
-	console_emit(c, c->line, c->len);
+	if (c->len)
+		out_stream_write(&c->out, c->line, c->len);
 	c->len = 0;
 }
 
@@ -54,13 +43,14 @@ void console_write(struct vm_console *c, const void *buf, size_t len)
 {
 	pthread_mutex_lock(&c->lock);
 	console_flush_locked(c);
-	console_emit(c, buf, len);
+	out_stream_write(&c->out, buf, len);
 	pthread_mutex_unlock(&c->lock);
 }
 
-void console_flush(struct vm_console *c)
+void console_flush(struct vm_console *c, unsigned stall_ms)
 {
 	pthread_mutex_lock(&c->lock);
 	console_flush_locked(c);
 	pthread_mutex_unlock(&c->lock);
+	out_stream_flush(&c->out, stall_ms);
 }

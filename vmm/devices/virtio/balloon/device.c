@@ -49,8 +49,8 @@ static void balloon_irq(void *arg, unsigned irq, int level)
 
 	int rc = h->irq ? h->irq(h->ctx, irq, level) : 0;
 	if (rc < 0 && !atomic_exchange(&said, true))
-		fprintf(stderr, "memvisor: virtio-mmio IRQ %u: KVM_IRQ_LINE: %s (logged once)\n", irq,
-			strerror(-rc));
+		out_stream_printf(h->log, "memvisor: virtio-mmio IRQ %u: KVM_IRQ_LINE: %s (logged once)\n",
+				  irq, strerror(-rc));
 	if (level && h->wake)
 		h->wake(h->ctx);
 }
