@@ -66,6 +66,15 @@ static struct device *control_device_get(void *ctx, const char *name)
 	return device_set_get(vm->devices, name);
 }
 
+static void control_output(void *ctx, struct out_stream_stats *console,
+			   struct out_stream_stats *log)
+{
+	struct vm *vm = ctx;
+
+	out_stream_get_stats(&vm->out->console.out, console);
+	out_stream_get_stats(&vm->out->log, log);
+}
+
 void vm_control_of(struct vm *vm, struct vm_control *out)
 {
 	*out = (struct vm_control){
@@ -78,6 +87,7 @@ void vm_control_of(struct vm *vm, struct vm_control *out)
 		.guest_mem = control_guest_mem,
 		.ram_size = control_ram_size,
 		.device_get = control_device_get,
+		.output = control_output,
 	};
 }
 

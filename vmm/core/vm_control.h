@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include "mm/arena.h"
 #include "vmm/devices/device.h"
+#include "vmm/devices/output.h"
 #include "vmm/memory/guest_mem.h"
 
 /* The run state (query-status's "status", in QEMU's words). */
@@ -39,6 +40,9 @@ struct vm_control {
 	uint64_t (*ram_size)(void *ctx);
 	/* The device called name with a reference (device_put it), or NULL. */
 	struct device *(*device_get)(void *ctx, const char *name);
+	/* What the console and the log have written and dropped so far
+	 * (NULL: a controller without output, as in the protocol tests). */
+	void (*output)(void *ctx, struct out_stream_stats *console, struct out_stream_stats *log);
 };
 
 struct vm;

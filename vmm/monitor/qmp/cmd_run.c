@@ -1,6 +1,7 @@
 /*
  * The run-control commands, with QEMU's replies and events: query-status,
- * stop, cont, quit and query-memory-size-summary. stop and cont send STOP
+ * stop, cont, quit and query-memory-size-summary; and x-query-output, what
+ * the console and the log have written and dropped. stop and cont send STOP
  * and RESUME only when the state changes, and before their reply, as QEMU
  * does; quit sends SHUTDOWN before its reply.
  */
@@ -80,6 +81,25 @@ json_t *qmp_cmd_memory_summary(struct qmp_session *s, json_t *args, struct qmp_e
 	/* No memory hotplug: everything is base memory. */
 	return json_pack("{s:I,s:I}", "base-memory", (json_int_t)t->ram_size(t->ctx),
 			 "plugged-memory", (json_int_t)0);
+}
+
+static json_t *run_output_json(const struct out_stream_stats *o)
+{
+	return json_pack("{s:I,s:I,s:I}", "written", (json_int_t)o->written, "dropped",
+			 (json_int_t)o->dropped, "queued", (json_int_t)o->queued);
+}
+
+json_t *qmp_cmd_output(struct qmp_session *s, json_t *args, struct qmp_error *err)
+{
+	const struct vm_control *t = run_target(s);
+	struct out_stream_stats con, log;
+
+	(void)args;
+	if (!t->output)
+		return qmp_fail(err, "GenericError", "this VM has no output counters");
+	t->output(t->ctx, &con, &log);
+	return json_pack("{s:o,s:o}", "console", run_output_json(&con), "log",
+			 run_output_json(&log));
 }
 
 const char *qmp_run_state_name(enum vm_run_state st)

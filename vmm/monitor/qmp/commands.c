@@ -38,6 +38,7 @@ static const struct qmp_command commands[] = {
 	{ "x-query-frames", qmp_cmd_frames, NULL },
 	{ "x-query-p2m", qmp_cmd_p2m, p2m_params },
 	{ "x-query-regions", qmp_cmd_regions, NULL },
+	{ "x-query-output", qmp_cmd_output, NULL },
 	{ "balloon", qmp_cmd_balloon, qmp_balloon_params },
 	{ "query-balloon", qmp_cmd_query_balloon, NULL },
 	{ "x-query-balloon", qmp_cmd_x_query_balloon, NULL },

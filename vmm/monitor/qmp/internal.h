@@ -104,6 +104,7 @@ json_t *qmp_cmd_query_status(struct qmp_session *s, json_t *args, struct qmp_err
 json_t *qmp_cmd_stop(struct qmp_session *s, json_t *args, struct qmp_error *err);
 json_t *qmp_cmd_cont(struct qmp_session *s, json_t *args, struct qmp_error *err);
 json_t *qmp_cmd_quit(struct qmp_session *s, json_t *args, struct qmp_error *err);
+json_t *qmp_cmd_output(struct qmp_session *s, json_t *args, struct qmp_error *err);
 json_t *qmp_cmd_memory_summary(struct qmp_session *s, json_t *args, struct qmp_error *err);
 json_t *qmp_cmd_hmp(struct qmp_session *s, json_t *args, struct qmp_error *err);
 json_t *qmp_cmd_buddyinfo(struct qmp_session *s, json_t *args, struct qmp_error *err);
