@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include "mm/mm.h"
 #include "vmm/memory/balloon_mem.h"
@@ -530,5 +531,77 @@ Test(virtio_mmio, balloon_keeps_the_latest_guest_stats)
 	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 2);
 	virtio_balloon_get_info(b, &info);
 	cr_assert_eq(info.bad_buffers, 1);
+	virtio_balloon_destroy(b);
+}
+
+/* Takes every free frame of zone Normal; how many are in *taken. */
+static long *hoard_frames(size_t *taken)
+{
+	struct mm_zone *z = mm_zone_get(arena, ZONE_NORMAL);
+	size_t cap = 1 << 16, n = 0;
+	long *idx = malloc(cap * sizeof(*idx)), f;
+
+	cr_assert_not_null(idx);
+	while (n < cap && (f = mm_frames_alloc(z, 0, MT_MOVABLE, FRAME_VMM, false)) >= 0)
+		idx[n++] = f;
+	*taken = n;
+	return idx;
+}
+
+static void unhoard_frames(long *idx, size_t n)
+{
+	struct mm_zone *z = mm_zone_get(arena, ZONE_NORMAL);
+
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(mm_frames_free(z, (uint32_t)idx[i], 0), 0);
+	free(idx);
+}
+
+/* A deflate the host cannot serve yet (no free frame) is held, not handed
+ * back: the guest must not reuse pages that have none. Once frames are
+ * free, the next notification serves it and the buffer comes back. */
+Test(virtio_mmio, balloon_holds_a_deflate_until_every_pfn_has_a_frame)
+{
+	struct virtio_balloon *b = balloon_up(0);
+	struct virtio_mmio *t = virtio_balloon_mmio(b);
+	struct virtio_balloon_info info;
+	struct balloon_mem_stats ms;
+	uint32_t pfns[64];
+
+	for (unsigned i = 0; i < 64; i++)
+		pfns[i] = (uint32_t)((4 * MIB >> 12) + 2 * i);    /* not a run: 64 mappings */
+	post(0, 0, pfns, sizeof(pfns), 0);
+	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	cr_assert_eq(used(0), 1);
+	balloon_mem_stats(gm, &ms);
+	cr_assert_eq(ms.ballooned_pages, 64);
+
+	size_t taken;
+	long *hoard = hoard_frames(&taken);
+	cr_assert_gt(taken, 0);
+	post(1, 0, pfns, sizeof(pfns), 0);
+	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+	cr_assert_eq(used(1), 0, "a deflate without frames was handed back");
+	virtio_balloon_get_info(b, &info);
+	cr_assert_gt(info.failed_pfns, 0);
+	balloon_mem_stats(gm, &ms);
+	cr_assert_gt(ms.ballooned_pages, 0, "the GFNs without frames still count as ballooned");
+	/* A second notification changes nothing while there are no frames. */
+	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+	cr_assert_eq(used(1), 0);
+
+	unhoard_frames(hoard, taken);
+	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+	cr_assert_eq(used(1), 1, "the held deflate was not served once frames were free");
+	balloon_mem_stats(gm, &ms);
+	cr_assert_eq(ms.ballooned_pages, 0);
+	for (unsigned i = 0; i < 64; i++)
+		cr_assert_not(balloon_mem_is_ballooned(gm, pfns[i]));
+	/* Inflating them again is not refused as bogus. */
+	post(0, 1, pfns, sizeof(pfns), 0);
+	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	virtio_balloon_get_info(b, &info);
+	cr_assert_eq(info.bogus_pfns, 0);
+	cr_assert_eq(info.inflated_pfns, 128);
 	virtio_balloon_destroy(b);
 }

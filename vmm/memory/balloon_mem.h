@@ -16,6 +16,7 @@
 #ifndef VMM_BALLOON_MEM_H
 #define VMM_BALLOON_MEM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct guest_mem;
@@ -54,6 +55,8 @@ void balloon_mem_deflate_batch(struct guest_mem *gm, const uint64_t *gfns, unsig
 int balloon_mem_inflate(struct guest_mem *gm, uint64_t gfn);
 int balloon_mem_deflate(struct guest_mem *gm, uint64_t gfn);
 void balloon_mem_stats(struct guest_mem *gm, struct balloon_mem_stats *out);
+/* Whether gfn is ballooned now (a deflate that failed leaves it so). */
+bool balloon_mem_is_ballooned(struct guest_mem *gm, uint64_t gfn);
 /*
  * Gives gm its balloon state (a bit per GFN, a few bytes per 2 MiB, from
  * gm's arena): before any inflate, while no vCPU runs. 0 or -ENOMEM.

@@ -8,6 +8,7 @@
  * per-GFN arrays, 32 KiB per GiB of guest RAM), so slabinfo shows it.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include "mm/kmalloc.h"
 #include "vmm/memory/balloon_mem_internal.h"
@@ -57,6 +58,16 @@ int bm_pos_of(struct guest_mem *gm, uint64_t gfn, struct bm_pos *p)
 	p->ri = (unsigned)(p->r - gm->region);
 	p->off = gfn - (p->r->gpa >> PAGE_SHIFT);
 	return 0;
+}
+
+bool balloon_mem_is_ballooned(struct guest_mem *gm, uint64_t gfn)
+{
+	struct bm_pos p;
+
+	pthread_mutex_lock(&gm->lock);
+	bool yes = gm->balloon && !bm_pos_of(gm, gfn, &p) && bm_test(gm->balloon, &p);
+	pthread_mutex_unlock(&gm->lock);
+	return yes;
 }
 
 bool bm_test(const struct bm_state *s, const struct bm_pos *p)

@@ -3,9 +3,11 @@
  * out of guest RAM before anything is done with them, so the guest cannot
  * change a PFN between its check and its use; a buffer of the wrong shape
  * (writable, longer than 256 PFNs, not whole records) is returned unread and
- * counted. With MUST_TELL_HOST offered, a deflate buffer is used only after
- * every PFN in it has its frame back, so the guest never reuses a page that
- * has none.
+ * counted. A deflate buffer is used only after every PFN in it has its
+ * frame back, so the guest (with MUST_TELL_HOST, which waits for that)
+ * never reuses a page that has none: one whose PFNs could not all get a
+ * frame is held, and its GFNs that still have none are retried whenever the
+ * driver notifies a queue or the host sets a new target, until they do.
  */
 #include <endian.h>
 #include <errno.h>
@@ -34,6 +36,11 @@ struct virtio_balloon {
 	struct virtio_balloon_info counters;   /* num_pages/actual/driver_ok unused */
 	bool stats_held;
 	uint16_t stats_head;
+	/* The deflate buffer held for want of frames, and its GFNs that have
+	 * none yet (held_gfns->gfns[0 .. held_nr)). */
+	struct virtio_balloon_batch *held_gfns;
+	uint16_t held_head;
+	unsigned held_nr;
 	/* The last `actual` the listener has not heard yet (unlocked op). */
 	atomic_bool actual_pending;
 	pthread_mutex_t listener_lock;
@@ -90,7 +97,43 @@ static bool virtio_balloon_gather(const struct virtq_elem *e, void *buf, uint64_
 	return true;
 }
 
-static void virtio_balloon_pfns(struct virtio_balloon *b, const struct virtq_elem *e, bool inflate)
+/* Keeps bt's GFNs that are still ballooned; how many. */
+static unsigned virtio_balloon_unserved(struct virtio_balloon *b, struct virtio_balloon_batch *bt,
+					unsigned n)
+{
+	unsigned left = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		if (balloon_mem_is_ballooned(b->gm, bt->gfns[i]))
+			bt->gfns[left++] = bt->gfns[i];
+	return left;
+}
+
+/*
+ * Retries the held deflate's GFNs; true when the buffer went back to the
+ * driver (nothing is held any more). Called with the transport's lock.
+ */
+static bool virtio_balloon_retry_held(struct virtio_balloon *b)
+{
+	struct balloon_mem_result res;
+
+	if (!b->held_gfns)
+		return true;
+	balloon_mem_deflate_batch(b->gm, b->held_gfns->gfns, b->held_nr, &res);
+	b->counters.deflated_pfns += res.done;
+	b->held_nr = virtio_balloon_unserved(b, b->held_gfns, b->held_nr);
+	if (b->held_nr)
+		return false;
+	slab_free(b->batch_cache, b->held_gfns);
+	b->held_gfns = NULL;
+	virtq_push(&b->mmio.vq[VIRTIO_BALLOON_Q_DEFLATE], b->held_head, 0);
+	virtio_mmio_interrupt(&b->mmio, VIRTIO_INT_USED);
+	return true;
+}
+
+/* Serves one PFN buffer; false when it is held (a deflate short of
+ * frames) and must not be used yet. */
+static bool virtio_balloon_pfns(struct virtio_balloon *b, const struct virtq_elem *e, bool inflate)
 {
 	struct virtio_balloon_batch *bt = slab_alloc(b->batch_cache);
 	struct balloon_mem_result res;
@@ -99,12 +142,12 @@ static void virtio_balloon_pfns(struct virtio_balloon *b, const struct virtq_ele
 		/* Used unread: the driver sees its PFNs were not taken (inflate)
 		 * or may retry (deflate); nothing changed here. */
 		b->counters.failed_pfns += e->out_bytes / 4;
-		return;
+		return true;
 	}
 	if (!virtio_balloon_gather(e, bt->pfns, sizeof(bt->pfns)) || e->out_bytes % 4) {
 		b->counters.bad_buffers++;
 		slab_free(b->batch_cache, bt);
-		return;
+		return true;
 	}
 	unsigned n = (unsigned)(e->out_bytes / 4);
 	/* A 32-bit PFN widened before any shift: no overflow. */
@@ -119,7 +162,16 @@ static void virtio_balloon_pfns(struct virtio_balloon *b, const struct virtq_ele
 	}
 	b->counters.bogus_pfns += res.bogus;
 	b->counters.failed_pfns += res.failed;
+	if (!inflate && res.failed) {
+		b->held_nr = virtio_balloon_unserved(b, bt, n);
+		if (b->held_nr) {
+			b->held_gfns = bt;
+			b->held_head = e->head;
+			return false;
+		}
+	}
 	slab_free(b->batch_cache, bt);
+	return true;
 }
 
 static void virtio_balloon_stats(struct virtio_balloon *b, const struct virtq_elem *e)
@@ -153,6 +205,10 @@ static void virtio_balloon_queue_notify(struct virtio_mmio *t, unsigned qi)
 	struct virtq_elem e;
 	bool used = false;
 
+	/* A held deflate first: an inflate may have freed frames for it. The
+	 * deflate queue waits behind it, in order. */
+	if (!virtio_balloon_retry_held(b) && qi == VIRTIO_BALLOON_Q_DEFLATE)
+		return;
 	/* One ring's worth per call, so a guest that keeps refilling cannot
 	 * hold the lock (and the monitor waiting on it) for ever. */
 	for (unsigned n = 0; n < q->size; n++) {
@@ -177,8 +233,8 @@ static void virtio_balloon_queue_notify(struct virtio_mmio *t, unsigned qi)
 			b->stats_held = true;
 			b->stats_head = e.head;
 			continue;
-		} else {
-			virtio_balloon_pfns(b, &e, qi == VIRTIO_BALLOON_Q_INFLATE);
+		} else if (!virtio_balloon_pfns(b, &e, qi == VIRTIO_BALLOON_Q_INFLATE)) {
+			break;      /* held: the rest of the deflate queue waits */
 		}
 		virtq_push(q, e.head, 0);
 		used = true;
@@ -187,11 +243,22 @@ static void virtio_balloon_queue_notify(struct virtio_mmio *t, unsigned qi)
 		virtio_mmio_interrupt(t, VIRTIO_INT_USED);
 }
 
+/* Drops a held deflate without using it (its ring is gone); its GFNs stay
+ * ballooned, and a later deflate of them gives them frames. */
+static void virtio_balloon_drop_held(struct virtio_balloon *b)
+{
+	if (b->held_gfns)
+		slab_free(b->batch_cache, b->held_gfns);
+	b->held_gfns = NULL;
+	b->held_nr = 0;
+}
+
 static void virtio_balloon_reset(struct virtio_mmio *t)
 {
 	struct virtio_balloon *b = balloon_of_transport(t);
 
 	b->stats_held = false;
+	virtio_balloon_drop_held(b);
 }
 
 static void virtio_balloon_unlocked(struct virtio_mmio *t)
@@ -256,6 +323,7 @@ void virtio_balloon_destroy(struct virtio_balloon *b)
 {
 	if (!b)
 		return;
+	virtio_balloon_drop_held(b);
 	virtio_mmio_destroy(&b->mmio);
 	balloon_mem_forget(b->gm);
 	slab_cache_destroy(b->batch_cache);
@@ -271,6 +339,7 @@ struct virtio_mmio *virtio_balloon_mmio(struct virtio_balloon *b)
 void virtio_balloon_set_target(struct virtio_balloon *b, uint32_t num_pages)
 {
 	pthread_mutex_lock(&b->mmio.lock);
+	virtio_balloon_retry_held(b);
 	if (b->num_pages != num_pages) {
 		b->num_pages = num_pages;
 		/* Before DRIVER_OK the driver reads the config itself (2.1). */
