@@ -25,6 +25,8 @@ $(MEMVISOR): LDLIBS += -ljansson
 # added to the suite's prerequisites here; the rule links all of them ($^).
 SUITE_LIBS_vmm := $(LIBVMM) $(LIBMM)
 $(BUILD)/tests/vmm.test: $(SUITE_LIBS_vmm)
+# The suite injects mmap failures into libvmm and libmm (tests/vmm/mmap_inject.h).
+$(BUILD)/tests/vmm.test: LDFLAGS += -Wl,--wrap=mmap
 # The monitor suite drives QMP sessions in process (libvmm's qmp*.c on a
 # real arena) and runs build/memvisor --monitor; other fragments add to it.
 SUITE_LIBS_monitor += $(LIBVMM) $(LIBMM)

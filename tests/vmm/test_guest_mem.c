@@ -8,6 +8,7 @@
  * memory gives every frame back (I1 and I3 at the end of each test).
  */
 #include <criterion/criterion.h>
+#include <sys/mman.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -22,6 +23,7 @@
 #include "mm/slab.h"
 #include "vmm/memory/guest_mem.h"
 #include "gm_check.h"
+#include "mmap_inject.h"
 
 #define MIB (1ULL << 20)
 
@@ -184,6 +186,26 @@ Test(guest_mem, contiguous_on_zone_normal)
 	check_pattern(gm);
 	cr_assert_eq(frames_in(a, ZONE_NORMAL, FRAME_GUEST), 64 * MIB >> 12);
 	guest_mem_destroy(gm);
+	finish(a);
+}
+
+/* A contiguous run whose view the kernel refuses to map: the error says so
+ * (not "Invalid argument" from a fallback with nothing left to place), and
+ * every frame goes back. */
+Test(guest_mem, a_view_the_kernel_cannot_map_says_why)
+{
+	struct mm_arena *a = arena(96, 0);
+	struct guest_mem *gm = NULL;
+	char why[256] = "";
+
+	mmap_inject_arm(MAP_SHARED | MAP_FIXED, 0, ENOMEM);
+	int rc = guest_mem_create(a, 64 * MIB, MM_HUGE_AUTO, &gm, why, sizeof(why));
+	mmap_inject_disarm();
+	cr_assert_eq(mmap_inject_fired(), 1, "the view was never mapped");
+	cr_assert_eq(rc, -ENOMEM, "%s", why);
+	cr_assert_null(gm);
+	cr_assert_not_null(strstr(why, "cannot map the guest view at GPA 0: Cannot allocate memory"),
+			   "%s", why);
 	finish(a);
 }
 

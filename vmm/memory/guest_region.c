@@ -37,6 +37,7 @@ struct gm_build {
 	struct mm_zone *run_zone;
 	uint32_t run_idx;
 	uint64_t run_off, run_frames;    /* in frames from the region's start */
+	int map_err;                     /* a mapping of the view failed: -errno */
 };
 
 static inline uint64_t gm_gfn0(const struct gm_region *r)
@@ -75,6 +76,7 @@ static int gm_run_flush(struct gm_build *b)
 	if (mmap(at, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, b->run_zone->memfd,
 		 (off_t)b->run_idx << PAGE_SHIFT) == MAP_FAILED) {
 		rc = -errno;
+		b->map_err = rc;
 		mm_maps_uncharge(MM_MAPS_GUEST, 1);
 		/* A failed MAP_FIXED may leave a hole; fill it again so nobody
 		 * else's mapping lands inside the view before the teardown. */
@@ -257,7 +259,7 @@ int gm_region_build(struct guest_mem *gm, struct gm_region *r, enum mm_huge_mode
 	uint64_t normal_free = gm_zone_free(nz, 0);
 	if (hz && whole_2m && huge_free >= nr) {
 		rc = gm_build_contig(&b, hz);
-		if (rc == -ENOMEM)
+		if (rc == -ENOMEM && !r->placed)
 			rc = gm_build_scattered(&b, hz, NULL);
 	} else if (huge == MM_HUGE_ON) {
 		return gm_fail(why, why_len, -ENOMEM, "hugepages on, but zone Huge has %" PRIu64
@@ -268,9 +270,14 @@ int gm_region_build(struct guest_mem *gm, struct gm_region *r, enum mm_huge_mode
 		 * where a run is looked for. */
 		mm_pcp_drain(nz);
 		rc = gm_build_contig(&b, nz);
-		if (rc == -ENOMEM)
+		if (rc == -ENOMEM && !r->placed)
 			rc = gm_build_scattered(&b, hz, nz);
 	}
+	/* The view could not be mapped (the kernel said no): say so, rather
+	 * than blame free memory or fall back with nothing left to place. */
+	if (b.map_err)
+		return gm_fail(why, why_len, rc, "cannot map the guest view at GPA %#" PRIx64 ": %s",
+			       r->gpa, strerror(-b.map_err));
 	if (rc == -ENOMEM) {
 		char huge_part[64] = "";
 		if (hz)

@@ -1,0 +1,16 @@
+/*
+ * mmap failures on demand, for the failure paths of the guest views: the
+ * vmm suite is linked with --wrap=mmap, so every mmap libvmm and libmm make
+ * goes through __wrap_mmap (glibc's own calls do not). Armed, the next call
+ * whose flags include all of `flags`, after `skip` such calls, fails with
+ * `err`; once.
+ */
+#ifndef TESTS_VMM_MMAP_INJECT_H
+#define TESTS_VMM_MMAP_INJECT_H
+
+void mmap_inject_arm(int flags, unsigned skip, int err);
+void mmap_inject_disarm(void);
+/* How many calls the injection failed so far. */
+unsigned mmap_inject_fired(void);
+
+#endif
