@@ -96,7 +96,8 @@ Test(balloon_qmp, target_is_the_logical_vm_size)
 
 	r = session_return(&s, "{\"execute\": \"x-query-balloon\"}");
 	EXPECT_KEYS(r, "target", "actual", "ballooned-pages", "frames-returned",
-		    "host-bytes-released", "pending", "rejected", "failed", "bad-buffers",
+		    "host-bytes-released", "placeholder-resident-bytes", "pending", "rejected",
+		    "failed", "bad-buffers",
 		    "broken-rings", "driver-ok", "stats", "stats-last-update");
 	cr_assert_eq(INT(r, "target"), RAM / 4);
 	cr_assert_eq(INT(r, "actual"), RAM);

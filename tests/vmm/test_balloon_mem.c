@@ -467,3 +467,34 @@ Test(balloon_mem, ballooned_writes_never_reach_the_vmms_slab_pages)
 		cr_assert(page_zero(r.hva + ((4096 + i) << 12)));
 	destroy(gm, a);
 }
+
+/* A guest that writes into pages it gave up takes host memory again (the
+ * anonymous placeholders become resident): the released figure says so
+ * instead of counting those pages as given back. */
+Test(balloon_mem, writes_into_given_up_pages_are_not_counted_released)
+{
+	struct mm_arena *a = arena(264, 0);
+	struct guest_mem *gm = create(a, MM_HUGE_OFF);
+	struct guest_mem_region r = region0(gm);
+	struct balloon_mem_stats before, after;
+	enum { NB = 512, WRITTEN = 100 };
+
+	fill(&r, 4096, 4096 + NB);
+	balloon_range(gm, 4096, 4096 + NB, true, true);
+	balloon_mem_stats(gm, &before);
+	cr_assert_eq(before.ballooned_pages, NB);
+	cr_assert_eq(before.placeholder_resident, 0);
+	cr_assert_geq(before.host_bytes_released, (uint64_t)NB << 12);
+	for (uint64_t i = 0; i < WRITTEN; i++)
+		memset(r.hva + ((4096 + 2 * i) << 12), 0x77, 4096);
+	balloon_mem_stats(gm, &after);
+	cr_assert_eq(after.placeholder_resident, (uint64_t)WRITTEN << 12);
+	cr_assert_eq(after.host_bytes_released,
+		     before.host_bytes_released - ((uint64_t)WRITTEN << 12));
+	balloon_range(gm, 4096, 4096 + NB, false, true);
+	balloon_mem_stats(gm, &after);
+	cr_assert_eq(after.placeholder_resident, 0, "deflated pages are frames again");
+	for (uint64_t i = 0; i < NB; i++)
+		cr_assert(page_zero(r.hva + ((4096 + i) << 12)));
+	destroy(gm, a);
+}

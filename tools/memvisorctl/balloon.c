@@ -100,6 +100,7 @@ void ctl_table_balloon(FILE *f, json_t *ret)
 	count_line(f, ret, "ballooned-pages", "ballooned pages");
 	count_line(f, ret, "frames-returned", "frames returned");
 	size_line(f, ret, "host-bytes-released", "host memory released");
+	size_line(f, ret, "placeholder-resident-bytes", "written after release");
 	count_line(f, ret, "pending", "pending frames");
 	count_line(f, ret, "rejected", "bogus PFNs rejected");
 	count_line(f, ret, "failed", "PFNs failed");

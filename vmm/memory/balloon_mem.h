@@ -24,7 +24,10 @@ struct guest_mem;
 struct balloon_mem_stats {
 	uint64_t ballooned_pages;      /* 4 KiB GFNs the guest has given up now */
 	uint64_t frames_returned;      /* frames handed back to the buddy now */
-	uint64_t host_bytes_released;  /* measured: memfd allocated-block drops */
+	uint64_t host_bytes_released;  /* measured: memfd allocated-block drops, less
+					* what the placeholders hold again */
+	uint64_t placeholder_resident; /* bytes the guest wrote into pages it gave up:
+					* anonymous memory behind the placeholders */
 	uint64_t pending;              /* ballooned-pending frames now */
 	uint64_t rejected;             /* bogus PFNs refused, ever */
 };

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "mm/kmalloc.h"
 #include "vmm/memory/balloon_mem_internal.h"
 
@@ -90,6 +91,38 @@ struct bm_unit *bm_unit_of(struct guest_mem *gm, struct bm_state *s, uint64_t gf
 }
 
 
+/*
+ * A guest may write into pages it gave up: the anonymous placeholder over a
+ * returned frame then takes host memory again, which the memfd's blocks do
+ * not show. mincore over the ballooned GFNs (64 at a time, only where a bit
+ * is set) counts those pages that are resident and have no frame behind
+ * them. Under gm's lock.
+ */
+static uint64_t bm_placeholder_resident(struct guest_mem *gm)
+{
+	struct bm_state *s = gm->balloon;
+	uint64_t pages = 0;
+
+	for (unsigned ri = 0; ri < gm->nr_regions; ri++) {
+		struct gm_region *r = &gm->region[ri];
+		uint64_t frames = r->size >> PAGE_SHIFT;
+		for (uint64_t w = 0; w < (frames + 63) / 64; w++) {
+			uint64_t bits = s->bits[ri][w];
+			unsigned char vec[64];
+			uint64_t first = w * 64, n = frames - first < 64 ? frames - first : 64;
+			if (!bits || mincore(r->view + (first << PAGE_SHIFT), n << PAGE_SHIFT, vec))
+				continue;
+			for (uint64_t i = 0; i < n; i++) {
+				if (!(bits >> i & 1) || !(vec[i] & 1))
+					continue;
+				if (p2m_lookup(gm->p2m, (r->gpa >> PAGE_SHIFT) + first + i, NULL) != 0)
+					pages++;
+			}
+		}
+	}
+	return pages << PAGE_SHIFT;
+}
+
 void balloon_mem_stats(struct guest_mem *gm, struct balloon_mem_stats *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -97,5 +130,8 @@ void balloon_mem_stats(struct guest_mem *gm, struct balloon_mem_stats *out)
 		return;
 	pthread_mutex_lock(&gm->lock);
 	*out = gm->balloon->st;
+	out->placeholder_resident = bm_placeholder_resident(gm);
 	pthread_mutex_unlock(&gm->lock);
+	out->host_bytes_released = out->host_bytes_released > out->placeholder_resident ?
+				   out->host_bytes_released - out->placeholder_resident : 0;
 }

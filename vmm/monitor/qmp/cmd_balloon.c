@@ -90,12 +90,13 @@ json_t *qmp_cmd_x_query_balloon(struct qmp_session *s, json_t *args, struct qmp_
 	uint64_t target = balloon_logical_bytes(r.ram_bytes, info.num_pages);
 	uint64_t actual = balloon_logical_bytes(r.ram_bytes, info.actual);
 	balloon_ref_put(&r);
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:o,s:I}",
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:o,s:I}",
 			 "target", (json_int_t)target,
 			 "actual", (json_int_t)actual,
 			 "ballooned-pages", (json_int_t)ms.ballooned_pages,
 			 "frames-returned", (json_int_t)ms.frames_returned,
 			 "host-bytes-released", (json_int_t)ms.host_bytes_released,
+			 "placeholder-resident-bytes", (json_int_t)ms.placeholder_resident,
 			 "pending", (json_int_t)ms.pending,
 			 "rejected", (json_int_t)ms.rejected,
 			 "failed", (json_int_t)info.failed_pfns,
