@@ -10,7 +10,7 @@
 void *__real_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 
-static atomic_bool armed;
+static atomic_bool armed, hole;
 static int want_flags, fail_err;
 static atomic_uint skip_left, fired;
 
@@ -19,7 +19,14 @@ void mmap_inject_arm(int flags, unsigned skip, int err)
 	want_flags = flags;
 	fail_err = err;
 	atomic_store(&skip_left, skip);
+	atomic_store(&hole, false);
 	atomic_store(&armed, true);
+}
+
+void mmap_inject_arm_hole(int flags, unsigned skip, int err)
+{
+	mmap_inject_arm(flags, skip, err);
+	atomic_store(&hole, true);
 }
 
 void mmap_inject_disarm(void)
@@ -38,6 +45,8 @@ void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 		if (atomic_load(&skip_left) == 0) {
 			atomic_store(&armed, false);
 			atomic_fetch_add(&fired, 1);
+			if (atomic_load(&hole) && (flags & MAP_FIXED))
+				munmap(addr, len);
 			errno = fail_err;
 			return MAP_FAILED;
 		}

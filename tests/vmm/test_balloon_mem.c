@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include "mm/mapbudget.h"
 #include "mm/mm.h"
@@ -20,6 +21,7 @@
 #include "vmm/memory/balloon_mem.h"
 #include "vmm/memory/guest_mem.h"
 #include "gm_check.h"
+#include "mmap_inject.h"
 
 #define MIB (1ULL << 20)
 #define GUEST_BYTES (256 * MIB)
@@ -496,5 +498,49 @@ Test(balloon_mem, writes_into_given_up_pages_are_not_counted_released)
 	cr_assert_eq(after.placeholder_resident, 0, "deflated pages are frames again");
 	for (uint64_t i = 0; i < NB; i++)
 		cr_assert(page_zero(r.hva + ((4096 + i) << 12)));
+	destroy(gm, a);
+}
+
+/*
+ * A view change the kernel refuses, as kernels before 6.12 refuse it (the
+ * old range unmapped first): the range is put back, so the view has no
+ * hole another mapping could take (I2). Inflate: the placeholder cannot be
+ * mapped, the frame stays the GFN's (pending) and its mapping with it.
+ * Deflate: the new frame cannot be mapped, the GFN stays ballooned and its
+ * placeholder comes back. A hole would fault here, in the test.
+ */
+Test(balloon_mem, a_refused_view_change_leaves_no_hole)
+{
+	struct mm_arena *a = arena(264, 0);
+	struct guest_mem *gm = create(a, MM_HUGE_OFF);
+	struct guest_mem_region r = region0(gm);
+	struct balloon_mem_stats ms;
+	const uint64_t g = 8192;
+
+	fill(&r, g, g + 1);
+	mmap_inject_arm_hole(MAP_ANONYMOUS | MAP_FIXED, 0, ENOMEM);
+	cr_assert_eq(balloon_mem_inflate(gm, g), 0, "a pending frame is a ballooned GFN too");
+	mmap_inject_disarm();
+	cr_assert_eq(mmap_inject_fired(), 1);
+	balloon_mem_stats(gm, &ms);
+	cr_assert_eq(ms.pending, 1, "the frame stays pending when its placeholder fails");
+	cr_assert(page_zero(r.hva + (g << 12)), "the view of a pending frame reads its punched page");
+	gm_check_maps(gm);
+
+	/* Back, then out again normally: the frame goes to the buddy. */
+	cr_assert_eq(balloon_mem_deflate(gm, g), 0);
+	cr_assert_eq(balloon_mem_inflate(gm, g), 0);
+	balloon_mem_stats(gm, &ms);
+	cr_assert_eq(ms.pending, 0);
+	cr_assert_eq(ms.frames_returned, 1);
+	mmap_inject_arm_hole(MAP_SHARED | MAP_FIXED, 0, ENOMEM);
+	cr_assert_neq(balloon_mem_deflate(gm, g), 0, "the deflate could not map its frame");
+	mmap_inject_disarm();
+	cr_assert_eq(mmap_inject_fired(), 2);
+	cr_assert(balloon_mem_is_ballooned(gm, g));
+	cr_assert(page_zero(r.hva + (g << 12)), "the placeholder is back");
+	gm_check_maps(gm);
+	cr_assert_eq(balloon_mem_deflate(gm, g), 0);
+	cr_assert(!balloon_mem_is_ballooned(gm, g));
 	destroy(gm, a);
 }

@@ -209,6 +209,30 @@ Test(guest_mem, a_view_the_kernel_cannot_map_says_why)
 	finish(a);
 }
 
+/* A remap the kernel refuses after unmapping the old range (kernels before
+ * 6.12): the old frames are mapped back, the guest reads what it had, and
+ * no hole is left in the view. */
+Test(guest_mem, a_refused_remap_leaves_the_old_page)
+{
+	struct mm_arena *a = arena(96, 0);
+	struct guest_mem *gm = create(a, 64 * MIB, MM_HUGE_AUTO);
+	uint8_t *page = guest_mem_hva(gm, 4 * MIB, 4096), fresh[4096];
+
+	memset(page, 0x3c, 4096);
+	memset(fresh, 0xc3, sizeof(fresh));
+	mmap_inject_arm_hole(MAP_SHARED | MAP_FIXED, 0, ENOMEM);
+	cr_assert_neq(guest_mem_remap_page(gm, 4 * MIB >> 12, fresh), 0);
+	mmap_inject_disarm();
+	cr_assert_eq(mmap_inject_fired(), 1);
+	for (unsigned i = 0; i < 4096; i++)
+		cr_assert_eq(page[i], 0x3c, "the guest lost its page at byte %u", i);
+	gm_check_maps(gm);
+	cr_assert_eq(guest_mem_remap_page(gm, 4 * MIB >> 12, fresh), 0, "a later remap works");
+	cr_assert_eq(page[0], 0xc3);
+	guest_mem_destroy(gm);
+	finish(a);
+}
+
 Test(guest_mem, hugepages_off_ignores_zone_huge)
 {
 	struct mm_arena *a = arena_huge(96, 16);

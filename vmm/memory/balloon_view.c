@@ -105,6 +105,9 @@ static bool bm_release(struct guest_mem *gm, struct bm_state *s, struct gm_regio
 	}
 	if (charged && delta > 0)
 		mm_maps_uncharge(MM_MAPS_GUEST, (uint64_t)delta);
+	/* The frames stay the GFNs' (pending): their mapping stays too. */
+	if (charged)
+		gm_view_restore(bm_view(r, g), n << PAGE_SHIFT, z->memfd, (off_t)idx << PAGE_SHIFT);
 	for (uint64_t i = 0; i < n; i++)
 		buddy_set_state(&z->buddy, idx + (uint32_t)i, FRAME_BALLOONED);
 	if (z->id == ZONE_HUGE)
@@ -216,6 +219,8 @@ int bm_refill(struct guest_mem *gm, struct bm_state *s, struct gm_region *r,
 			MAP_SHARED | MAP_FIXED, z->memfd, (off_t)nidx << PAGE_SHIFT) == MAP_FAILED) {
 		rc = -errno;
 		bm_p2m_unmap(gm, g, n);
+		/* Still ballooned: the placeholder goes back. */
+		gm_view_restore(bm_view(r, g), n << PAGE_SHIFT, -1, 0);
 	}
 	if (rc) {
 		if (charged)

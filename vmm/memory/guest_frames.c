@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include "vmm/memory/guest_mem_internal.h"
 
 struct mm_zone *gm_hfn_zone(struct mm_arena *a, uint64_t hfn, uint32_t *idx)
@@ -83,4 +84,14 @@ int64_t gm_maps_delta(struct guest_mem *gm, const struct gm_region *r, uint64_t 
 		delta += gm_break(last, &nb) - gm_break(&old_last, &nb);
 	}
 	return delta;
+}
+
+void gm_view_restore(void *at, size_t len, int fd, off_t off)
+{
+	int flags = fd >= 0 ? MAP_SHARED : MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+
+	if (mmap(at, len, PROT_READ | PROT_WRITE, flags | MAP_FIXED, fd, fd >= 0 ? off : 0) !=
+	    MAP_FAILED)
+		return;
+	mmap(at, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
 }

@@ -152,10 +152,9 @@ static int gm_remap(struct guest_mem *gm, uint64_t gfn, const void *contents)
 	}
 	rc = gm_unit_map(&u, (uint32_t)nidx);
 	if (rc) {
-		/* The old frames are still the guest's: put them back. If even
-		 * that fails the page is a hole, and the guest's access to it
-		 * fails in KVM rather than reaching a freed frame. */
-		gm_unit_map(&u, u.idx);
+		/* The old frames are still the guest's: put them back. */
+		gm_view_restore(gm_unit_view(&u), u.n << PAGE_SHIFT, u.z->memfd,
+				(off_t)u.idx << PAGE_SHIFT);
 		if (delta > 0)
 			mm_maps_uncharge(MM_MAPS_GUEST, (uint64_t)delta);
 		gm_frames_free(u.z, (uint32_t)nidx, u.order);

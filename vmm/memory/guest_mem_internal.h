@@ -7,6 +7,7 @@
 #define VMM_GUEST_MEM_INTERNAL_H
 
 #include <pthread.h>
+#include <sys/types.h>
 #include "vmm/memory/guest_mem.h"
 
 #define GM_HUGE_FRAMES (1U << P2M_ORDER_2M)    /* frames per 2 MiB page */
@@ -60,6 +61,17 @@ int gm_frames_free(struct mm_zone *z, uint32_t idx, unsigned order);
  * own GFN, so single frames can leave it. gfn is the GFN idx backs.
  */
 int gm_block_split(struct mm_zone *z, uint32_t idx, uint64_t gfn);
+/*
+ * After a failed MAP_FIXED over [at, at + len) of a live view: the kernels
+ * before 6.12 unmap the old range before they fail, leaving a hole that an
+ * unrelated mapping (a thread's stack, a malloc arena) could take and the
+ * guest would then reach through its memslot (I2). Puts back what was there
+ * (fd's pages from off, or with fd < 0 an anonymous placeholder); failing
+ * that, an inaccessible reservation, so a guest access fails in KVM instead.
+ * guest_frames.c.
+ */
+void gm_view_restore(void *at, size_t len, int fd, off_t off);
+
 /*
  * Counting a view's host mappings (I4), guest_frames.c. What backs one page
  * of a view: a placeholder (ballooned out), or a frame of a zone; own is a
