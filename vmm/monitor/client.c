@@ -121,6 +121,7 @@ void monitor_client_flush(struct monitor_client *c)
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
 			c->out_head += (size_t)n;
+			c->mon->sent += (uint64_t)n;
 		} else if (n < 0 && errno == EINTR) {
 			continue;
 		} else {

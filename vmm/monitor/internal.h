@@ -35,6 +35,7 @@ struct monitor {
 	struct monitor_client clients[MONITOR_MAX_CLIENTS];
 	int wake_fd;                   /* eventfd: monitor_stop wants the thread's attention */
 	struct balloon_watch balloon;  /* BALLOON_CHANGE */
+	uint64_t sent;                 /* bytes sent to all clients, ever */
 	size_t queue_bytes;            /* the clients' queues beyond MONITOR_QUEUE_OWN */
 	pthread_t thread;
 	bool shutdown_sent;            /* SHUTDOWN goes out once */

@@ -5,7 +5,7 @@
  *
  * At the end of the run (monitor_stop) it sends SHUTDOWN, stops reading,
  * and gives the clients up to MONITOR_FLUSH_MS to take what is queued for
- * them before every connection is closed.
+ * them (while they keep taking it) before every connection is closed.
  *
  * struct monitor (over 64 KiB, the read buffer included) is kvzalloc'd on
  * the target's arena and kvfree'd there by monitor_stop or a failed start.
@@ -25,6 +25,9 @@
 #include "vmm/monitor/qmp/cmd_balloon.h"
 
 #define MONITOR_FLUSH_MS 1000
+/* ...but no longer than this after the last byte any of them took: a
+ * client that reads nothing does not hold up the end of the run. */
+#define MONITOR_FLUSH_STALL_MS 150
 /* How long to leave the listening socket alone when accept() runs out of
  * descriptors, instead of being woken for it at once again. */
 #define MONITOR_ACCEPT_BACKOFF_MS 100
@@ -154,7 +157,8 @@ static void server_round(struct monitor *m, bool stopping, int timeout_ms, long 
 static void *server_thread(void *arg)
 {
 	struct monitor *m = arg;
-	long deadline = 0, accept_after = 0;
+	long deadline = 0, accept_after = 0, progress = 0;
+	uint64_t sent = 0;
 
 	for (;;) {
 		bool stopping = server_stopping(m);
@@ -163,9 +167,15 @@ static void *server_thread(void *arg)
 			long now = server_now_ms();
 			if (!deadline)
 				deadline = now + MONITOR_FLUSH_MS;
-			if (now >= deadline || !server_any_pending(m))
+			if (!progress || m->sent != sent) {
+				progress = now;
+				sent = m->sent;
+			}
+			if (now >= deadline || now - progress >= MONITOR_FLUSH_STALL_MS ||
+			    !server_any_pending(m))
 				break;
-			timeout = (int)(deadline - now);
+			timeout = (int)(deadline - now < MONITOR_FLUSH_STALL_MS ?
+					deadline - now : MONITOR_FLUSH_STALL_MS);
 		}
 		server_round(m, stopping, timeout, &accept_after);
 	}
