@@ -45,6 +45,9 @@ struct pcp_slot {
 	uint64_t frames;                                /* frames held in all lists */
 	uint64_t frames_synced;  /* the part of frames counted in nr_pcp_pages (zone lock) */
 	uint64_t hits, misses;                          /* served from the list / refilled */
+	/* Odd while the owner changes frames without the zone lock, bumped
+	 * again when done: how the I1 check knows it counted a moving slot. */
+	uint64_t seq;
 } __attribute__((aligned(64)));
 
 struct slab;
@@ -137,6 +140,20 @@ void mm_pcp_drain(struct mm_zone *z);
 /* Brings buddy.nr_pcp_pages up to what every thread's cache holds now
  * (they publish only when they take the zone lock); for the I1 count. */
 void mm_pcp_publish(struct mm_zone *z);
+/* mm_pcp_publish with the zone lock held (the I1 check's). */
+void mm_pcp_publish_locked(struct mm_zone *z);
+/* Every slot's seq into seq[MM_MAX_THREADS] (acquire); false if a slot is
+ * in the middle of a change. */
+bool mm_pcp_seq_read(struct mm_zone *z, uint64_t *seq);
+/* true if any slot's seq moved since mm_pcp_seq_read gave seq. */
+bool mm_pcp_seq_moved(struct mm_zone *z, const uint64_t *seq);
+/*
+ * Invariant I1 for one zone, in one walk under the zone lock: counts per
+ * state. 0 when they add up and agree with the lists and the per-thread
+ * caches; -EINVAL when they do not; -EBUSY when a per-thread cache changed
+ * frames during every try (a few): no verdict, and never a false one.
+ */
+int mm_zone_check_frames(struct mm_zone *z, uint64_t counts[FRAME_NR_OWNER_STATES]);
 /* Sets up / tears down the per-thread caches of a zone (arena.c calls these). */
 int mm_pcp_init(struct mm_zone *z);
 void mm_pcp_destroy(struct mm_zone *z);

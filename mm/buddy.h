@@ -130,6 +130,8 @@ long buddy_block_head(const struct buddy_zone *z, uint32_t idx);
  * BUDDY_EINVAL otherwise (counts are filled in either way).
  */
 int buddy_count_states(struct buddy_zone *z, uint64_t counts[FRAME_NR_OWNER_STATES]);
+/* The same with the zone lock held. */
+int buddy_count_states_locked(struct buddy_zone *z, uint64_t counts[FRAME_NR_OWNER_STATES]);
 
 /* Invariant I3: every frame free and merged into max-order blocks (as far as
  * the zone's size allows). */

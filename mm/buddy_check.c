@@ -54,12 +54,19 @@ static bool free_block_type_ok(const struct buddy_zone *z, uint32_t idx, unsigne
 
 int buddy_count_states(struct buddy_zone *z, uint64_t counts[FRAME_NR_OWNER_STATES])
 {
+	buddy_lock(z);
+	int rc = buddy_count_states_locked(z, counts);
+	buddy_unlock(z);
+	return rc;
+}
+
+int buddy_count_states_locked(struct buddy_zone *z, uint64_t counts[FRAME_NR_OWNER_STATES])
+{
 	uint64_t on_lists = 0, in_pcp = 0, list_frames = 0, total = 0;
 	bool ok = true;
 
 	for (unsigned s = 0; s < FRAME_NR_OWNER_STATES; s++)
 		counts[s] = 0;
-	buddy_lock(z);
 	for (uint64_t i = 0; i < z->nr_frames;) {
 		const struct frame *f = &z->frames[i];
 		unsigned o = f->order, st = frame_state_get(f);
@@ -89,7 +96,6 @@ int buddy_count_states(struct buddy_zone *z, uint64_t counts[FRAME_NR_OWNER_STAT
 	ok = lists_check(z, &list_frames) && ok;
 	ok = ok && on_lists == z->nr_free_pages && list_frames == z->nr_free_pages &&
 	     in_pcp == z->nr_pcp_pages;
-	buddy_unlock(z);
 	for (unsigned s = 0; s < FRAME_NR_OWNER_STATES; s++)
 		total += counts[s];
 	return ok && total == z->nr_frames ? 0 : BUDDY_EINVAL;

@@ -6,6 +6,7 @@
  * As in the kernel, free counts are blocks on the free lists only; frames in
  * per-thread caches appear in neither file.
  */
+#include <errno.h>
 #include "arena.h"
 #include "textbuf.h"
 
@@ -95,21 +96,19 @@ size_t mm_format_pagetypeinfo(struct mm_arena *a, char *buf, size_t len)
  *   Node 0, zone   Normal frames 4096 free 4000 vmm 80 guest 16 ballooned 0 pcp 12 check ok
  * free counts every free frame (lists and per-thread caches, pcp shows the
  * latter); check is "ok" when the states add up to frames and agree with the
- * free lists, "MISMATCH" otherwise.
+ * free lists, "MISMATCH" when they do not, "busy" when the per-thread
+ * caches kept changing during the check (no verdict; see arena_check.c).
  */
 size_t mm_format_frames(struct mm_arena *a, char *buf, size_t len)
 {
 	struct textbuf t = textbuf_start(buf, len);
-	uint64_t counts[MM_NR_ZONES][FRAME_NR_OWNER_STATES];
 
-	/* Brings the caches' counts up to date; each zone's own verdict below. */
-	mm_arena_check_frames(a, counts);
 	for (int id = 0; id < MM_NR_ZONES; id++) {
 		struct mm_zone *z = mm_zone_get(a, (enum mm_zone_id)id);
 		if (!z)
 			continue;
 		uint64_t c[FRAME_NR_OWNER_STATES];
-		int rc = buddy_count_states(&z->buddy, c);
+		int rc = mm_zone_check_frames(z, c);
 		textbuf_printf(&t,
 			    "Node %d, zone %8s frames %lu free %lu vmm %lu guest %lu ballooned %lu"
 			    " pcp %lu check %s\n",
@@ -117,7 +116,7 @@ size_t mm_format_frames(struct mm_arena *a, char *buf, size_t len)
 			    (unsigned long)c[FRAME_FREE], (unsigned long)c[FRAME_VMM],
 			    (unsigned long)c[FRAME_GUEST], (unsigned long)c[FRAME_BALLOONED],
 			    (unsigned long)__atomic_load_n(&z->buddy.nr_pcp_pages, __ATOMIC_RELAXED),
-			    rc ? "MISMATCH" : "ok");
+			    rc == -EBUSY ? "busy" : rc ? "MISMATCH" : "ok");
 	}
 	return t.needed;
 }

@@ -22,6 +22,19 @@
 #include <stddef.h>
 #include "arena.h"
 
+/* The owner's side of the slot's seqcount (mm_pcp_seq_read): odd while
+ * frames change without the zone lock. */
+static inline void pcp_seq_begin(struct pcp_slot *s)
+{
+	__atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static inline void pcp_seq_end(struct pcp_slot *s)
+{
+	__atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELEASE);
+}
+
 static inline void pcp_frames_set(struct pcp_slot *s, uint64_t v)
 {
 	/* Read by mm_pcp_publish from another thread; a plain store. */
@@ -43,6 +56,7 @@ static inline long pcp_take(struct mm_zone *z, struct pcp_slot *s, unsigned orde
 	uint32_t h = s->head[order][mt];
 	struct frame *f = &z->buddy.frames[h];
 
+	pcp_seq_begin(s);
 	s->head[order][mt] = f->next;
 	s->count[order][mt]--;
 	pcp_frames_set(s, s->frames - (1u << order));
@@ -60,6 +74,7 @@ static inline long pcp_take(struct mm_zone *z, struct pcp_slot *s, unsigned orde
 	 * for lock-free head lookups on other threads. */
 	frame_state_set(f, st);
 	__atomic_store_n(&f->flags, compound ? FRAME_F_COMPOUND : 0, __ATOMIC_RELEASE);
+	pcp_seq_end(s);
 	return h;
 }
 
@@ -249,6 +264,8 @@ int mm_frames_free(struct mm_zone *z, uint32_t idx, unsigned order)
 			if (st - FRAME_VMM >= FRAME_NR_OWNER_STATES - 1 ||
 			    (fl & (FRAME_F_BUDDY | FRAME_F_PCP)) || f->order != order)
 				return pcp_bad_free(z);
+			struct pcp_slot *s = &z->pcp[t];
+			pcp_seq_begin(s);
 			if (fl & FRAME_F_COMPOUND) {
 				for (uint32_t i = 1; i < (1u << order); i++) {
 					struct frame *tf = f + i;
@@ -260,8 +277,8 @@ int mm_frames_free(struct mm_zone *z, uint32_t idx, unsigned order)
 			/* Like Linux, a freed block joins its pageblock's list. */
 			unsigned mt = __atomic_load_n(&b->pageblock_mt[idx >> PAGEBLOCK_ORDER],
 						      __ATOMIC_RELAXED);
-			struct pcp_slot *s = &z->pcp[t];
 			pcp_push(z, s, idx, order, mt);
+			pcp_seq_end(s);
 			if (__builtin_expect(s->frames > z->pcp_high, 0))
 				pcp_free_flush(z, s, order, mt);
 			return 0;
@@ -272,14 +289,39 @@ int mm_frames_free(struct mm_zone *z, uint32_t idx, unsigned order)
 
 /* Every slot's share at once, from any thread: frames is read as its owner
  * last stored it, frames_synced is the zone lock's. */
+void mm_pcp_publish_locked(struct mm_zone *z)
+{
+	for (unsigned t = 0; z->pcp && t < MM_MAX_THREADS; t++)
+		pcp_sync_locked(z, &z->pcp[t]);
+}
+
 void mm_pcp_publish(struct mm_zone *z)
 {
 	if (!z->pcp)
 		return;
 	buddy_lock(&z->buddy);
-	for (unsigned t = 0; t < MM_MAX_THREADS; t++)
-		pcp_sync_locked(z, &z->pcp[t]);
+	mm_pcp_publish_locked(z);
 	buddy_unlock(&z->buddy);
+}
+
+bool mm_pcp_seq_read(struct mm_zone *z, uint64_t *seq)
+{
+	bool steady = true;
+
+	for (unsigned t = 0; t < MM_MAX_THREADS; t++) {
+		seq[t] = z->pcp ? __atomic_load_n(&z->pcp[t].seq, __ATOMIC_ACQUIRE) : 0;
+		steady = steady && !(seq[t] & 1);
+	}
+	return steady;
+}
+
+bool mm_pcp_seq_moved(struct mm_zone *z, const uint64_t *seq)
+{
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	for (unsigned t = 0; z->pcp && t < MM_MAX_THREADS; t++)
+		if (__atomic_load_n(&z->pcp[t].seq, __ATOMIC_RELAXED) != seq[t])
+			return true;
+	return false;
 }
 
 void mm_pcp_drain(struct mm_zone *z)

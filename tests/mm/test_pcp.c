@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include "fixture.h"
 #include "mm/arena.h"
@@ -479,5 +480,58 @@ Test(pcp, threads_hammer_then_everything_coalesces, .timeout = 60)
 	struct buddy_counters st;
 	buddy_stats(&z->buddy, &st);
 	cr_assert_eq(st.bad_frees, 0);
+	fixture_finish(a);
+}
+
+/* One thread churns its frame cache while another checks I1 again and
+ * again: every verdict is "ok" or "busy", never a false mismatch. */
+struct churn {
+	struct mm_zone *z;
+	atomic_bool stop;
+	atomic_ulong rounds;
+};
+
+static void *churn_run(void *arg)
+{
+	struct churn *c = arg;
+	long held[64];
+
+	while (!atomic_load(&c->stop)) {
+		unsigned n = 0;
+		for (; n < 64; n++)
+			if ((held[n] = mm_frames_alloc(c->z, 0, MT_MOVABLE, FRAME_GUEST, false)) < 0)
+				break;
+		while (n)
+			mm_frames_free(c->z, (uint32_t)held[--n], 0);
+		atomic_fetch_add(&c->rounds, 1);
+	}
+	mm_pcp_drain(c->z);
+	return NULL;
+}
+
+Test(pcp, the_frame_check_is_never_wrong_while_a_cache_churns, .timeout = 60)
+{
+	struct mm_arena *a = fixture_arena(64);
+	struct churn c = { .z = normal(a) };
+	uint64_t counts[FRAME_NR_OWNER_STATES];
+	unsigned ok = 0, busy = 0, wrong = 0;
+	pthread_t t;
+
+	cr_assert_eq(pthread_create(&t, NULL, churn_run, &c), 0);
+	while (atomic_load(&c.rounds) < 10)
+		;
+	for (int i = 0; i < 2000; i++) {
+		int rc = mm_zone_check_frames(c.z, counts);
+		ok += rc == 0;
+		busy += rc == -EBUSY;
+		wrong += rc == -EINVAL;
+	}
+	unsigned long rounds = atomic_load(&c.rounds);
+	atomic_store(&c.stop, true);
+	pthread_join(t, NULL);
+	cr_log_info("2000 checks while churning (%lu rounds): %u ok, %u busy\n", rounds, ok, busy);
+	cr_assert_eq(wrong, 0, "%u of 2000 checks said MISMATCH while a cache churned", wrong);
+	cr_assert_gt(ok, 0, "the check never gave a verdict");
+	cr_assert_eq(mm_zone_check_frames(c.z, counts), 0, "a quiet zone is checked exactly");
 	fixture_finish(a);
 }

@@ -4,6 +4,7 @@
  * formatters print, read through the same calls (so the text and the JSON
  * of a quiet arena agree); the shapes are in README "The monitor".
  */
+#include <errno.h>
 #include "mm/slab.h"
 #include "vmm/monitor/qmp/internal.h"
 
@@ -134,27 +135,24 @@ json_t *qmp_cmd_frames(struct qmp_session *s, json_t *args, struct qmp_error *er
 {
 	const struct vm_control *t = s->env->target;
 	struct mm_arena *a = t->arena(t->ctx);
-	uint64_t all[MM_NR_ZONES][FRAME_NR_OWNER_STATES];
 	json_t *zones = json_array();
 
 	(void)args, (void)err;
-	/* As mm_format_frames: the arena-wide check brings the per-thread
-	 * caches' counts up to date, then each zone gets its own verdict. */
-	mm_arena_check_frames(a, all);
+	/* As mm_format_frames: one walk per zone, with its verdict. */
 	for (int id = 0; zones && id < MM_NR_ZONES; id++) {
 		struct mm_zone *z = mm_zone_get(a, (enum mm_zone_id)id);
 		if (!z)
 			continue;
 		uint64_t c[FRAME_NR_OWNER_STATES];
-		int rc = buddy_count_states(&z->buddy, c);
-		json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:b}", "name", z->buddy.name,
+		int rc = mm_zone_check_frames(z, c);
+		json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:b}", "name", z->buddy.name,
 				      "frames", (json_int_t)z->buddy.nr_frames,
 				      "free", (json_int_t)c[FRAME_FREE], "vmm", (json_int_t)c[FRAME_VMM],
 				      "guest", (json_int_t)c[FRAME_GUEST],
 				      "ballooned", (json_int_t)c[FRAME_BALLOONED],
 				      "pcp", (json_int_t)__atomic_load_n(&z->buddy.nr_pcp_pages,
 									  __ATOMIC_RELAXED),
-				      "consistent", rc == 0);
+				      "consistent", rc == 0, "busy", rc == -EBUSY);
 		if (!mm_append(zones, o)) {
 			json_decref(zones);
 			return NULL;
