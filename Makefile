@@ -11,6 +11,7 @@
 #   make clean
 # Targets that need packages check them first (once; a stamp under build/
 # remembers), and test/bench make sure the hugetlb pool has room for zone Huge.
+# On a machine without make, ./memvisor-dev run|test installs it and runs these.
 
 ifeq ($(origin CC),default)
 CC := gcc
@@ -31,16 +32,21 @@ all:
 # ---- packages ---------------------------------------------------------------
 DEPS_BUILD := $(STAMPS)/deps-build
 DEPS_BENCH := $(STAMPS)/deps-bench
+# QEMU is for the cross-checks and benchmarks only: `make` and `make run` do
+# without its 47 packages.
+DEPS_TEST  := $(STAMPS)/deps-test
 
 $(DEPS_BUILD): tools/deps.sh
 	tools/deps.sh --stamp $@ build
 $(DEPS_BENCH): tools/deps.sh
 	tools/deps.sh --stamp $@ bench
+$(DEPS_TEST): tools/deps.sh
+	tools/deps.sh --stamp $@ test
 
 # Always asks dpkg (no stamp shortcut), then refreshes both stamps.
 deps:
-	tools/deps.sh build bench
-	@mkdir -p $(STAMPS) && touch $(DEPS_BUILD) $(DEPS_BENCH)
+	tools/deps.sh build test bench
+	@mkdir -p $(STAMPS) && touch $(DEPS_BUILD) $(DEPS_TEST) $(DEPS_BENCH)
 
 # ---- the memory manager -------------------------------------------------------
 MM_SRC := $(wildcard mm/*.c)
@@ -108,14 +114,22 @@ hugepages:
 check-arrows: all
 	tools/check-arrows.sh $(BUILD)
 
-# Runs every suite even when one fails, then fails if any did; the arrows
-# are checked first, like a suite.
-test: all hugepages
+# Runs every suite even when one fails, then fails if any did; the arrows,
+# the fresh-machine wrapper and the skip report are checked first, like suites. Skipped tests
+# are counted per suite and summed up at the end (tools/skip-summary.sh), so a
+# green run says what it did not test.
+SKIP_LOG := $(BUILD)/tests/skipped
+test: all hugepages $(DEPS_TEST)
 	@failed=; tools/check-arrows.sh $(BUILD) || failed=" check-arrows"; \
+	tools/check-dev-wrapper.sh || failed="$$failed check-dev-wrapper"; \
+	tools/check-skip-report.sh || failed="$$failed check-skip-report"; \
+	rm -f $(SKIP_LOG); \
 	for t in $(SUITE_BINS); do \
 		echo "== $$t"; \
-		$(TEST_ENV) tools/run-suite.sh $(SUITE_TIMEOUT) $$t $(TEST_FLAGS) || failed="$$failed $$t"; \
+		MEMVISOR_SKIP_LOG=$(SKIP_LOG) $(TEST_ENV) tools/run-suite.sh $(SUITE_TIMEOUT) $$t $(TEST_FLAGS) \
+			|| failed="$$failed $$t"; \
 	done; \
+	tools/skip-summary.sh $(SKIP_LOG) || failed="$$failed skips"; \
 	if [ -n "$$failed" ]; then echo "memvisor: failed suites:$$failed" >&2; exit 1; fi
 
 # ---- benchmarks ---------------------------------------------------------------
@@ -161,7 +175,7 @@ bench-build: $(BENCH_DIR)/memvisor-bench $(PEERS:%=$(BENCH_DIR)/peer-%) $(BENCH_
 
 BENCH_HUGEPAGES ?= 600
 bench: HUGEPAGES = $(BENCH_HUGEPAGES)
-bench: bench-build hugepages all
+bench: bench-build hugepages all $(DEPS_TEST)
 	tools/bench/run.sh $(BENCH_DIR)
 	$(BENCH_DIR)/boot $(BUILD)
 	$(BENCH_DIR)/balloon $(BUILD)
@@ -177,9 +191,12 @@ SANITIZE_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sani
 SANITIZE_ENV   := ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1 \
 	UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
 
+# The sanitizers make the suites two to three times slower, so each gets a
+# limit of its own (above SUITE_TIMEOUT).
+ASAN_SUITE_TIMEOUT ?= 600
 check-asan:
 	$(MAKE) BUILD=$(BUILD)/asan STAMPS=$(STAMPS) SANITIZE='$(SANITIZE_FLAGS)' \
-		TEST_ENV='$(SANITIZE_ENV)' test
+		SUITE_TIMEOUT=$(ASAN_SUITE_TIMEOUT) TEST_ENV='$(SANITIZE_ENV)' test
 
 check-clang:
 	@if command -v clang >/dev/null; then \
@@ -187,6 +204,25 @@ check-clang:
 	else \
 		echo "check-clang: clang is not installed, skipped (tools/deps.sh clang installs it)"; \
 	fi
+
+# Sanitizer reports name functions and lines only through llvm-symbolizer,
+# which clang merely recommends (llvm-14: tools/deps.sh clang). An empty path
+# would turn symbolizing off, so the fuzz run refuses to start without one
+# rather than report a finding as bare addresses.
+SYMBOLIZER = $(firstword $(wildcard $(shell command -v llvm-symbolizer 2>/dev/null) \
+	/usr/lib/llvm-14/bin/llvm-symbolizer))
+.PHONY: symbolizer
+symbolizer:
+	@[ -n "$(SYMBOLIZER)" ] && "$(SYMBOLIZER)" --version >/dev/null || \
+		{ echo "memvisor: no llvm-symbolizer, a sanitizer report would have no symbols" \
+		       "(tools/deps.sh clang installs llvm-14)" >&2; exit 1; }
+fuzz-run: symbolizer
+fuzz-run: export ASAN_SYMBOLIZER_PATH = $(SYMBOLIZER)
+fuzz-run: export UBSAN_SYMBOLIZER_PATH = $(SYMBOLIZER)
+ifneq ($(SYMBOLIZER),)
+check-asan: export ASAN_SYMBOLIZER_PATH = $(SYMBOLIZER)
+check-asan: export UBSAN_SYMBOLIZER_PATH = $(SYMBOLIZER)
+endif
 
 clean:
 	rm -rf $(BUILD)

@@ -4,16 +4,25 @@
 # fails. Does nothing (and calls no apt) when everything is there.
 #
 # usage: tools/deps.sh [--stamp FILE] GROUP...
-#   groups: build  compilers and libraries for `make` and `make test`
+#   groups: build  compilers and libraries for `make` and `make run`
+#           test   what only the tests (and benchmarks) run: QEMU, for the
+#                  cross-checks; `make test` installs it, `make` does not
 #           bench  the peer allocators `make bench` compares against
-#           clang  optional: clang for `make check-clang`
+#           clang  optional: clang for `make check-clang` and the fuzz
+#                  targets, and llvm-symbolizer (llvm-14, which clang only
+#                  recommends), so a sanitizer's report names functions and lines
 #   --stamp FILE   touched once every package of the groups is installed
+# MEMVISOR_DEPS_DRY_RUN=1: say what would be installed, install nothing (the
+# wrapper's test uses it).
 set -euo pipefail
 
+# libvirt-dev brings libvirt0 (loaded by --domain) and libxml2-dev the headers
+# the domain reader builds with; neither virsh nor xmllint is used.
 declare -A packages=(
-	[build]="gcc make pkg-config libcriterion-dev libxxhash-dev libjansson-dev qemu-system-x86 libvirt-dev libvirt-clients libxml2-dev libxml2-utils"
+	[build]="gcc make pkg-config libcriterion-dev libxxhash-dev libjansson-dev libvirt-dev libxml2-dev"
+	[test]="qemu-system-x86"
 	[bench]="libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev"
-	[clang]="clang libclang-rt-14-dev"
+	[clang]="clang libclang-rt-14-dev llvm-14"
 )
 
 stamp=
@@ -21,11 +30,11 @@ if [[ ${1-} == --stamp ]]; then
 	stamp=${2:?--stamp needs a file}
 	shift 2
 fi
-(($#)) || { echo "usage: $0 [--stamp FILE] build|bench|clang..." >&2; exit 2; }
+(($#)) || { echo "usage: $0 [--stamp FILE] build|test|bench|clang..." >&2; exit 2; }
 
 wanted=()
 for g in "$@"; do
-	[[ -v packages[$g] ]] || { echo "deps: unknown group '$g' (build, bench, clang)" >&2; exit 2; }
+	[[ -v packages[$g] ]] || { echo "deps: unknown group '$g' (build, test, bench, clang)" >&2; exit 2; }
 	read -ra list <<<"${packages[$g]}"
 	wanted+=("${list[@]}")
 done
@@ -44,10 +53,17 @@ missing() {
 
 mapfile -t absent < <(missing)
 if ((${#absent[@]})); then
-	cmd="apt-get update && apt-get install -y --no-install-recommends ${absent[*]}"
+	# One command that is right both as root and through sudo (sudo before a
+	# plain `a && b` would cover only a).
+	cmd="sudo sh -c 'apt-get update && apt-get install -y --no-install-recommends ${absent[*]}'"
+	if [[ ${MEMVISOR_DEPS_DRY_RUN-} == 1 ]]; then
+		echo "deps: missing Debian packages: ${absent[*]}" >&2
+		echo "deps: dry run, would install them:  $cmd" >&2
+		exit 1
+	fi
 	if ((EUID != 0)); then
 		echo "deps: missing Debian packages: ${absent[*]}" >&2
-		echo "deps: run as root (or with sudo):  $cmd" >&2
+		echo "deps: run as root (without sudo when you are root):  $cmd" >&2
 		exit 1
 	fi
 	echo "deps: installing ${absent[*]}"

@@ -67,15 +67,17 @@ static int sock_clear(const char *path)
 }
 
 /* Binds fd to dir/s, through /proc/self/fd when dir/s is too long for
- * sun_path while PATH itself is not. */
+ * sun_path while PATH itself is not. What snprintf says it wrote decides,
+ * so a truncated path is never bound. */
 static int sock_bind(int fd, const char *dir, int dir_fd)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
-	if (strlen(dir) + 2 <= SUN_PATH_MAX)
-		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/s", dir);
-	else
-		snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/s", dir_fd);
+	int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/s", dir);
+	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
+		n = snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/s", dir_fd);
+	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
 	return bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
 }
 
