@@ -15,8 +15,9 @@ cat >"$dir/fake.test" <<'SUITE'
 for a; do case $a in --tap=*) tap=${a#--tap=} ;; esac; done
 cat >"$tap" <<TAP
 TAP version 13
-1..4
+1..5
 ok - a::runs
+ok - a::on_no_kvm  # SKIP skipped: needs /dev/kvm, which this machine does not have (No such file or directory)
 ok - a::boots  # SKIP skipped: needs /dev/kvm (Permission denied)
 ok - a::boots_too  # SKIP skipped: needs /dev/kvm (Permission denied)
 ok - a::filtered_out  # SKIP test was skipped
@@ -33,7 +34,7 @@ expect() {   # expect WHAT FILE PATTERN
 	fi
 }
 MEMVISOR_SKIP_LOG=$dir/log tools/run-suite.sh 30 "$dir/fake.test" >"$dir/suite.out" 2>&1
-expect "run-suite" "$dir/suite.out" "fake.test: 2 tests skipped:"
+expect "run-suite" "$dir/suite.out" "fake.test: 3 tests skipped:"
 expect "run-suite" "$dir/suite.out" "2 skipped: needs /dev/kvm (Permission denied)"
 if grep -q 'test was skipped' "$dir/log"; then
 	echo "check-skip-report: a test left out by --filter was counted as skipped" >&2
@@ -42,6 +43,13 @@ fi
 CI='' tools/skip-summary.sh "$dir/log" >"$dir/summary.out" 2>&1
 expect "skip-summary" "$dir/summary.out" \
 	"memvisor: 2 tests skipped: no access to /dev/kvm (add yourself to group kvm: sudo usermod -aG kvm \$USER"
+expect "skip-summary" "$dir/summary.out" "memvisor: 1 tests skipped: this machine has no /dev/kvm"
+# A machine with no /dev/kvm at all skips, also under CI.
+grep 'does not have' "$dir/log" >"$dir/absent.log"
+if ! CI=true tools/skip-summary.sh "$dir/absent.log" >/dev/null 2>&1; then
+	echo "check-skip-report: under CI=true, a machine with no /dev/kvm failed its skips" >&2
+	fail=1
+fi
 if [[ -e /dev/kvm ]] && CI=true tools/skip-summary.sh "$dir/log" >/dev/null 2>&1; then
 	echo "check-skip-report: under CI=true with /dev/kvm present, KVM skips did not fail" >&2
 	fail=1

@@ -24,6 +24,7 @@
 #include "vmm/memory/guest_mem.h"
 #include "gm_check.h"
 #include "mmap_inject.h"
+#include "tests/support/test_env.h"
 
 #define MIB (1ULL << 20)
 
@@ -719,9 +720,9 @@ Test(guest_mem, remap_from_another_thread_while_reading)
 
 Test(guest_mem, register_one_memslot_per_region)
 {
+	test_need_kvm();
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (kvm < 0)
-		cr_skip_test("no /dev/kvm: %s", strerror(errno));
+	cr_assert_geq(kvm, 0, "/dev/kvm: %s", strerror(errno));
 	int vm = ioctl(kvm, KVM_CREATE_VM, 0);
 	cr_assert_geq(vm, 0, "KVM_CREATE_VM: %s", strerror(errno));
 
