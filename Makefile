@@ -5,6 +5,7 @@
 #   make bench        run the benchmarks beside glibc, jemalloc, mimalloc, tcmalloc,
 #                     and the VMM beside QEMU microvm
 #   make check-asan   everything again under ASan+UBSan in build/asan/, every suite run
+#   make check-asan-clang  the same under clang's ASan+UBSan in build/asan-clang/ (if installed)
 #   make check-clang  everything again with clang -Werror in build/clang/ (if installed)
 #   make check-arrows no include or call circles, every tree within its bounds
 #   make deps         install missing Debian packages (as root; else print the command)
@@ -26,7 +27,7 @@ ALL_CFLAGS = $(HOUSE_CFLAGS) $(CFLAGS) $(SANITIZE)
 LDFLAGS  += $(SANITIZE)
 LDLIBS   += -lxxhash -pthread
 
-.PHONY: all test bench bench-build deps hugepages check-asan check-clang check-arrows clean
+.PHONY: all test bench bench-build deps hugepages check-asan check-asan-clang check-clang check-arrows clean
 all:
 
 # ---- packages ---------------------------------------------------------------
@@ -189,7 +190,8 @@ SANITIZE_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sani
 # report into a crashed test, which fails the suite (a leak found when the
 # worker exits too).
 SANITIZE_ENV   := ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1 \
-	UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
+	UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tools/lsan.supp
 
 # The sanitizers make the suites two to three times slower, so each gets a
 # limit of its own (above SUITE_TIMEOUT).
@@ -197,6 +199,16 @@ ASAN_SUITE_TIMEOUT ?= 600
 check-asan:
 	$(MAKE) BUILD=$(BUILD)/asan STAMPS=$(STAMPS) SANITIZE='$(SANITIZE_FLAGS)' \
 		SUITE_TIMEOUT=$(ASAN_SUITE_TIMEOUT) TEST_ENV='$(SANITIZE_ENV)' test
+
+# clang's UBSan checks what gcc's does not (pointer arithmetic on NULL, for
+# one), so the suites run under both compilers' sanitizers.
+check-asan-clang:
+	@if command -v clang >/dev/null; then \
+		$(MAKE) CC=clang BUILD=$(BUILD)/asan-clang STAMPS=$(STAMPS) SANITIZE='$(SANITIZE_FLAGS)' \
+			SUITE_TIMEOUT=$(ASAN_SUITE_TIMEOUT) TEST_ENV='$(SANITIZE_ENV)' test; \
+	else \
+		echo "check-asan-clang: clang is not installed, skipped (tools/deps.sh clang installs it)"; \
+	fi
 
 check-clang:
 	@if command -v clang >/dev/null; then \
@@ -220,15 +232,16 @@ fuzz-run: symbolizer
 fuzz-run: export ASAN_SYMBOLIZER_PATH = $(SYMBOLIZER)
 fuzz-run: export UBSAN_SYMBOLIZER_PATH = $(SYMBOLIZER)
 ifneq ($(SYMBOLIZER),)
-check-asan: export ASAN_SYMBOLIZER_PATH = $(SYMBOLIZER)
-check-asan: export UBSAN_SYMBOLIZER_PATH = $(SYMBOLIZER)
+check-asan check-asan-clang: export ASAN_SYMBOLIZER_PATH = $(SYMBOLIZER)
+check-asan check-asan-clang: export UBSAN_SYMBOLIZER_PATH = $(SYMBOLIZER)
 endif
 
 clean:
 	rm -rf $(BUILD)
 
 # Header dependencies of this tree's objects (not of the check trees inside it).
--include $(shell find $(BUILD) \( -path $(BUILD)/asan -o -path $(BUILD)/clang \) -prune \
+-include $(shell find $(BUILD) \( -path $(BUILD)/asan -o -path $(BUILD)/asan-clang -o -path $(BUILD)/clang \
+	-o -path $(BUILD)/tsan -o -path $(BUILD)/fuzz -o -path $(BUILD)/os \) -prune \
 	-o -name '*.d' -print 2>/dev/null)
 
 # ---- the VMM and the guests (their own fragments) -----------------------------

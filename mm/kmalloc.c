@@ -60,12 +60,12 @@ void kmalloc_fini(struct mm_arena *a)
 		a->vmap = NULL;
 	}
 	if (set->own_desc_cache && a->desc_cache) {
-		slab_cache_destroy(a->desc_cache);
+		slab_cache_destroy(a->desc_cache, "vmap_area");
 		a->desc_cache = NULL;
 	}
 	for (int i = KMALLOC_NR_CLASSES - 1; i >= 0; i--)
 		if (set->cache[i])
-			slab_cache_destroy(set->cache[i]);
+			slab_cache_destroy(set->cache[i], kmalloc_names[i]);
 	a->kmalloc = NULL;
 	free(set);
 }

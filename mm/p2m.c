@@ -66,7 +66,7 @@ static void p2m_cache_put(struct mm_arena *a)
 			continue;
 		if (--r->users == 0) {
 			*pp = r->next;
-			slab_cache_destroy(r->cache);
+			slab_cache_destroy(r->cache, "p2m_table");
 			kfree(a, r);
 		}
 		break;

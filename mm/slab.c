@@ -32,7 +32,7 @@ static bool slab_mergeable(const struct slab_cache *c, size_t size, size_t align
 static bool slab_name_taken(struct mm_arena *a, const char *name)
 {
 	for (struct slab_cache *c = a->caches; c; c = c->next_in_arena) {
-		if (!strcmp(c->name, name))
+		if (!c->name_released && !strcmp(c->name, name))
 			return true;
 		for (unsigned i = 0; i < c->nr_aliases; i++)
 			if (!strcmp(c->aliases[i], name))
@@ -161,18 +161,42 @@ void slab_cache_free(struct slab_cache *c)
 	slab_desc_free(c);
 }
 
-void slab_cache_destroy(struct slab_cache *c)
+/* Forgets NAME, one of the names a cache is known by, and says whether it
+ * was one. Caller holds caches_lock. The cache's own name stays printed (as
+ * Linux keeps showing a merged cache's first name) but is free to be used
+ * again once its creator has let go of it. */
+static bool slab_forget_name(struct slab_cache *c, const char *name)
+{
+	if (!c->name_released && !strcmp(c->name, name)) {
+		c->name_released = true;
+		return true;
+	}
+	for (unsigned i = 0; i < c->nr_aliases; i++) {
+		if (strcmp(c->aliases[i], name))
+			continue;
+		pthread_mutex_lock(&c->node_lock);
+		memmove(c->aliases[i], c->aliases[i + 1],
+			(c->nr_aliases - i - 1) * sizeof(c->aliases[0]));
+		c->nr_aliases--;
+		pthread_mutex_unlock(&c->node_lock);
+		return true;
+	}
+	return false;
+}
+
+void slab_cache_destroy(struct slab_cache *c, const char *name)
 {
 	if (!c)
 		return;
 	struct mm_arena *a = c->arena;
 	pthread_mutex_lock(&a->caches_lock);
+	if (!slab_forget_name(c, name)) {
+		pthread_mutex_unlock(&a->caches_lock);
+		slab_report("BUG %s: slab_cache_destroy(%s): no reference by that name\n", c->name,
+			    name);
+		return;
+	}
 	if (--c->refs > 0) {
-		/* An alias went away: drop its name (the newest alias first). */
-		pthread_mutex_lock(&c->node_lock);
-		if (c->nr_aliases)
-			c->nr_aliases--;
-		pthread_mutex_unlock(&c->node_lock);
 		pthread_mutex_unlock(&a->caches_lock);
 		return;
 	}

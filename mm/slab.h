@@ -71,9 +71,13 @@ struct slab_cache_info {
  */
 struct slab_cache *slab_cache_create(struct mm_arena *a, const char *name,
 				     const struct slab_cache_params *p);
-/* Drops one reference; the last one frees the cache. Objects still in use
- * are reported and their slabs leaked rather than handed to the buddy. */
-void slab_cache_destroy(struct slab_cache *c);
+/* Drops the reference taken under NAME (the name given to
+ * slab_cache_create: a merged cache is shared under several, and only the
+ * caller knows which one is its own) and frees the name for a new cache; the
+ * last reference frees the cache. Objects still in use are reported and their
+ * slabs leaked rather than handed to the buddy. A name the cache does not
+ * hold is reported and changes nothing. */
+void slab_cache_destroy(struct slab_cache *c, const char *name);
 
 void *slab_alloc(struct slab_cache *c);
 void slab_free(struct slab_cache *c, void *obj);

@@ -104,8 +104,11 @@ static inline __attribute__((always_inline)) void *slab_alloc_inline(struct slab
 				cpu->freelist = next;
 				/* As SLUB's prefetch_freepointer: the next pop reads
 				 * there, and a chain of cold objects would otherwise
-				 * cost one cache miss after another. */
-				__builtin_prefetch(slab_fp_addr(c, next));
+				 * cost one cache miss after another. In integers:
+				 * when the list has just emptied, NEXT is NULL, and
+				 * NULL plus an offset is undefined in C (a prefetch
+				 * of a bad address itself is harmless). */
+				__builtin_prefetch((const void *)((uintptr_t)next + c->offset));
 				return obj;
 			}
 		}

@@ -123,7 +123,8 @@ struct slab_cache {
 	pthread_mutex_t shared_lock; /* serializes users of the shared slot */
 	struct mm_percpu_owner percpu;
 	char name[SLAB_NAME_MAX];
-	unsigned refs;
+	unsigned refs;               /* one per name: the own name and each alias */
+	bool name_released;          /* the own name's creator destroyed it */
 	unsigned nr_aliases;         /* aliases: under node_lock */
 	char aliases[SLAB_MAX_ALIASES][SLAB_NAME_MAX];
 	struct slab_cache *next_in_arena;

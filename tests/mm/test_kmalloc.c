@@ -212,7 +212,7 @@ Test(kmalloc, kfree_refuses_foreign_pointers)
 
 	kvfree(a, vmalloced);
 	slab_free(other, other_obj);
-	slab_cache_destroy(other);
+	slab_cache_destroy(other, "not_kmalloc");
 	mm_frames_free(normal, (uint32_t)frame, 0);
 	free(from_libc);
 	fixture_finish(a);

@@ -534,7 +534,7 @@ Test(kvmalloc, foreign_pointers_are_refused)
 	kvfree(a, contig);
 	kvfree(a, scattered);
 	slab_free(other, obj);
-	slab_cache_destroy(other);
+	slab_cache_destroy(other, "kv_other");
 	mm_frames_free(z, (uint32_t)idx, 0);
 	free(from_libc);
 	fixture_finish(a);

@@ -421,7 +421,10 @@ Test(model, random_operations_match_the_model, .timeout = 120)
 		    (unsigned long)m.kinds[M_KMALLOC], (unsigned long)st.kmalloc_allocs,
 		    (unsigned long)st.contig_allocs, (unsigned long)st.scattered_allocs,
 		    (unsigned long)st.failures);
-	for (int i = 0; i < MODEL_NR_CACHES; i++)
-		slab_cache_destroy(m.caches[i]);
+	for (int i = 0; i < MODEL_NR_CACHES; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "model-%zu", model_cache_sizes[i]);
+		slab_cache_destroy(m.caches[i], name);
+	}
 	fixture_finish(m.a);
 }

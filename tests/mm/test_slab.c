@@ -4,6 +4,7 @@
  * bad calls with debug flags off.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,7 @@ Test(slab, alloc_free_distinct_aligned_objects)
 	for (int i = 0; i < N; i++)
 		slab_free(c, objs[i]);
 	cr_assert_eq(slab_cache_validate(c), 0);
-	slab_cache_destroy(c);
+	slab_cache_destroy(c, "t64");
 	fixture_finish(a);
 }
 
@@ -61,7 +62,7 @@ Test(slab, orders_follow_object_size)
 		/* slabs are aligned to their size: the fast path relies on it */
 		cr_assert_eq(((uintptr_t)p & ((PAGE_SIZE << want[i].order) - 1)) % info.objsize, 0);
 		slab_free(c, p);
-		slab_cache_destroy(c);
+		slab_cache_destroy(c, name);
 	}
 	fixture_finish(a);
 }
@@ -80,7 +81,7 @@ Test(slab, bad_parameters_are_refused)
 	cr_assert_null(slab_cache_create(a, "a-name-that-is-far-too-long-for-a-cache", &p));
 	struct slab_cache *c = fixture_cache(a, "dup", 64, SLAB_F_NO_MERGE);
 	cr_assert_null(slab_cache_create(a, "dup", &p));
-	slab_cache_destroy(c);
+	slab_cache_destroy(c, "dup");
 	fixture_finish(a);
 }
 
@@ -96,7 +97,7 @@ Test(slab, free_pointer_is_hardened)
 	cr_assert_neq(stored, x, "free pointer stored in the clear");
 	cr_assert_eq(slab_get_fp(c, y), x);
 	cr_assert_eq(c->offset, 32, "free pointer must sit mid-object");
-	slab_cache_destroy(c);
+	slab_cache_destroy(c, "hard");
 	fixture_finish(a);
 }
 
@@ -128,7 +129,7 @@ Test(slab, empty_slabs_go_back_to_the_buddy)
 	uint64_t after[MM_NR_ZONES][FRAME_NR_OWNER_STATES];
 	cr_assert_eq(mm_arena_check_frames(a, after), 0);
 	cr_assert_eq(after[ZONE_NORMAL][FRAME_VMM], before[ZONE_NORMAL][FRAME_VMM]);
-	slab_cache_destroy(c);
+	slab_cache_destroy(c, "shrinkme");
 	fixture_finish(a);
 }
 
@@ -159,14 +160,55 @@ Test(slab, compatible_caches_merge_with_aliases)
 	cr_assert_not_null(strstr(text, "\nobj_a "));
 	cr_assert_null(strstr(text, "\nobj_b "), "merged caches appear once:\n%s", text);
 
-	slab_cache_destroy(near);
-	slab_cache_destroy(second);
+	slab_cache_destroy(near, "obj_c");
+	slab_cache_destroy(second, "obj_b");
 	slab_cache_get_info(first, &info);
 	cr_assert_eq(info.nr_aliases, 0);
-	slab_cache_destroy(first);
-	slab_cache_destroy(nomerge);
-	slab_cache_destroy(debug);
-	slab_cache_destroy(ctor);
+	slab_cache_destroy(first, "obj_a");
+	slab_cache_destroy(nomerge, "obj_d");
+	slab_cache_destroy(debug, "obj_e");
+	slab_cache_destroy(ctor, "obj_f");
+	fixture_finish(a);
+}
+
+/* Each name of a merged cache is its creator's: destroying one forgets that
+ * name and no other, so it can be created again and the others cannot. */
+Test(slab, destroying_an_alias_forgets_that_name)
+{
+	struct mm_arena *a = fixture_arena(4);
+	struct slab_cache *first = fixture_cache(a, "m_one", 200, 0);
+	struct slab_cache *second = fixture_cache(a, "m_two", 200, 0);
+	struct slab_cache *third = fixture_cache(a, "m_three", 200, 0);
+	cr_assert(first == second && second == third);
+
+	slab_cache_destroy(second, "m_two");
+	struct slab_cache_info info;
+	slab_cache_get_info(first, &info);
+	cr_assert_eq(info.nr_aliases, 1);
+	cr_assert_str_eq(info.aliases[0], "m_three");
+	struct slab_cache_params p = { .size = 200, .order = -1 };
+	cr_assert_null(slab_cache_create(a, "m_three", &p), "a duplicate of a live alias was accepted");
+	cr_assert_eq(errno, EEXIST);
+	struct slab_cache *again = slab_cache_create(a, "m_two", &p);
+	cr_assert_eq(again, first, "the destroyed alias could not be created again");
+
+	/* The first creator lets go while the aliases live on: the cache stays,
+	 * its own name is free again, and the last reference frees it. */
+	slab_cache_destroy(first, "m_one");
+	void *obj = slab_alloc(third);
+	cr_assert_not_null(obj);
+	slab_free(third, obj);
+	struct slab_cache *reborn = fixture_cache(a, "m_one", 200, 0);
+	cr_assert_eq(reborn, first);
+
+	report_capture_start();
+	slab_cache_destroy(third, "m_nobody");
+	cr_assert(report_capture_has("m_one", NULL, "no reference by that name"));
+	report_capture_stop();
+
+	slab_cache_destroy(reborn, "m_one");
+	slab_cache_destroy(again, "m_two");
+	slab_cache_destroy(third, "m_three");
 	fixture_finish(a);
 }
 
@@ -195,7 +237,7 @@ Test(slab, constructor_runs_once_per_new_object)
 	for (int i = 0; i < 48; i++)
 		cr_assert_eq(o[i], 0x5a);
 	slab_free(c, o);
-	slab_cache_destroy(c);
+	slab_cache_destroy(c, "ctor48");
 	fixture_finish(a);
 }
 
@@ -226,7 +268,7 @@ Test(slab, slabinfo_is_version_2_1)
 	cr_assert_eq(strlen(small), sizeof(small) - 1);
 	for (int i = 0; i < 12; i++)
 		slab_free(c, objs[i]);
-	slab_cache_destroy(c);
+	slab_cache_destroy(c, "bio-312");
 	fixture_finish(a);
 }
 
@@ -252,7 +294,7 @@ Test(slab, exhaustion_and_recovery)
 	for (size_t i = 0; i < m; i++)
 		slab_free(c, objs[i]);
 	free(objs);
-	slab_cache_destroy(c);
+	slab_cache_destroy(c, "fill");
 	fixture_finish(a);
 }
 
@@ -273,7 +315,7 @@ Test(slab_bad_calls, consecutive_double_free_is_refused)
 	slab_free(c, z);
 	report_capture_stop();
 	cr_assert_eq(slab_cache_validate(c), 0);
-	slab_cache_destroy(c);
+	slab_cache_destroy(c, "dfree");
 	fixture_finish(a);
 }
 
@@ -307,8 +349,8 @@ Test(slab_bad_calls, foreign_pointers_are_refused)
 	free(heap);
 	slab_free(c, x);
 	slab_free(other, o);
-	slab_cache_destroy(c);
-	slab_cache_destroy(other);
+	slab_cache_destroy(c, "mine");
+	slab_cache_destroy(other, "theirs");
 	fixture_finish(a);
 }
 
@@ -331,7 +373,7 @@ Test(slab_bad_calls, hidden_double_free_never_reaches_the_buddy)
 	fixture_check_i1(a);
 	/* The destroy leaks the damaged slab on purpose and says so: that
 	 * report is part of what is checked, not noise on stderr. */
-	slab_cache_destroy(c);
+	slab_cache_destroy(c, "hidden");
 	cr_assert(report_capture_has("hidden", NULL, "Objects remaining on kmem_cache_close(): 1 slabs"),
 		  "%s", report_capture_text());
 	report_capture_stop();
@@ -355,7 +397,7 @@ Test(slab_bad_calls, write_after_free_into_free_pointer_is_caught)
 	fixture_check_i1(a);
 	/* The slabs the corrupt free pointer reached are leaked on purpose,
 	 * and the destroy reports them. */
-	slab_cache_destroy(c);
+	slab_cache_destroy(c, "uaf");
 	cr_assert(report_capture_has("uaf", NULL, "Objects remaining on kmem_cache_close()"),
 		  "%s", report_capture_text());
 	report_capture_stop();
@@ -383,6 +425,6 @@ Test(slab_bad_calls, small_overflow_leaves_the_allocator_intact)
 	for (int i = 0; i < 200; i++)
 		slab_free(c, objs[i]);
 	cr_assert_eq(slab_cache_validate(c), 0);
-	slab_cache_destroy(c);
+	slab_cache_destroy(c, "spill");
 	fixture_finish(a);
 }

@@ -13,7 +13,7 @@ static void finish(struct mm_arena *a, struct slab_cache *c)
 {
 	report_capture_stop();
 	cr_assert_eq(slab_cache_validate(c), 0);
-	slab_cache_destroy(c);
+	slab_cache_destroy(c, slab_cache_name(c));   /* debug caches never merge */
 	fixture_finish(a);
 }
 
@@ -130,7 +130,7 @@ Test(slab_debug, environment_variable_picks_caches)
 	x[40] = 0;
 	slab_free(c, x);
 	cr_assert(report_capture_has("envcache", x, "Redzone overwritten"));
-	slab_cache_destroy(plain);
+	slab_cache_destroy(plain, "plaincache");
 	finish(a, c);
 }
 

@@ -121,7 +121,7 @@ Test(slab_threads, cross_thread_frees_leave_caches_consistent, .timeout = 60)
 	slab_cache_shrink(c);
 	slab_cache_get_info(c, &info);
 	cr_assert_eq(info.num_slabs, 0, "every object was freed, exiting threads gave their slabs back");
-	slab_cache_destroy(c);
+	slab_cache_destroy(c, "xthread");
 	fixture_finish(a);
 }
 
@@ -150,6 +150,6 @@ Test(slab_threads, exiting_thread_gives_its_slabs_back)
 	for (int i = 1; i < 101; i++)
 		slab_free(c, objs[i]);
 	cr_assert_eq(slab_cache_validate(c), 0);
-	slab_cache_destroy(c);
+	slab_cache_destroy(c, "exiter");
 	fixture_finish(a);
 }

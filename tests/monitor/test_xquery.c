@@ -105,7 +105,7 @@ Test(xquery, slabinfo)
 	cr_assert(seen_p2m, "p2m_table is neither a cache nor an alias");
 	json_decref(r);
 	slab_free(c, obj);
-	slab_cache_destroy(c);
+	slab_cache_destroy(c, "monitor_test");
 }
 
 Test(xquery, frames)

@@ -462,7 +462,7 @@ Test(balloon_mem, ballooned_writes_never_reach_the_vmms_slab_pages)
 	for (unsigned i = 0; i < nobj; i++)
 		slab_free(c, objs[i]);
 	free(objs);
-	slab_cache_destroy(c);
+	slab_cache_destroy(c, "balloon_i2_test");
 	for (uint64_t i = 0; i < NB; i++)
 		cr_assert_eq(balloon_mem_deflate(gm, 4096 + i), 0);
 	for (uint64_t i = 0; i < NB; i++)

@@ -190,7 +190,7 @@ static void slab_overhead(void)
 	for (size_t i = 0; i < n; i++)
 		slab_free(c, objs[i]);
 	munmap(objs, n * sizeof(*objs));
-	slab_cache_destroy(c);
+	slab_cache_destroy(c, "bench-overhead");
 }
 
 static void buddy_overhead(void)
@@ -237,7 +237,7 @@ int main(void)
 			   ", \"ns_per_op\": %.2f, \"ops\": %u, \"reps\": %u",
 			   debug_field, sizes[i], BENCH_BATCH, ns, BENCH_BATCH * BENCH_BATCH_ROUNDS,
 			   reps);
-		slab_cache_destroy(arg.c);
+		slab_cache_destroy(arg.c, name);
 	}
 
 	bench_mixed_sizes(mixed);

@@ -167,7 +167,7 @@ void vm_destroy(struct vm *vm)
 	if (vm->gm)
 		guest_mem_destroy(vm->gm);
 	if (vm->vcpu_cache)
-		slab_cache_destroy(vm->vcpu_cache);
+		slab_cache_destroy(vm->vcpu_cache, "vcpu");
 	unhandled_destroy(&vm->unhandled);
 	if (vm->out) {
 		console_destroy(&vm->out->console, VM_OUTPUT_DRAIN_MS);

@@ -306,7 +306,7 @@ int virtio_balloon_create(struct mm_arena *a, struct guest_mem *gm, uint64_t bas
 	b->batch_cache = slab_cache_create(a, "balloon_batch", &p);
 	if (!b->batch_cache || balloon_mem_attach(gm)) {
 		if (b->batch_cache)
-			slab_cache_destroy(b->batch_cache);
+			slab_cache_destroy(b->batch_cache, "balloon_batch");
 		kfree(a, b);
 		return -ENOMEM;
 	}
@@ -326,7 +326,7 @@ void virtio_balloon_destroy(struct virtio_balloon *b)
 	virtio_balloon_drop_held(b);
 	virtio_mmio_destroy(&b->mmio);
 	balloon_mem_forget(b->gm);
-	slab_cache_destroy(b->batch_cache);
+	slab_cache_destroy(b->batch_cache, "balloon_batch");
 	pthread_mutex_destroy(&b->listener_lock);
 	kfree(b->arena, b);
 }
