@@ -1,12 +1,14 @@
 # memvisor build. Every output goes under build/.
 #   make              build everything: libmm, the test suites, the benchmark,
 #                     and the freestanding buddy core that guest/ links
-#   make test         run every Criterion suite (tests/*/ -> build/tests/*.test)
+#   make test         run every Criterion suite (tests/*/ -> build/tests/*.test),
+#                     then the concurrency stress program (tests/stress/)
 #   make bench        run the benchmarks beside glibc, jemalloc, mimalloc, tcmalloc,
 #                     and the VMM beside QEMU microvm
 #   make check-asan   everything again under ASan+UBSan in build/asan/, every suite run
 #   make check-asan-clang  the same under clang's ASan+UBSan in build/asan-clang/ (if installed)
 #   make check-clang  everything again with clang -Werror in build/clang/ (if installed)
+#   make check-tsan   the stress program under ThreadSanitizer in build/tsan/
 #   make check-arrows no include or call circles, every tree within its bounds
 #   make deps         install missing Debian packages (as root; else print the command)
 #   make clean
@@ -27,7 +29,8 @@ ALL_CFLAGS = $(HOUSE_CFLAGS) $(CFLAGS) $(SANITIZE)
 LDFLAGS  += $(SANITIZE)
 LDLIBS   += -lxxhash -pthread
 
-.PHONY: all test bench bench-build deps hugepages check-asan check-asan-clang check-clang check-arrows clean
+.PHONY: all test bench bench-build deps hugepages check-asan check-asan-clang check-clang check-tsan \
+	check-arrows clean
 all:
 
 # ---- packages ---------------------------------------------------------------
@@ -88,8 +91,9 @@ $(FREESTANDING_CORE): $(FREESTANDING_OBJ)
 # ---- test suites --------------------------------------------------------------
 # Every directory tests/NAME/ with C files is a suite: build/tests/NAME.test,
 # linked with Criterion and SUITE_LIBS_NAME (libraries it tests).
-# tests/support/ is no suite: what every suite links (test_env.h).
-SUITES     := $(filter-out support,$(patsubst tests/%/,%,$(sort $(dir $(wildcard tests/*/*.c)))))
+# tests/support/ is no suite: what every suite links (test_env.h); nor is
+# tests/stress/, a program of its own (below, after the fragments).
+SUITES     := $(filter-out support stress,$(patsubst tests/%/,%,$(sort $(dir $(wildcard tests/*/*.c)))))
 TEST_SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/support/*.c))
 SUITE_BINS := $(SUITES:%=$(BUILD)/tests/%.test)
 SUITE_LIBS_mm := $(LIBMM)
@@ -118,8 +122,10 @@ check-arrows: all
 # Runs every suite even when one fails, then fails if any did; the arrows,
 # the fresh-machine wrapper and the skip report are checked first, like suites. Skipped tests
 # are counted per suite and summed up at the end (tools/skip-summary.sh), so a
-# green run says what it did not test.
+# green run says what it did not test. The stress program runs last and
+# counts like a suite; it needs no /dev/kvm, so it never skips.
 SKIP_LOG := $(BUILD)/tests/skipped
+STRESS_SECONDS ?= 5
 test: all hugepages $(DEPS_TEST)
 	@failed=; tools/check-arrows.sh $(BUILD) || failed=" check-arrows"; \
 	tools/check-dev-wrapper.sh || failed="$$failed check-dev-wrapper"; \
@@ -130,6 +136,9 @@ test: all hugepages $(DEPS_TEST)
 		MEMVISOR_SKIP_LOG=$(SKIP_LOG) $(TEST_ENV) tools/run-suite.sh $(SUITE_TIMEOUT) $$t $(TEST_FLAGS) \
 			|| failed="$$failed $$t"; \
 	done; \
+	echo "== $(STRESS) --seconds $(STRESS_SECONDS)"; \
+	$(TEST_ENV) timeout --kill-after=5 $(SUITE_TIMEOUT) $(STRESS) --seconds $(STRESS_SECONDS) \
+		|| failed="$$failed $(STRESS)"; \
 	tools/skip-summary.sh $(SKIP_LOG) || failed="$$failed skips"; \
 	if [ -n "$$failed" ]; then echo "memvisor: failed suites:$$failed" >&2; exit 1; fi
 
@@ -210,6 +219,28 @@ check-asan-clang:
 		echo "check-asan-clang: clang is not installed, skipped (tools/deps.sh clang installs it)"; \
 	fi
 
+# ThreadSanitizer over the stress program (tests/stress/) only: Criterion
+# cannot run under TSan (its workers' inheritable arena is mapped where TSan
+# will not let it), so the suites stay with the other checks. Built with
+# gcc, the house compiler, so it runs wherever the tree builds, before CI
+# installs clang, and symbolizes its reports on its own. -Wno-tsan: gcc
+# warns (and -Werror fails) that TSan does not model __atomic_thread_fence,
+# and the per-thread frame caches' seqcount has two (mm/pcp.c). Nothing is
+# lost: every field the seqcount's reader (the I1 check) reads while a
+# cache's owner writes it is an atomic (frame state and flags, the cache's
+# frame count), so TSan checks those accesses without the fences; the
+# fences only order them for the seqcount's verdict. Any report stops the
+# run and fails it.
+TSAN_SANITIZE := -fsanitize=thread -Wno-tsan
+TSAN_ENV      := TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+TSAN_SECONDS  ?= 20
+TSAN_TIMEOUT  ?= 300
+check-tsan:
+	$(MAKE) CC=gcc BUILD=$(BUILD)/tsan STAMPS=$(STAMPS) SANITIZE='$(TSAN_SANITIZE)' \
+		$(BUILD)/tsan/tests/stress-threads
+	$(TSAN_ENV) timeout --kill-after=5 $(TSAN_TIMEOUT) $(BUILD)/tsan/tests/stress-threads \
+		--seconds $(TSAN_SECONDS)
+
 check-clang:
 	@if command -v clang >/dev/null; then \
 		$(MAKE) CC=clang BUILD=$(BUILD)/clang STAMPS=$(STAMPS) all bench-build; \
@@ -246,3 +277,18 @@ clean:
 
 # ---- the VMM and the guests (their own fragments) -----------------------------
 include $(wildcard guest/guest.mk vmm/vmm.mk tools/memvisorctl/memvisorctl.mk)
+
+# ---- the concurrency stress program -------------------------------------------------
+# tests/stress/ -> build/tests/stress-threads: the allocators' threads, the
+# I1 checker and the monitor with its clients at once, for a bounded time
+# (--seconds). `make test` runs it after the suites (so check-asan and
+# check-asan-clang run it under their sanitizers), check-tsan under TSan.
+# After the fragments: it links the libraries they define.
+STRESS     := $(BUILD)/tests/stress-threads
+STRESS_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/stress/*.c))
+
+$(STRESS): $(STRESS_OBJ) $(LIBVMM) $(LIBMM) $(LIBQMPCLIENT)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@ -ljansson $(LDLIBS)
+
+all: $(STRESS)

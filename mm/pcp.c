@@ -44,8 +44,12 @@ static inline void pcp_frames_set(struct pcp_slot *s, uint64_t v)
 static void pcp_sync_locked(struct mm_zone *z, struct pcp_slot *s)
 {
 	uint64_t now = __atomic_load_n(&s->frames, __ATOMIC_RELAXED);
+	uint64_t held = z->buddy.nr_pcp_pages + now - s->frames_synced;
 
-	z->buddy.nr_pcp_pages += now - s->frames_synced;
+	/* The zone lock orders the writers; buddyinfo's "pcp" and
+	 * x-query-frames read the sum without it, so it is stored as an
+	 * atomic (a plain store could tear under them, in C's terms). */
+	__atomic_store_n(&z->buddy.nr_pcp_pages, held, __ATOMIC_RELAXED);
 	s->frames_synced = now;
 }
 
@@ -372,6 +376,10 @@ int mm_pcp_init(struct mm_zone *z)
 		}
 		s->frames = s->frames_synced = 0;
 		s->hits = s->misses = 0;
+		/* Even: no change under way. aligned_alloc's memory is not
+		 * zeroed, and an odd start would keep the slot "moving" for
+		 * good, so every I1 check of the zone would say busy. */
+		s->seq = 0;
 	}
 	/* Linux's old per-CPU high mark: six batches. */
 	z->pcp_batch = pcp_batch_for(z->buddy.nr_frames);

@@ -13,7 +13,7 @@
 static void *slab_alloc_slow(struct slab_cache *c, int idx)
 {
 	struct slab_cpu *cpu = &c->cpu[idx];
-	cpu->alloc_slow++;
+	slab_cpu_count(&cpu->alloc_slow);
 	while (!cpu->freelist) {
 		if (cpu->slab) {
 			/* Frees other threads made into our cpu slab. */

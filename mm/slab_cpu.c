@@ -40,7 +40,7 @@ static void slab_release_list(struct slab_cache *c, struct slab_list_head *h)
 void slab_park_full(struct slab_cache *c, struct slab_cpu *cpu)
 {
 	struct slab *s = cpu->slab;
-	cpu->slab = NULL;
+	slab_cpu_set_slab(cpu, NULL);
 	cpu->slab_base = 0;
 	s->freelist = NULL;
 	s->inuse = s->objects;
@@ -75,7 +75,7 @@ static void slab_deactivate(struct slab_cache *c, struct slab_cpu *cpu)
 	s->freelist = cpu->freelist;
 	s->inuse = (uint16_t)(s->objects - n);
 	cpu->freelist = NULL;
-	cpu->slab = NULL;
+	slab_cpu_set_slab(cpu, NULL);
 	cpu->slab_base = 0;
 	pthread_mutex_lock(&c->node_lock);
 	if (corrupt)
@@ -106,7 +106,7 @@ void slab_install_cpu(struct slab_cache *c, struct slab_cpu *cpu, struct slab *s
 	s->inuse = s->objects;
 	s->list = SLAB_LIST_CPU;
 	cpu->freelist = list;
-	cpu->slab = s;
+	slab_cpu_set_slab(cpu, s);
 	cpu->slab_base = slab_base(c, s);
 }
 

@@ -59,7 +59,7 @@ void *slab_alloc_debug(struct slab_cache *c, void *caller)
 		s->inuse++;
 		slab_debug_mark_allocated(c, s, obj, caller);
 		slab_debug_relist(c, s);
-		c->cpu[SLAB_SHARED_SLOT].alloc_slow++;
+		slab_cpu_count(&c->cpu[SLAB_SHARED_SLOT].alloc_slow);
 		pthread_mutex_unlock(&c->node_lock);
 		return obj;
 	}
@@ -84,7 +84,7 @@ void slab_free_debug(struct slab_cache *c, void *obj, void *caller)
 		slab_set_fp(c, obj, s->freelist);
 		s->freelist = obj;
 		s->inuse--;
-		c->cpu[SLAB_SHARED_SLOT].free_slow++;
+		slab_cpu_count(&c->cpu[SLAB_SHARED_SLOT].free_slow);
 		if ((c->debug & SLAB_F_CONSISTENCY) && slab_validate_slab(c, s))
 			slab_quarantine_locked(c, s, "Slab failed consistency check; slab quarantined");
 		else

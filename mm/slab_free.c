@@ -51,7 +51,7 @@ static void slab_free_slow(struct slab_cache *c, void *obj, int idx)
 		pthread_mutex_unlock(&c->node_lock);
 		return;
 	}
-	cpu->free_slow++;
+	slab_cpu_count(&cpu->free_slow);
 	for (;;) {
 		int owner = atomic_load(&s->owner);
 		if (owner == idx) {
@@ -69,7 +69,7 @@ static void slab_free_slow(struct slab_cache *c, void *obj, int idx)
 			return;
 		}
 		if (owner != SLAB_OWNER_NODE) {
-			cpu->free_remote++;
+			slab_cpu_count(&cpu->free_remote);
 			slab_free_remote(c, s, obj);
 			return;
 		}

@@ -150,6 +150,23 @@ static inline void *slab_get_fp(const struct slab_cache *c, void *obj)
 	return (void *)((uintptr_t)*at ^ c->random ^ __builtin_bswap64((uintptr_t)at));
 }
 
+/*
+ * A slot's counters and its cpu slab pointer are written by the slot's owner
+ * only, but slab_cache_get_info (slabinfo, the monitor) reads them from any
+ * thread. Plain writes there would be data races in C's terms (the compiler
+ * may tear or invent them); relaxed atomic stores cost what plain ones do
+ * (one move, no locked instruction), and the owner's own reads stay plain.
+ */
+static inline void slab_cpu_count(uint64_t *counter)
+{
+	__atomic_store_n(counter, *counter + 1, __ATOMIC_RELAXED);
+}
+
+static inline void slab_cpu_set_slab(struct slab_cpu *cpu, struct slab *s)
+{
+	__atomic_store_n(&cpu->slab, s, __ATOMIC_RELAXED);
+}
+
 static inline uintptr_t slab_base(const struct slab_cache *c, const struct slab *s)
 {
 	return (uintptr_t)mm_frame_ptr(c->zone, s->frame);

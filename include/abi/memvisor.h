@@ -73,5 +73,11 @@ struct abi_console_buf {
 #define ABI_PD_GPA           0xb000
 #define ABI_CMDLINE_GPA      0x20000
 #define ABI_CMDLINE_MAX      4096
+/* The Intel MP table (for guests without ACPI, such as Linux): its config
+ * table at the start of the last 4 KiB of base memory, its floating
+ * pointer in the last KiB, where Linux looks for it. The memory map marks
+ * [ABI_MPTABLE_GPA, 1 MiB) reserved. */
+#define ABI_MPTABLE_GPA      0x9f000
+#define ABI_MP_FLOATING_GPA  0x9fc00
 
 #endif

@@ -64,9 +64,10 @@ Test(loader_bzimage, kernel_zero_page_cmdline_initrd)
 	cr_assert_eq(memcmp(ram.buf + e.initrd_gpa, rd, sizeof(rd)), 0);
 
 	cr_assert_eq(bp->e820_entries, 3);
-	cr_assert(bp->e820_table[0].addr == 0 && bp->e820_table[0].size == 0xa0000 &&
+	cr_assert(bp->e820_table[0].addr == 0 && bp->e820_table[0].size == ABI_MPTABLE_GPA &&
 		  bp->e820_table[0].type == 1);
-	cr_assert(bp->e820_table[1].addr == 0xa0000 && bp->e820_table[1].type == 2);
+	cr_assert(bp->e820_table[1].addr == ABI_MPTABLE_GPA && bp->e820_table[1].type == 2,
+		  "the MP table and the legacy hole are reserved");
 	cr_assert(bp->e820_table[2].addr == 0x100000 && bp->e820_table[2].size == RAM - 0x100000 &&
 		  bp->e820_table[2].type == 1);
 	cr_assert_eq(((uint64_t *)(ram.buf + ABI_GDT_GPA))[2], 0x00af9b000000ffffULL, "__BOOT_CS");

@@ -66,8 +66,9 @@ Test(loader_elf, pvh_elf64_loads_segment_and_start_info)
 	cr_assert_eq(si->memmap_paddr, ABI_MEMMAP_GPA);
 	cr_assert_eq(si->memmap_entries, 3);
 	struct pvh_memmap_entry *mm = (void *)(ram.buf + ABI_MEMMAP_GPA);
-	cr_assert(mm[0].addr == 0 && mm[0].size == 0xa0000 && mm[0].type == 1);
-	cr_assert(mm[1].addr == 0xa0000 && mm[1].size == 0x60000 && mm[1].type == 2);
+	cr_assert(mm[0].addr == 0 && mm[0].size == ABI_MPTABLE_GPA && mm[0].type == 1);
+	cr_assert(mm[1].addr == ABI_MPTABLE_GPA && mm[1].size == 0x100000 - ABI_MPTABLE_GPA &&
+		  mm[1].type == 2, "the MP table and the legacy hole are reserved");
 	cr_assert(mm[2].addr == 0x100000 && mm[2].size == RAM - 0x100000 && mm[2].type == 1);
 	uint64_t *gdt = (void *)(ram.buf + ABI_GDT_GPA);
 	cr_assert_eq(gdt[1], 0x00cf9b000000ffffULL, "32-bit code at selector 0x08");

@@ -9,7 +9,9 @@
 #include "abi/memvisor.h"
 #include "vmm/boot/boot_layout.h"
 
-#define LEGACY_HOLE_START 0xa0000ULL
+/* The MP table's page, then the VGA and BIOS areas: reserved, as the EBDA
+ * and the legacy hole are on a PC. */
+#define LEGACY_HOLE_START ((uint64_t)ABI_MPTABLE_GPA)
 #define LEGACY_HOLE_END   0x100000ULL
 #define FOUR_GIB          (1ULL << 32)
 #define PAGE_4K           4096ULL
@@ -26,6 +28,7 @@ static const struct {
 	{ BOOT_AREA_PAGETABLES, ABI_PML4_GPA, ABI_PD_GPA + BOOT_MAX_PDS * 0x1000ULL,
 	  "the boot page tables" },
 	{ BOOT_AREA_CMDLINE, ABI_CMDLINE_GPA, ABI_CMDLINE_GPA + ABI_CMDLINE_MAX, "the command line" },
+	{ BOOT_AREA_MPTABLE, ABI_MPTABLE_GPA, LEGACY_HOLE_END, "the MP table" },
 };
 
 int boot_fail(struct boot_ctx *ctx, int rc, const char *fmt, ...)

@@ -17,7 +17,8 @@
 #define BOOT_AREA_STACK      0x08u   /* the boot stack, below the page tables */
 #define BOOT_AREA_PAGETABLES 0x10u   /* PML4, PDPT and up to BOOT_MAX_PDS PDs */
 #define BOOT_AREA_CMDLINE    0x20u
-#define BOOT_AREAS_ALL       0x3fu
+#define BOOT_AREA_MPTABLE    0x40u   /* the MP table, to the end of base memory */
+#define BOOT_AREAS_ALL       0x7fu
 
 #define BOOT_STACK_TOP       0x9000ULL
 /* PDs fit between ABI_PD_GPA and the command line: 21 GiB identity-mapped. */
@@ -43,8 +44,9 @@ int boot_check_free(struct boot_ctx *ctx, uint64_t gpa, uint64_t len, unsigned a
 uint64_t boot_ram_top(const struct boot_mem *mem);
 
 /*
- * The guest's memory map: RAM as type 1, except the legacy VGA/BIOS hole
- * [0xa0000, 1 MiB) and any gap between RAM ranges below 4 GiB, type 2.
+ * The guest's memory map: RAM as type 1, except the MP table's page and the
+ * legacy VGA/BIOS hole, [ABI_MPTABLE_GPA, 1 MiB), and any gap between RAM
+ * ranges below 4 GiB, type 2.
  * Returns the number of entries written (at most max).
  */
 unsigned boot_memmap(const struct boot_mem *mem, struct boot_memmap_entry *out, unsigned max);

@@ -109,16 +109,18 @@ int elf_parse(const struct image *img, struct elf_file *elf, struct boot_ctx *ct
 	return 0;
 }
 
-/* Walks one PT_NOTE segment; notes are 4-byte aligned unless it says 8. */
-static int elf_scan_notes(const struct image *img, const struct elf_phdr *ph, uint32_t *entry,
-			  struct boot_ctx *ctx)
+/* Walks one PT_NOTE segment for a note of owner (and of type, unless
+ * ELF_NOTE_ANY_TYPE); notes are 4-byte aligned unless it says 8. */
+static int elf_scan_notes(const struct image *img, const struct elf_phdr *ph, const char *owner,
+			  uint32_t type, struct elf_note *out, struct boot_ctx *ctx)
 {
 	uint64_t align = ph->align == 8 ? 8 : 4;
 	uint64_t off = ph->offset, end = ph->offset + ph->filesz;
+	size_t owner_len = strlen(owner) + 1;
+	char name[16];
 
 	while (end - off >= sizeof(Elf64_Nhdr)) {
 		Elf64_Nhdr n;       /* the same three 32-bit words in both classes */
-		char name[4];
 		if (image_read(img, off, &n, sizeof(n)))
 			return boot_fail(ctx, -ENOEXEC, "note at %#llx unreadable", (unsigned long long)off);
 		uint64_t name_off = off + sizeof(n);
@@ -129,18 +131,10 @@ static int elf_scan_notes(const struct image *img, const struct elf_phdr *ph, ui
 					 (unsigned long long)off);
 		if (next > end)     /* the last note's padding may be left out */
 			next = end;
-		if (n.n_namesz == 4 && n.n_type == ELF_NOTE_PVH_ENTRY &&
-		    !image_read(img, name_off, name, 4) && !memcmp(name, "Xen", 4)) {
-			uint64_t v = 0;
-			if (n.n_descsz != 4 && n.n_descsz != 8)
-				return boot_fail(ctx, -ENOEXEC, "PVH entry note has %u bytes (want 4 or 8)",
-						 n.n_descsz);
-			if (image_read(img, desc_off, &v, n.n_descsz))
-				return boot_fail(ctx, -ENOEXEC, "PVH entry note unreadable");
-			if (v > UINT32_MAX)
-				return boot_fail(ctx, -ENOEXEC, "PVH entry %#llx is above 4 GiB",
-						 (unsigned long long)v);
-			*entry = (uint32_t)v;
+		if (n.n_namesz == owner_len && (type == ELF_NOTE_ANY_TYPE || n.n_type == type) &&
+		    !image_read(img, name_off, name, owner_len) && !memcmp(name, owner, owner_len)) {
+			*out = (struct elf_note){ .type = n.n_type, .desc_off = desc_off,
+						  .desc_size = n.n_descsz };
 			return 0;
 		}
 		off = next;
@@ -148,15 +142,36 @@ static int elf_scan_notes(const struct image *img, const struct elf_phdr *ph, ui
 	return -ENOENT;
 }
 
-int elf_find_pvh_entry(const struct image *img, const struct elf_file *elf, uint32_t *entry,
-		       struct boot_ctx *ctx)
+int elf_find_note(const struct image *img, const struct elf_file *elf, const char *owner,
+		  uint32_t type, struct elf_note *out, struct boot_ctx *ctx)
 {
+	if (strlen(owner) >= 16)
+		return -ENOENT;
 	for (unsigned i = 0; i < elf->phnum; i++) {
 		if (elf->ph[i].type != PT_NOTE)
 			continue;
-		int rc = elf_scan_notes(img, &elf->ph[i], entry, ctx);
+		int rc = elf_scan_notes(img, &elf->ph[i], owner, type, out, ctx);
 		if (rc != -ENOENT)
 			return rc;
 	}
 	return -ENOENT;
+}
+
+int elf_find_pvh_entry(const struct image *img, const struct elf_file *elf, uint32_t *entry,
+		       struct boot_ctx *ctx)
+{
+	struct elf_note note;
+	uint64_t v = 0;
+	int rc = elf_find_note(img, elf, "Xen", ELF_NOTE_PVH_ENTRY, &note, ctx);
+
+	if (rc)
+		return rc;
+	if (note.desc_size != 4 && note.desc_size != 8)
+		return boot_fail(ctx, -ENOEXEC, "PVH entry note has %u bytes (want 4 or 8)", note.desc_size);
+	if (image_read(img, note.desc_off, &v, note.desc_size))
+		return boot_fail(ctx, -ENOEXEC, "PVH entry note unreadable");
+	if (v > UINT32_MAX)
+		return boot_fail(ctx, -ENOEXEC, "PVH entry %#llx is above 4 GiB", (unsigned long long)v);
+	*entry = (uint32_t)v;
+	return 0;
 }

@@ -39,6 +39,20 @@ bool elf_is_elf(const struct image *img);
  */
 int elf_parse(const struct image *img, struct elf_file *elf, struct boot_ctx *ctx);
 
+struct elf_note {
+	uint32_t type, desc_size;
+	uint64_t desc_off;           /* in the file */
+};
+#define ELF_NOTE_ANY_TYPE UINT32_MAX
+
+/*
+ * The first note of owner (and type, or any type) in a PT_NOTE segment: 0
+ * and *out, -ENOENT when there is none, -ENOEXEC (ctx->why) for a malformed
+ * note.
+ */
+int elf_find_note(const struct image *img, const struct elf_file *elf, const char *owner,
+		  uint32_t type, struct elf_note *out, struct boot_ctx *ctx);
+
 /*
  * The PVH entry from a Xen note type 18 in a PT_NOTE segment: 0 and *entry,
  * -ENOENT when there is none, -ENOEXEC (ctx->why) for a malformed note.

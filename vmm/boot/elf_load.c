@@ -1,7 +1,7 @@
 /*
  * What the two ELF loaders (PVH, ELF64) share: every PT_LOAD segment
  * loaded at its physical address, and the boot information around it
- * (command line, initrd, boot GDT, PVH start info).
+ * (command line, initrd, boot GDT, MP table, PVH start info).
  */
 #include <elf.h>
 #include <errno.h>
@@ -11,6 +11,7 @@
 #include "vmm/boot/boot_tables.h"
 #include "vmm/boot/elf.h"
 #include "vmm/boot/loader.h"
+#include "vmm/boot/mptable.h"
 #include "vmm/boot/pvh.h"
 
 #define FOUR_GIB (1ULL << 32)
@@ -47,7 +48,8 @@ int loader_load_segments(const struct image *img, const struct elf_file *elf, un
 	return 0;
 }
 
-/* Command line, initrd above the kernel (below 4 GiB) and start info. */
+/* Command line, initrd above the kernel (below 4 GiB), MP table and start
+ * info. */
 int loader_boot_info(struct boot_ctx *ctx, struct boot_entry *out)
 {
 	int rc = boot_write_cmdline(ctx);
@@ -58,5 +60,7 @@ int loader_boot_info(struct boot_ctx *ctx, struct boot_entry *out)
 	}
 	if (!rc)
 		rc = boot_write_gdt(ctx);
+	if (!rc)
+		rc = boot_write_mptable(ctx, ctx->nr_cpus ? ctx->nr_cpus : 1);
 	return rc ? rc : pvh_write_start_info(ctx, out->initrd_gpa);
 }

@@ -2,7 +2,8 @@
  * Which loader an image gets: an ELF with a PVH note boots PVH, any other
  * ELF must be an x86-64 ELF64 and boots in long mode, a file with the Linux
  * setup header boots through the bzImage protocol; anything else is refused
- * with the reason.
+ * with the reason. Also whether an image is a Linux kernel, which gets a
+ * command line of its own (vmm/boot/linux_cmdline.h).
  */
 #include <elf.h>
 #include <errno.h>
@@ -19,6 +20,19 @@ static bool loader_is_bzimage(const struct image *img)
 	char magic[4];
 
 	return image_read(img, BZ_MAGIC_OFFSET, magic, 4) == 0 && !memcmp(magic, "HdrS", 4);
+}
+
+bool loader_is_linux(const struct image *img)
+{
+	struct boot_ctx quiet = { 0 };
+	struct elf_file elf;
+	struct elf_note note;
+
+	if (loader_is_bzimage(img))
+		return true;
+	/* Every vmlinux since 4.19 carries the build-salt note of owner "Linux". */
+	return elf_is_elf(img) && elf_parse(img, &elf, &quiet) == 0 &&
+	       elf_find_note(img, &elf, "Linux", ELF_NOTE_ANY_TYPE, &note, &quiet) == 0;
 }
 
 int loader_load(const struct image *img, struct boot_ctx *ctx, struct boot_entry *out)

@@ -50,6 +50,7 @@ struct boot_entry {
 
 struct boot_ctx {
 	const struct boot_mem *mem;
+	unsigned nr_cpus;            /* for the MP table; 0 counts as 1 */
 	const char *cmdline;         /* NULL: empty */
 	const struct image *initrd;  /* NULL: none */
 	char why[256];               /* on failure: the reason, one line */
@@ -58,6 +59,10 @@ struct boot_ctx {
 /* Fills ctx->why and returns rc (a negative errno). */
 int boot_fail(struct boot_ctx *ctx, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* Whether the image is a Linux kernel: a bzImage, or an ELF vmlinux (which
+ * carries a note of owner "Linux"). */
+bool loader_is_linux(const struct image *img);
 
 /* Recognizes the image's format and loads it. 0 or -errno with ctx->why. */
 int loader_load(const struct image *img, struct boot_ctx *ctx, struct boot_entry *out);
@@ -68,7 +73,7 @@ struct elf_file;
 int loader_load_segments(const struct image *img, const struct elf_file *elf, unsigned areas,
 			 struct boot_ctx *ctx, uint64_t *lo, uint64_t *hi);
 /* Shared by the ELF loaders: command line, initrd above out->kernel_end,
- * boot GDT, PVH start info. */
+ * boot GDT, MP table, PVH start info. */
 int loader_boot_info(struct boot_ctx *ctx, struct boot_entry *out);
 int loader_pvh(const struct image *img, const struct elf_file *elf, uint32_t entry,
 	       struct boot_ctx *ctx, struct boot_entry *out);

@@ -12,6 +12,7 @@
 #include "abi/memvisor.h"
 #include "vmm/boot/boot_layout.h"
 #include "vmm/boot/loader.h"
+#include "vmm/boot/mptable.h"
 #include "vmm/boot/boot_tables.h"
 
 #define BZ_HDR_OFFSET      0x1f1
@@ -25,7 +26,7 @@
 #define BZ_INITRD_MAX_OLD  0x37ffffffULL
 #define FOUR_GIB           (1ULL << 32)
 #define BZ_AREAS (BOOT_AREA_GDT | BOOT_AREA_MEMMAP | BOOT_AREA_STACK | BOOT_AREA_PAGETABLES | \
-		  BOOT_AREA_CMDLINE)
+		  BOOT_AREA_CMDLINE | BOOT_AREA_MPTABLE)
 
 static int bz_check_header(const struct image *img, const struct setup_header *h,
 			   struct boot_ctx *ctx)
@@ -144,6 +145,8 @@ int loader_bzimage(const struct image *img, struct boot_ctx *ctx, struct boot_en
 	rc = boot_write_cmdline(ctx);
 	if (!rc)
 		rc = boot_write_gdt(ctx);
+	if (!rc)
+		rc = boot_write_mptable(ctx, ctx->nr_cpus ? ctx->nr_cpus : 1);
 	if (!rc)
 		rc = bz_zero_page(img, ctx, out);
 	if (rc)

@@ -14,7 +14,7 @@
 #include "vmm/boot/pvh.h"
 
 #define PVH_AREAS (BOOT_AREA_GDT | BOOT_AREA_START_INFO | BOOT_AREA_MEMMAP | BOOT_AREA_STACK | \
-		   BOOT_AREA_CMDLINE)
+		   BOOT_AREA_CMDLINE | BOOT_AREA_MPTABLE)
 
 int loader_pvh(const struct image *img, const struct elf_file *elf, uint32_t entry,
 	       struct boot_ctx *ctx, struct boot_entry *out)

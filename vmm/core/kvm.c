@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include "mm/kmalloc.h"
 #include "vmm/arch/x86/cpuid.h"
+#include "vmm/arch/x86/host.h"
 #include "vmm/core/kvm.h"
 
 #define KVM_API_VERSION_NEEDED 12
@@ -154,6 +155,10 @@ int kvm_open(struct kvm *k, const char *device, struct mm_arena *a, char *why, s
 	}
 	if (!rc)
 		rc = kvm_get_cpuid(k, why, why_len);
+	if (!rc) {
+		k->kind = x86_kvm_kind();
+		x86_cpuid_host_policy(k->cpuid, k->kind);
+	}
 	if (rc)
 		kvm_close(k);
 	return rc;

@@ -10,13 +10,15 @@
 #include <stddef.h>
 #include <linux/kvm.h>
 #include "mm/arena.h"
+#include "vmm/arch/x86/host.h"
 
 struct kvm {
 	int sys_fd;                  /* the device */
 	int vm_fd;
 	size_t run_size;             /* bytes of each vCPU's kvm_run mapping */
 	unsigned max_vcpus;
-	struct kvm_cpuid2 *cpuid;    /* KVM_GET_SUPPORTED_CPUID, from kvmalloc */
+	struct kvm_cpuid2 *cpuid;    /* KVM_GET_SUPPORTED_CPUID as the host's kind allows */
+	enum x86_kvm_kind kind;      /* hardware-assisted or PVM */
 	struct mm_arena *arena;
 };
 

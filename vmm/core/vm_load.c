@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 #include "mm/kmalloc.h"
+#include <sys/ioctl.h>
+#include "vmm/boot/linux_cmdline.h"
 #include "vmm/boot/loader.h"
+#include "vmm/core/vcpu.h"
 #include "vmm/core/vm_internal.h"
 #include "vmm/core/vm_load.h"
 #include "vmm/memory/guest_mem.h"
@@ -61,14 +64,41 @@ static void vm_load_boot_mem(struct guest_mem *gm, struct boot_mem *mem)
 	}
 }
 
+/*
+ * The guest's command line: for a Linux kernel memvisor's defaults first
+ * (linux_cmdline.h), then the user's, then the devices, which say where
+ * they are as QEMU microvm's do (virtio_mmio.device=SIZE@ADDR:IRQ), so one
+ * guest finds them in both VMMs. kmalloc'd; NULL without memory.
+ */
+static char *vm_cmdline(struct vm *vm, const struct image *img)
+{
+	struct vm_config cfg = vm->cfg;
+	char *joined = NULL;
+
+	if (loader_is_linux(img)) {
+		int khz = ioctl(vm->vcpus[0]->fd, KVM_GET_TSC_KHZ, 0);
+		struct linux_cmdline_host h = { .tsc_khz = khz > 0 ? (unsigned)khz : 0,
+						.pvm = vm->kvm.kind == X86_KVM_PVM };
+		const char *user = cfg.cmdline ? cfg.cmdline : "";
+		size_t n = linux_default_cmdline(&h, NULL, 0), len = n + 1 + strlen(user) + 1;
+		joined = kmalloc(vm->arena, len);
+		if (!joined)
+			return NULL;
+		linux_default_cmdline(&h, joined, len);
+		if (*user)
+			snprintf(joined + n, len - n, " %s", user);
+		cfg.cmdline = joined;
+	}
+	char *s = device_cmdline(vm_device_types, &cfg, vm->arena);
+	kfree(vm->arena, joined);
+	return s;
+}
+
 int vm_load(struct vm *vm, struct vm_inputs *in, char *err, size_t errlen)
 {
 	struct boot_mem mem;
-	/* The devices say where they are, as QEMU microvm's do
-	 * (virtio_mmio.device=SIZE@ADDR:IRQ), so one guest finds them in
-	 * both VMMs. */
-	char *cmdline = device_cmdline(vm_device_types, &vm->cfg, vm->arena);
-	struct boot_ctx ctx = { .mem = &mem, .cmdline = cmdline,
+	char *cmdline = vm_cmdline(vm, &in->image);
+	struct boot_ctx ctx = { .mem = &mem, .nr_cpus = vm->cfg.cpus, .cmdline = cmdline,
 				.initrd = in->have_initrd ? &in->initrd : NULL };
 
 	if (!cmdline) {
