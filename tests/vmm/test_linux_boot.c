@@ -14,6 +14,7 @@
 #include "vmm/boot/boot_layout.h"
 #include "vmm/boot/linux_cmdline.h"
 #include "vmm/boot/mptable.h"
+#include "vmm/core/emulation.h"
 #include "synth.h"
 
 #define RAM (64ULL << 20)
@@ -285,4 +286,34 @@ Test(linux_image, a_vmlinux_and_a_bzimage_are_linux_our_guests_are_not)
 	cr_assert(is_linux_file(path));
 	snprintf(path, sizeof(path), "%s/init", dir);
 	cr_assert_not(is_linux_file(path), "a static user program is no kernel");
+}
+
+/* ---- an int3 KVM's emulator gave up on ---- */
+
+Test(emulation, the_reported_instruction_byte_is_read_only_when_kvm_says_it_is_there)
+{
+	struct kvm_run *run = calloc(1, sizeof(*run));
+	uint8_t byte = 0;
+
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	run->emulation_failure.suberror = KVM_INTERNAL_ERROR_EMULATION;
+	run->emulation_failure.ndata = 4;
+	run->emulation_failure.flags = KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES;
+	run->emulation_failure.insn_size = 1;
+	run->emulation_failure.insn_bytes[0] = 0xcc;
+	cr_assert(emulation_reported_byte(run, &byte));
+	cr_assert_eq(byte, 0xcc);
+
+	run->emulation_failure.flags = 0;
+	cr_assert_not(emulation_reported_byte(run, &byte), "no bytes flag");
+	run->emulation_failure.flags = KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES;
+	run->emulation_failure.ndata = 1;
+	cr_assert_not(emulation_reported_byte(run, &byte), "ndata too short for the bytes");
+	run->emulation_failure.ndata = 4;
+	run->emulation_failure.insn_size = 200;
+	cr_assert_not(emulation_reported_byte(run, &byte), "a size past the array");
+	run->emulation_failure.insn_size = 1;
+	run->emulation_failure.suberror = KVM_INTERNAL_ERROR_SIMUL_EX;
+	cr_assert_not(emulation_reported_byte(run, &byte), "another suberror");
+	free(run);
 }

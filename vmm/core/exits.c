@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "vmm/core/crash.h"
+#include "vmm/core/emulation.h"
 #include "vmm/core/exits.h"
 #include "vmm/core/vcpu.h"
 #include "vmm/core/vm_internal.h"
@@ -85,8 +86,7 @@ enum exit_action exits_handle(struct vcpu *v)
 		crash_report(v, CRASH_TRIPLE_FAULT);
 		return EXIT_STOP;
 	case KVM_EXIT_INTERNAL_ERROR:
-		crash_report(v, CRASH_INTERNAL_ERROR);
-		return EXIT_STOP;
+		return emulation_failed(v);
 	case KVM_EXIT_FAIL_ENTRY:
 		crash_report(v, CRASH_FAIL_ENTRY);
 		return EXIT_STOP;

@@ -48,17 +48,22 @@ static void stats_print(struct vm *vm, FILE *f, bool full)
 {
 	struct timespec now;
 	struct slab_totals t = { 0 };
-	uint64_t exits = 0;
-	char ram[160];
+	uint64_t exits = 0, int3 = 0;
+	char ram[160], extra[64] = "";
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	double ms = (double)(now.tv_sec - vm->started.tv_sec) * 1e3 +
 		    (double)(now.tv_nsec - vm->started.tv_nsec) / 1e6;
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		exits += vm->vcpus[i]->exits;
+		int3 += vm->vcpus[i]->int3_delivered;
+	}
+	if (int3)
+		snprintf(extra, sizeof(extra), " (%llu int3 finished for KVM's emulator)",
+			 (unsigned long long)int3);
 	guest_mem_describe(vm->gm, ram, sizeof(ram));
-	fprintf(f, "memvisor: %s guest ran %.1f ms, %llu exits; %s\n", vm->entry.format, ms,
-		(unsigned long long)exits, ram);
+	fprintf(f, "memvisor: %s guest ran %.1f ms, %llu exits%s; %s\n", vm->entry.format, ms,
+		(unsigned long long)exits, extra, ram);
 	stats_print_text(vm, f, mm_format_buddyinfo);
 	slab_for_each_cache(vm->arena, stats_add_cache, &t);
 	if (full)

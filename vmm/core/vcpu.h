@@ -27,6 +27,7 @@ struct vcpu {
 	pthread_t thread;
 	bool started;
 	uint64_t exits;
+	uint64_t int3_delivered;     /* #BPs memvisor injected for KVM's emulator */
 };
 
 /* Creates vCPU id (from the VM's "vcpu" slab cache). 0 or -errno. */
