@@ -10,6 +10,8 @@
 #   make check-clang  everything again with clang -Werror in build/clang/ (if installed)
 #   make check-tsan   the stress program under ThreadSanitizer in build/tsan/
 #   make check-arrows no include or call circles, every tree within its bounds
+#   make linux-guest  the Linux test guest in build/linux/ (vmlinux, bzImage), from
+#                     Debian's linux-source-6.12; cached outside the tree by its inputs
 #   make deps         install missing Debian packages (as root; else print the command)
 #   make clean
 # Targets that need packages check them first (once; a stamp under build/
@@ -46,11 +48,14 @@ $(DEPS_BENCH): tools/deps.sh
 	tools/deps.sh --stamp $@ bench
 $(DEPS_TEST): tools/deps.sh
 	tools/deps.sh --stamp $@ test
+DEPS_LINUX := $(STAMPS)/deps-linux
+$(DEPS_LINUX): tools/deps.sh
+	tools/deps.sh --stamp $@ linux
 
 # Always asks dpkg (no stamp shortcut), then refreshes both stamps.
 deps:
-	tools/deps.sh build test bench
-	@mkdir -p $(STAMPS) && touch $(DEPS_BUILD) $(DEPS_TEST) $(DEPS_BENCH)
+	tools/deps.sh build test bench linux
+	@mkdir -p $(STAMPS) && touch $(DEPS_BUILD) $(DEPS_TEST) $(DEPS_BENCH) $(DEPS_LINUX)
 
 # ---- the memory manager -------------------------------------------------------
 MM_SRC := $(wildcard mm/*.c)
@@ -114,6 +119,14 @@ $(foreach s,$(SUITES),$(eval $(call suite_rule,$(s))))
 hugepages:
 	@tools/hugepages.sh $(HUGEPAGES)
 
+# The Linux test guest (tests/linux/guest/): the script rebuilds only when
+# one of its inputs changed (about 10 minutes on 2 CPUs), else copies the
+# cached images (tools/linux-guest.sh says where).
+LINUX_DIR := $(BUILD)/linux
+.PHONY: linux-guest
+linux-guest: | $(DEPS_BUILD) $(DEPS_LINUX)
+	tools/linux-guest.sh $(LINUX_DIR)
+
 # The house's arrows (README "The house"), from the includes and the
 # objects' symbols: no circles, every tree within its bounds.
 check-arrows: all
@@ -126,7 +139,7 @@ check-arrows: all
 # counts like a suite; it needs no /dev/kvm, so it never skips.
 SKIP_LOG := $(BUILD)/tests/skipped
 STRESS_SECONDS ?= 5
-test: all hugepages $(DEPS_TEST)
+test: all hugepages linux-guest $(DEPS_TEST)
 	@failed=; tools/check-arrows.sh $(BUILD) || failed=" check-arrows"; \
 	tools/check-dev-wrapper.sh || failed="$$failed check-dev-wrapper"; \
 	tools/check-skip-report.sh || failed="$$failed check-skip-report"; \

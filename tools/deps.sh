@@ -8,6 +8,8 @@
 #           test   what only the tests (and benchmarks) run: QEMU, for the
 #                  cross-checks; `make test` installs it, `make` does not
 #           bench  the peer allocators `make bench` compares against
+#           linux  the Linux test guest (make linux-guest): Debian's kernel
+#                  source 6.12 and what building a kernel needs
 #           clang  optional: clang for `make check-clang` and the fuzz
 #                  targets, and llvm-symbolizer (llvm-14, which clang only
 #                  recommends), so a sanitizer's report names functions and lines
@@ -23,6 +25,7 @@ declare -A packages=(
 	[test]="qemu-system-x86"
 	[bench]="libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev"
 	[clang]="clang libclang-rt-14-dev llvm-14"
+	[linux]="linux-source-6.12 bc bison flex libelf-dev cpio xz-utils patch libc6-dev"
 )
 
 stamp=
@@ -30,11 +33,11 @@ if [[ ${1-} == --stamp ]]; then
 	stamp=${2:?--stamp needs a file}
 	shift 2
 fi
-(($#)) || { echo "usage: $0 [--stamp FILE] build|test|bench|clang..." >&2; exit 2; }
+(($#)) || { echo "usage: $0 [--stamp FILE] build|test|bench|clang|linux..." >&2; exit 2; }
 
 wanted=()
 for g in "$@"; do
-	[[ -v packages[$g] ]] || { echo "deps: unknown group '$g' (build, test, bench, clang)" >&2; exit 2; }
+	[[ -v packages[$g] ]] || { echo "deps: unknown group '$g' (build, test, bench, clang, linux)" >&2; exit 2; }
 	read -ra list <<<"${packages[$g]}"
 	wanted+=("${list[@]}")
 done

@@ -62,12 +62,11 @@ void test_need_kvm(void)
 	unavailable(why, absent);
 }
 
-void test_need_qemu(void)
+void test_need_qemu_binary(void)
 {
 	const char *path = getenv("PATH");
 	char buf[PATH_MAX];
 
-	test_need_kvm();
 	while (path && *path) {
 		size_t n = strcspn(path, ":");
 		if (n && snprintf(buf, sizeof(buf), "%.*s/" TEST_QEMU, (int)n, path) < (int)sizeof(buf) &&
@@ -76,6 +75,12 @@ void test_need_qemu(void)
 		path += n + (path[n] == ':');
 	}
 	unavailable(TEST_QEMU " is not installed (Debian package qemu-system-x86; make deps)", false);
+}
+
+void test_need_qemu(void)
+{
+	test_need_kvm();
+	test_need_qemu_binary();
 }
 
 void test_temp_dir(char *buf, size_t len, const char *name)

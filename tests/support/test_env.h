@@ -10,11 +10,15 @@
 /* build/REL for the build the running suite belongs to. Kept in a small
  * ring of buffers, so a few results may be used at once. */
 const char *test_build_path(const char *rel);
-/* Skips the test without /dev/kvm, or fails it when CI=true. */
+/* Skips the test without /dev/kvm (loudly, and also when CI=true if the
+ * machine has no /dev/kvm at all), or fails it when CI=true and /dev/kvm is
+ * there but refuses us. */
 void test_need_kvm(void);
 /* The same for /dev/kvm and QEMU (TEST_QEMU in PATH), for cross-checks. */
 #define TEST_QEMU "qemu-system-x86_64"
 void test_need_qemu(void);
+/* QEMU alone, for what it runs without KVM (TCG): a failure when CI=true. */
+void test_need_qemu_binary(void);
 /* Makes a fresh private directory NAME-XXXXXX under $TMPDIR (or the
  * system's temporary directory) and puts its path in buf. */
 #include <stddef.h>

@@ -78,7 +78,10 @@ int inproc_run(struct inproc *ip, double timeout_s)
 	sem_post(&w.done);
 	pthread_join(t, NULL);
 	sem_destroy(&w.done);
-	ssize_t n = pread(ip->out_fd, ip->out, sizeof(ip->out) - 1, 0);
+	/* The end of the console: what a chatty guest (Linux) said last. */
+	off_t size = lseek(ip->out_fd, 0, SEEK_END);
+	off_t from = size > (off_t)sizeof(ip->out) - 1 ? size - (off_t)sizeof(ip->out) + 1 : 0;
+	ssize_t n = pread(ip->out_fd, ip->out, sizeof(ip->out) - 1, from);
 	ip->out[n > 0 ? n : 0] = '\0';
 	return status;
 }

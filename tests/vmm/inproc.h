@@ -13,7 +13,7 @@ struct inproc {
 	struct vm *vm;
 	struct vm_config cfg;
 	int out_fd;
-	char out[4096];              /* the console, after inproc_run */
+	char out[16384];             /* the console's end, after inproc_run */
 };
 
 /* Builds the VM (fails the test if it cannot). hooks may be NULL. */

@@ -16,6 +16,7 @@
 #include "vmm/boot/mptable.h"
 #include "vmm/core/emulation.h"
 #include "synth.h"
+#include "tests/support/linux_guest.h"
 
 #define RAM (64ULL << 20)
 
@@ -275,16 +276,10 @@ Test(linux_image, a_vmlinux_and_a_bzimage_are_linux_our_guests_are_not)
 	cr_assert_not(loader_is_linux(&img), "a PVH ELF without a Linux note");
 	free(b);
 
-	/* The real kernels when the Linux guest is built (make linux-guest). */
-	const char *dir = getenv("MEMVISOR_LINUX_DIR");
-	if (!dir)
-		return;
-	char path[512];
-	snprintf(path, sizeof(path), "%s/vmlinux", dir);
-	cr_assert(is_linux_file(path));
-	snprintf(path, sizeof(path), "%s/bzImage", dir);
-	cr_assert(is_linux_file(path));
-	snprintf(path, sizeof(path), "%s/init", dir);
+	/* The real kernels (make linux-guest; make test builds them). */
+	cr_assert(is_linux_file(linux_guest_image("vmlinux")));
+	cr_assert(is_linux_file(linux_guest_image("bzImage")));
+	const char *path = linux_guest_image("init");
 	cr_assert_not(is_linux_file(path), "a static user program is no kernel");
 }
 

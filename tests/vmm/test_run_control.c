@@ -74,7 +74,7 @@ static int run_controlled(struct control *c, char *out, size_t out_len)
 	c->run_over = true;
 	sem_post(&c->ready);
 	pthread_join(t, NULL);
-	snprintf(out, out_len, "%s", ip.out);
+	snprintf(out, out_len, "%.*s", (int)(out_len - 1), ip.out);
 	inproc_destroy(&ip);
 	sem_destroy(&c->ready);
 	return status;
