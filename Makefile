@@ -193,15 +193,21 @@ $(BENCH_DIR)/balloon: tools/bench/balloon.c | $(DEPS_BUILD)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) $< -o $@
 
+# The Linux test guest under memvisor and QEMU microvm (tools/bench/linux_boot.c).
+$(BENCH_DIR)/linux_boot: tools/bench/linux_boot.c | $(DEPS_BUILD)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) $< -o $@
+
 bench-build: $(BENCH_DIR)/memvisor-bench $(PEERS:%=$(BENCH_DIR)/peer-%) $(BENCH_DIR)/boot \
-	$(BENCH_DIR)/balloon
+	$(BENCH_DIR)/balloon $(BENCH_DIR)/linux_boot
 
 BENCH_HUGEPAGES ?= 600
 bench: HUGEPAGES = $(BENCH_HUGEPAGES)
-bench: bench-build hugepages all $(DEPS_TEST)
+bench: bench-build hugepages all linux-guest $(DEPS_TEST)
 	tools/bench/run.sh $(BENCH_DIR)
 	$(BENCH_DIR)/boot $(BUILD)
 	$(BENCH_DIR)/balloon $(BUILD)
+	$(BENCH_DIR)/linux_boot $(BUILD)
 
 # ---- everything ---------------------------------------------------------------
 all: $(LIBMM) $(FREESTANDING_CORE) $(SUITE_BINS) $(BENCH_DIR)/memvisor-bench

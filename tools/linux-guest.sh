@@ -34,7 +34,7 @@ if ! have_cache; then
 	echo "linux-guest: building Linux $version (key $key); the first build takes about 10 minutes on 2 CPUs"
 	start=$SECONDS
 	work=$cache.work
-	rm -rf "$work" "$cache"
+	rm -rf "$work" "$cache" "$cache.new"
 	mkdir -p "$work"
 	trap 'rm -rf "$work"' EXIT
 	tar -xf "$tarball" -C "$work"

@@ -647,10 +647,20 @@ Test(balloon_e2e, linux_driver_half_and_back, .timeout = 1200)
 	json_t *x = xquery(&r);
 	cr_assert_eq(INT(x, "ballooned-pages"), pages);
 	cr_assert_eq(INT(x, "frames-returned"), pages, "zone Normal gives back every frame");
+	/* What Linux's driver negotiates with memvisor's device. */
+	char *features = json_dumps(json_object_get(x, "features"), 0);
+	cr_assert_not_null(strstr(features, "\"must-tell-host\""), "%s", features);
+	cr_assert_not_null(strstr(features, "\"deflate-on-oom\""), "%s", features);
+	cr_assert_not_null(strstr(features, "\"stats-vq\""), "%s", features);
+	cr_assert_not_null(strstr(features, "\"version-1\""), "%s", features);
+	free(features);
 	cr_assert_eq(INT(x, "rejected"), 0);
 	cr_assert_eq(INT(x, "bad-buffers"), 0);
 	json_decref(r);
 	wait_guest_stats(true);
+	x = xquery(&r);
+	cr_assert_gt(INT(json_object_get(x, "stats"), "stat-minor-faults"), 0, "Linux's fault counts");
+	json_decref(r);
 	uint64_t guest1 = 0;
 	frames(&ok, NULL, &guest1);
 	cr_assert(ok, "I1 with Linux's balloon inflated");

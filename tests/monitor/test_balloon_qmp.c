@@ -98,8 +98,9 @@ Test(balloon_qmp, target_is_the_logical_vm_size)
 	EXPECT_KEYS(r, "target", "actual", "ballooned-pages", "frames-returned",
 		    "host-bytes-released", "placeholder-resident-bytes", "pending", "rejected",
 		    "failed", "bad-buffers",
-		    "broken-rings", "driver-ok", "stats", "stats-last-update");
+		    "broken-rings", "driver-ok", "features", "stats", "stats-last-update");
 	cr_assert_eq(INT(r, "target"), RAM / 4);
+	cr_assert_eq(json_array_size(json_object_get(r, "features")), 0, "no driver, no features");
 	cr_assert_eq(INT(r, "actual"), RAM);
 	cr_assert_eq(INT(r, "ballooned-pages"), 0);
 	cr_assert(json_is_object(json_object_get(r, "stats")));

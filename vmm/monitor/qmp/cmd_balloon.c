@@ -72,6 +72,29 @@ static json_t *bl_stats(const struct virtio_balloon_info *info)
 	return o;
 }
 
+/* The features the driver negotiated, by name. */
+static json_t *bl_features(uint64_t features)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} names[] = {
+		{ VIRTIO_BALLOON_F_MUST_TELL_HOST, "must-tell-host" },
+		{ VIRTIO_BALLOON_F_STATS_VQ, "stats-vq" },
+		{ VIRTIO_BALLOON_F_DEFLATE_ON_OOM, "deflate-on-oom" },
+		{ VIRTIO_F_VERSION_1, "version-1" },
+	};
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < sizeof(names) / sizeof(names[0]); i++) {
+		if ((features >> names[i].bit & 1) && json_array_append_new(a, json_string(names[i].name))) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
 json_t *qmp_cmd_x_query_balloon(struct qmp_session *s, json_t *args, struct qmp_error *err)
 {
 	const struct vm_control *t = s->env->target;
@@ -90,7 +113,7 @@ json_t *qmp_cmd_x_query_balloon(struct qmp_session *s, json_t *args, struct qmp_
 	uint64_t target = balloon_logical_bytes(r.ram_bytes, info.num_pages);
 	uint64_t actual = balloon_logical_bytes(r.ram_bytes, info.actual);
 	balloon_ref_put(&r);
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:o,s:I}",
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:o,s:o,s:I}",
 			 "target", (json_int_t)target,
 			 "actual", (json_int_t)actual,
 			 "ballooned-pages", (json_int_t)ms.ballooned_pages,
@@ -103,6 +126,7 @@ json_t *qmp_cmd_x_query_balloon(struct qmp_session *s, json_t *args, struct qmp_
 			 "bad-buffers", (json_int_t)info.bad_buffers,
 			 "broken-rings", (json_int_t)info.broken_rings,
 			 "driver-ok", info.driver_ok,
+			 "features", bl_features(info.features),
 			 "stats", bl_stats(&info),
 			 "stats-last-update", (json_int_t)info.stats_last_update);
 }

@@ -366,6 +366,7 @@ void virtio_balloon_get_info(struct virtio_balloon *b, struct virtio_balloon_inf
 	out->num_pages = b->num_pages;
 	out->actual = b->actual;
 	out->driver_ok = virtio_mmio_live(&b->mmio);
+	out->features = b->mmio.driver_features;
 	pthread_mutex_unlock(&b->mmio.lock);
 }
 

@@ -31,6 +31,7 @@ struct virtio_balloon_info {
 	uint32_t num_pages;                 /* the target: pages to give up */
 	uint32_t actual;                    /* pages the driver says it gave */
 	bool driver_ok;
+	uint64_t features;                  /* what the driver accepted (bits) */
 	uint64_t inflated_pfns, deflated_pfns;
 	uint64_t bogus_pfns;                /* refused by balloon_mem (-EINVAL) */
 	uint64_t failed_pfns;               /* other errors (no frame, no mapping) */
