@@ -44,35 +44,37 @@
 #define MUTE_MAX_REQUESTS 20000
 #define MUTE_AHEAD 64
 
+/* What is checked in a reply besides its being a return. */
+enum reply_check { CHECK_RETURN, CHECK_FRAMES, CHECK_INFO_FRAMES };
+
 /* Every x-query-* command, every "info" the monitor knows, and the query-*
  * commands beside them: none may fail while the allocators are busy. */
 static const struct query {
 	const char *command;
 	const char *arguments;       /* JSON text, or NULL */
+	enum reply_check check;
 } queries[] = {
-	{ "x-query-frames", NULL },
-	{ "x-query-buddyinfo", NULL },
-	{ "x-query-slabinfo", NULL },
-	{ "x-query-regions", NULL },
-	{ "x-query-p2m", NULL },
-	{ "x-query-p2m", "{\"gpa\": 16777216}" },
-	{ "x-query-balloon", NULL },
-	{ "x-query-output", NULL },
-	{ "query-balloon", NULL },
-	{ "query-status", NULL },
-	{ "query-memory-size-summary", NULL },
-	{ "human-monitor-command", "{\"command-line\": \"info frames\"}" },
-	{ "human-monitor-command", "{\"command-line\": \"info buddyinfo\"}" },
-	{ "human-monitor-command", "{\"command-line\": \"info pagetypeinfo\"}" },
-	{ "human-monitor-command", "{\"command-line\": \"info slabinfo\"}" },
-	{ "human-monitor-command", "{\"command-line\": \"info p2m\"}" },
-	{ "human-monitor-command", "{\"command-line\": \"info status\"}" },
-	{ "human-monitor-command", "{\"command-line\": \"info balloon\"}" },
-	{ "human-monitor-command", "{\"command-line\": \"info\"}" },
+	{ "x-query-frames", NULL, CHECK_FRAMES },
+	{ "x-query-buddyinfo", NULL, CHECK_RETURN },
+	{ "x-query-slabinfo", NULL, CHECK_RETURN },
+	{ "x-query-regions", NULL, CHECK_RETURN },
+	{ "x-query-p2m", NULL, CHECK_RETURN },
+	{ "x-query-p2m", "{\"gpa\": 16777216}", CHECK_RETURN },
+	{ "x-query-balloon", NULL, CHECK_RETURN },
+	{ "x-query-output", NULL, CHECK_RETURN },
+	{ "query-balloon", NULL, CHECK_RETURN },
+	{ "query-status", NULL, CHECK_RETURN },
+	{ "query-memory-size-summary", NULL, CHECK_RETURN },
+	{ "human-monitor-command", "{\"command-line\": \"info frames\"}", CHECK_INFO_FRAMES },
+	{ "human-monitor-command", "{\"command-line\": \"info buddyinfo\"}", CHECK_RETURN },
+	{ "human-monitor-command", "{\"command-line\": \"info pagetypeinfo\"}", CHECK_RETURN },
+	{ "human-monitor-command", "{\"command-line\": \"info slabinfo\"}", CHECK_RETURN },
+	{ "human-monitor-command", "{\"command-line\": \"info p2m\"}", CHECK_RETURN },
+	{ "human-monitor-command", "{\"command-line\": \"info status\"}", CHECK_RETURN },
+	{ "human-monitor-command", "{\"command-line\": \"info balloon\"}", CHECK_RETURN },
+	{ "human-monitor-command", "{\"command-line\": \"info\"}", CHECK_RETURN },
 };
 #define NR_QUERIES (sizeof(queries) / sizeof(queries[0]))
-#define QUERY_FRAMES 0
-#define QUERY_INFO_FRAMES 11
 
 /* The VM as the monitor sees it through struct vm_control. */
 struct standin {
@@ -128,36 +130,34 @@ static enum vm_run_state vm_status(void *ctx)
 	return st;
 }
 
-static int vm_pause(void *ctx)
+/* Pause and resume: the state and its count, unless the run has ended. */
+static int vm_switch(struct standin *vm, enum vm_run_state to, unsigned *count)
 {
-	struct standin *vm = ctx;
 	int rc = 0;
 
 	pthread_mutex_lock(&vm->lock);
 	if (vm->state == VM_STATE_SHUTDOWN) {
 		rc = -ESHUTDOWN;
 	} else {
-		vm->pauses++;
-		vm->state = VM_STATE_PAUSED;
+		(*count)++;
+		vm->state = to;
 	}
 	pthread_mutex_unlock(&vm->lock);
 	return rc;
 }
 
+static int vm_pause(void *ctx)
+{
+	struct standin *vm = ctx;
+
+	return vm_switch(vm, VM_STATE_PAUSED, &vm->pauses);
+}
+
 static int vm_resume(void *ctx)
 {
 	struct standin *vm = ctx;
-	int rc = 0;
 
-	pthread_mutex_lock(&vm->lock);
-	if (vm->state == VM_STATE_SHUTDOWN) {
-		rc = -ESHUTDOWN;
-	} else {
-		vm->resumes++;
-		vm->state = VM_STATE_RUNNING;
-	}
-	pthread_mutex_unlock(&vm->lock);
-	return rc;
+	return vm_switch(vm, VM_STATE_RUNNING, &vm->resumes);
 }
 
 static void vm_quit(void *ctx)
@@ -407,8 +407,8 @@ static void *client_main(void *arg)
 	for (unsigned n = 0; !atomic_load_explicit(&stress_stop, memory_order_relaxed); n++) {
 		unsigned k = (n + c->id) % NR_QUERIES;
 		json_t *ret = client_call(c, &q, queries[k].command, c->args[k]);
-		bool ok = ret && (k != QUERY_FRAMES || check_frames(c, ret)) &&
-			  (k != QUERY_INFO_FRAMES || check_info_frames(c, ret));
+		bool ok = ret && (queries[k].check != CHECK_FRAMES || check_frames(c, ret)) &&
+			  (queries[k].check != CHECK_INFO_FRAMES || check_info_frames(c, ret));
 		json_decref(ret);
 		if (ok && c->id == 0 && n % 4 == 0)
 			ok = run_control(c, &q);
