@@ -52,10 +52,11 @@ void monitor_client_accept(struct monitor *m, int fd)
 	monitor_client_flush(c);
 }
 
+/* At most MONITOR_READ_CHUNK bytes a round (internal.h says why). */
 void monitor_client_read(struct monitor_client *c)
 {
 	struct monitor *m = c->mon;
-	ssize_t n = read(c->fd, m->rbuf, sizeof(m->rbuf));
+	ssize_t n = read(c->fd, m->rbuf, MONITOR_READ_CHUNK);
 
 	if (n > 0) {
 		/* A message past QMP_MAX_MESSAGE: its error is queued, and the

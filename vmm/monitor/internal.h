@@ -27,6 +27,15 @@ struct monitor_client {
 	bool drop;                     /* close at the end of this round, queue or not */
 };
 
+/*
+ * Each round reads at most this much from a client, and the requests in it
+ * are all that client gets served before the others have had their turn: a
+ * client that writes thousands of requests at once waits in its own socket
+ * buffer (the kernel's backpressure on it), not in front of the others. A
+ * long message takes a few rounds more.
+ */
+#define MONITOR_READ_CHUNK 1024
+
 struct monitor {
 	struct mm_arena *arena;        /* target.arena(): this struct, the client queues */
 	struct vm_control target;
@@ -45,7 +54,7 @@ struct monitor {
 	bool stop_guest;
 	char stop_reason[32];
 
-	char rbuf[QMP_MAX_MESSAGE];    /* one read from one client */
+	char rbuf[MONITOR_READ_CHUNK]; /* one read from one client */
 };
 
 /* A new connection in a free slot (greeted), or refused with a QMP error

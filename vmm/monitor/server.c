@@ -190,7 +190,7 @@ int monitor_start(const char *path, const struct vm_control *target, struct moni
 		  char *err, size_t errlen)
 {
 	struct mm_arena *a = target->arena(target->ctx);
-	/* Past kmalloc's 8 KiB (rbuf alone is 64 KiB): kvzalloc. */
+	/* Past kmalloc's 8 KiB (32 client slots): kvzalloc. */
 	struct monitor *m = kvzalloc(a, sizeof(*m));
 
 	if (!m) {
