@@ -20,21 +20,6 @@
 /* TCG boots it in about a second; a loaded machine may take many more. */
 #define BOOT_LIMIT_S 120
 
-static char *read_all(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	cr_assert_not_null(f, "%s", path);
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		fwrite(chunk, 1, n, m);
-	fclose(f);
-	fclose(m);
-	return buf;
-}
 
 /* Boots image under QEMU TCG; returns QEMU's exit status (-1 if it had to be
  * killed) and the serial output in *out (malloc'd). */
@@ -62,8 +47,8 @@ static int qemu_tcg_boot(const char *image, const char *append, char **out)
 		kill(pid, SIGKILL);
 		waitpid(pid, &ws, 0);
 	}
-	*out = read_all(out_path);
-	char *err = read_all(err_path);
+	*out = test_read_file(out_path);
+	char *err = test_read_file(err_path);
 	if (status != 1)
 		cr_log_error("QEMU's stderr:\n%s", err);
 	free(err);

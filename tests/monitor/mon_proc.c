@@ -90,18 +90,5 @@ void mon_proc_finish(struct mon_proc *p)
 
 char *mon_read_file(const char *path)
 {
-	FILE *f = fopen(path, "re");
-	char *buf = NULL;
-	size_t len = 0;
-
-	if (f) {
-		buf = malloc(1 << 20);
-		len = fread(buf, 1, (1 << 20) - 1, f);
-		fclose(f);
-	} else {
-		buf = malloc(1);
-	}
-	cr_assert_not_null(buf);
-	buf[len] = '\0';
-	return buf;
+	return test_read_file(path);
 }

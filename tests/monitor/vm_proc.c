@@ -145,21 +145,7 @@ void vm_proc_finish(struct vm_proc *p)
 
 char *vm_proc_read(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-
-	cr_assert_not_null(m);
-	if (f) {
-		char chunk[4096];
-		size_t n;
-		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-			fwrite(chunk, 1, n, m);
-		fclose(f);
-	}
-	fclose(m);
-	return buf;
+	return test_read_file(path);
 }
 
 double vm_proc_cpu_seconds(const struct vm_proc *p)

@@ -25,6 +25,8 @@ void test_need_qemu_binary(void);
 void test_temp_dir(char *buf, size_t len, const char *name);
 /* Monotonic seconds. */
 double test_now(void);
+/* A whole file's contents, malloc'd and NUL-terminated ("" if missing). */
+char *test_read_file(const char *path);
 
 #include <stdbool.h>
 #include <sys/types.h>
