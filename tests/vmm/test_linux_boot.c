@@ -312,3 +312,39 @@ Test(emulation, the_reported_instruction_byte_is_read_only_when_kvm_says_it_is_t
 	cr_assert_not(emulation_reported_byte(run, &byte), "another suberror");
 	free(run);
 }
+
+/* ---- the real kernels through the loaders ---- */
+
+/* Loads the built test guest into plain RAM as memvisor would for 2 vCPUs:
+ * the entry, the command line and the MP table Linux will read. */
+static void load_real(const char *name, const char *format, enum boot_mode mode)
+{
+	struct synth_ram ram;
+	struct image img;
+	struct boot_entry e;
+
+	synth_ram_init(&ram, 256ULL << 20);
+	cr_assert_eq(image_open(&img, linux_guest_image(name)), 0);
+	struct boot_ctx ctx = { .mem = &ram.mem, .nr_cpus = 2, .cmdline = "console=ttyS0 mvtest.x=1" };
+	cr_assert_eq(loader_load(&img, &ctx, &e), 0, "%s: %s", name, ctx.why);
+	image_close(&img);
+	cr_assert_str_eq(e.format, format);
+	cr_assert_eq(e.mode, mode);
+	cr_assert_geq(e.kernel_start, 0x100000, "the kernel above 1 MiB");
+	cr_assert_gt(e.kernel_end, e.kernel_start);
+	cr_assert_str_eq((char *)ram.buf + ABI_CMDLINE_GPA, "console=ttyS0 mvtest.x=1");
+	struct mp_seen seen;
+	mp_parse(ram.buf, &seen);
+	cr_assert_eq(seen.cpus, 2);
+	synth_ram_free(&ram);
+}
+
+Test(linux_image, the_built_vmlinux_loads_through_pvh)
+{
+	load_real("vmlinux", "PVH ELF", BOOT_PROT32);
+}
+
+Test(linux_image, the_built_bzimage_loads_through_the_boot_protocol)
+{
+	load_real("bzImage", "bzImage", BOOT_LONG64);
+}
