@@ -15,6 +15,7 @@
 #include "mm/kmalloc.h"
 #include "mm/mm.h"
 #include "vmm/core/vm_internal.h"
+#include "vmm/devices/legacy/cmos.h"
 #include "vmm/devices/virtio/balloon/balloon.h"
 #include "vmm/memory/guest_mem.h"
 
@@ -188,6 +189,43 @@ Test(devices, accesses_reach_the_device_that_claims_them)
 	cr_assert(device_set_mmio(set, 0xfeb00e00ULL + VIRTIO_MMIO_DEVICE_ID, false,
 				  (uint8_t *)&v, 4));
 	cr_assert_eq(v, VIRTIO_ID_BALLOON);
+}
+
+/* The CMOS clock: the host's time in BCD, never "update in progress" (a
+ * Linux guest would poll it ten thousand times otherwise). */
+Test(devices, the_cmos_clock_tells_the_time)
+{
+	enum device_result res;
+	uint8_t b;
+
+	/* 2026-12-06 04:21:41 UTC, a Sunday. */
+	time_t t = 1796530901;
+	cr_assert_eq(cmos_register(0x00, t), 0x41);
+	cr_assert_eq(cmos_register(0x02, t), 0x21);
+	cr_assert_eq(cmos_register(0x04, t), 0x04);
+	cr_assert_eq(cmos_register(0x06, t), 0x01);
+	cr_assert_eq(cmos_register(0x07, t), 0x06);
+	cr_assert_eq(cmos_register(0x08, t), 0x12);
+	cr_assert_eq(cmos_register(0x09, t), 0x26);
+	cr_assert_eq(cmos_register(0x32, t), 0x20);
+	cr_assert_eq(cmos_register(0x0a, t) & 0x80, 0, "update in progress");
+	cr_assert_eq(cmos_register(0x0d, t), 0x80, "a valid clock");
+
+	create();
+	b = 0x8a;   /* status A, with the NMI mask bit */
+	cr_assert(device_set_pio(set, NULL, CMOS_PORT_INDEX, true, 1, &b, &res));
+	b = 0xff;
+	cr_assert(device_set_pio(set, NULL, CMOS_PORT_DATA, false, 1, &b, &res));
+	cr_assert_eq(b & 0x80, 0, "update in progress");
+	b = 0x09;
+	cr_assert(device_set_pio(set, NULL, CMOS_PORT_INDEX, true, 1, &b, &res));
+	cr_assert(device_set_pio(set, NULL, CMOS_PORT_DATA, false, 1, &b, &res));
+	cr_assert_eq(b, cmos_register(0x09, time(NULL)), "this year");
+	/* The guest cannot set the host's clock. */
+	b = 0x99;
+	cr_assert(device_set_pio(set, NULL, CMOS_PORT_DATA, true, 1, &b, &res));
+	cr_assert(device_set_pio(set, NULL, CMOS_PORT_DATA, false, 1, &b, &res));
+	cr_assert_eq(b, cmos_register(0x09, time(NULL)));
 }
 
 Test(devices, the_ports_ask_the_host_on_the_vcpus_behalf)
