@@ -42,7 +42,7 @@ static int zone_huge_setup(struct mm_arena *a, const struct mm_arena_config *cfg
 			 avail, pages);
 		return cfg->huge == MM_HUGE_ON ? -ENOMEM : 0;
 	}
-	int rc = mm_zone_setup(a, ZONE_HUGE, bytes, base_hfn);
+	int rc = mm_zone_setup(a, ZONE_HUGE, bytes, base_hfn, MM_NORMAL_4K);
 	if (rc) {
 		/* Someone took the pages between the check and the reservation,
 		 * or hugetlbfs is not there at all. */
@@ -75,7 +75,7 @@ static void arena_free(struct mm_arena *a)
 int mm_arena_create(const struct mm_arena_config *cfg, struct mm_arena **out)
 {
 	if (!cfg || !out || cfg->normal_bytes == 0 || cfg->max_order > MM_MAX_ORDER_LIMIT ||
-	    (unsigned)cfg->huge > MM_HUGE_OFF)
+	    (unsigned)cfg->huge > MM_HUGE_OFF || (unsigned)cfg->normal_backing > MM_NORMAL_4K)
 		return -EINVAL;
 	size_t normal = zone_bytes(cfg->normal_bytes, PAGE_SIZE);
 	size_t huge = cfg->huge_bytes ? zone_bytes(cfg->huge_bytes, HUGE_PAGE_SIZE) : 0;
@@ -92,7 +92,7 @@ int mm_arena_create(const struct mm_arena_config *cfg, struct mm_arena **out)
 		a->zone[id].arena = a;
 	}
 
-	int rc = mm_zone_setup(a, ZONE_NORMAL, normal, 0);
+	int rc = mm_zone_setup(a, ZONE_NORMAL, normal, 0, cfg->normal_backing);
 	if (!rc)
 		rc = zone_huge_setup(a, cfg, huge, normal >> PAGE_SHIFT);
 	for (int id = 0; !rc && id < MM_NR_ZONES; id++)

@@ -1,5 +1,6 @@
 /*
- * The frame arena: zone Normal (a 4 KiB shmem memfd) and zone Huge (a
+ * The frame arena: zone Normal (a shmem file: on transparent huge pages
+ * when the host allows, thp_file.h, else a 4 KiB memfd) and zone Huge (a
  * MFD_HUGETLB memfd of 2 MiB pages, present only when the host's hugetlb
  * pool has room), each mapped once as the direct map and managed by a buddy
  * zone. Also the frame allocation entry points, whose order 0..3 path goes
@@ -27,6 +28,9 @@
 
 enum mm_zone_id { ZONE_NORMAL = 0, ZONE_HUGE, MM_NR_ZONES };
 enum mm_huge_mode { MM_HUGE_AUTO = 0, MM_HUGE_ON, MM_HUGE_OFF };
+/* Zone Normal's file: AUTO takes THP when the host allows and says why
+ * not otherwise; THP fails when it cannot; 4K is a plain memfd. */
+enum mm_normal_backing { MM_NORMAL_AUTO = 0, MM_NORMAL_THP, MM_NORMAL_4K };
 
 /* Orders a per-thread cache keeps, as Linux's per-CPU lists (0..3). */
 #define PCP_MAX_ORDER 3
@@ -35,6 +39,7 @@ struct mm_arena_config {
 	size_t normal_bytes;        /* rounded up to 4 KiB; must be > 0 */
 	size_t huge_bytes;          /* rounded up to 2 MiB; 0 = no zone Huge */
 	enum mm_huge_mode huge;     /* AUTO: Huge only if the pool has room */
+	enum mm_normal_backing normal_backing;
 	unsigned max_order;         /* 0 = MM_DEFAULT_MAX_ORDER */
 };
 
@@ -57,6 +62,9 @@ struct mm_zone {
 	enum mm_zone_id id;
 	bool present;
 	int memfd;
+	/* Normal on a huge=advise tmpfs file: guest views that madvise
+	 * MADV_HUGEPAGE get 2 MiB pages there (thp_file.h). */
+	bool thp;
 	uint8_t *base;              /* direct map, aligned to a max-order block */
 	size_t bytes;
 	uint64_t base_hfn;          /* HFN of frame 0 */
@@ -77,6 +85,7 @@ struct mm_arena {
 	struct mm_zone zone[MM_NR_ZONES];
 	unsigned max_order;
 	char huge_status[160];      /* why zone Huge is or is not there */
+	char normal_status[160];    /* zone Normal's backing, and why not THP */
 	/* The layers above, set up by mm_create: the slab's list of caches, */
 	pthread_mutex_t caches_lock;  /* protects the cache list below */
 	struct slab_cache *caches;  /* every cache of this arena, for slabinfo */
@@ -123,6 +132,8 @@ static inline uint32_t mm_ptr_frame(const struct mm_zone *z, const void *p)
 /* "Normal", "Huge": how the kernel-style dumps name a zone ("?" past the
  * last). Zones present or not have their names. */
 const char *mm_zone_name(enum mm_zone_id id);
+/* What backs a zone: "thp" or "4k" (Normal), "hugetlb" (Huge). */
+const char *mm_zone_backing(const struct mm_zone *z);
 
 /* The zone whose direct map holds p, or NULL (a foreign pointer). */
 struct mm_zone *mm_arena_zone_of(struct mm_arena *a, const void *p);

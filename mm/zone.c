@@ -1,13 +1,17 @@
 /*
- * One zone of an arena: its memfd (shmem for Normal, hugetlb for Huge), the
+ * One zone of an arena: its file (shmem for Normal, on THP when the host
+ * allows, thp_file.h; a hugetlb memfd for Huge), the
  * direct map of it, aligned as the slab needs, the frame descriptors and
  * pageblock types, and its buddy zone over them; and the zones' names.
  * Which zones an arena has is arena.c's.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <linux/memfd.h>
+#include "thp_file.h"
 #include "zone.h"
 
 static const char *const zone_names[MM_NR_ZONES] = { "Normal", "Huge" };
@@ -15,6 +19,43 @@ static const char *const zone_names[MM_NR_ZONES] = { "Normal", "Huge" };
 const char *mm_zone_name(enum mm_zone_id id)
 {
 	return (unsigned)id < MM_NR_ZONES ? zone_names[id] : "?";
+}
+
+const char *mm_zone_backing(const struct mm_zone *z)
+{
+	return z->id == ZONE_HUGE ? "hugetlb" : z->thp ? "thp" : "4k";
+}
+
+/* Zone Normal's file as backing asks: the THP file, or a memfd when that
+ * is not wanted or (AUTO) not to be had. -errno when THP was required. */
+static int zone_normal_file(struct mm_arena *a, enum mm_normal_backing backing, bool *thp)
+{
+	char why[128] = "";
+
+	*thp = false;
+	if (backing != MM_NORMAL_4K) {
+		int fd = mm_thp_file_open(why, sizeof(why));
+		if (fd >= 0) {
+			*thp = true;
+			snprintf(a->normal_status, sizeof(a->normal_status),
+				 "zone Normal on transparent huge pages (tmpfs huge=advise)");
+			return fd;
+		}
+		if (backing == MM_NORMAL_THP) {
+			snprintf(a->normal_status, sizeof(a->normal_status),
+				 "zone Normal cannot have transparent huge pages: %s", why);
+			return fd;
+		}
+	}
+	int fd = memfd_create("memvisor-normal", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (backing == MM_NORMAL_4K)
+		snprintf(a->normal_status, sizeof(a->normal_status), "zone Normal on 4 KiB pages (asked for)");
+	else
+		snprintf(a->normal_status, sizeof(a->normal_status),
+			 "zone Normal on 4 KiB pages: no transparent huge pages (%s)", why);
+	return fd;
 }
 
 /*
@@ -54,7 +95,8 @@ void mm_zone_teardown(struct mm_zone *z)
 	z->present = false;
 }
 
-int mm_zone_setup(struct mm_arena *a, enum mm_zone_id id, size_t bytes, uint64_t base_hfn)
+int mm_zone_setup(struct mm_arena *a, enum mm_zone_id id, size_t bytes, uint64_t base_hfn,
+		  enum mm_normal_backing backing)
 {
 	struct mm_zone *z = &a->zone[id];
 	bool huge = id == ZONE_HUGE;
@@ -64,10 +106,11 @@ int mm_zone_setup(struct mm_arena *a, enum mm_zone_id id, size_t bytes, uint64_t
 
 	if (huge && align < HUGE_PAGE_SIZE)
 		align = HUGE_PAGE_SIZE;
-	int fd = memfd_create(huge ? "memvisor-huge" : "memvisor-normal",
-			      MFD_CLOEXEC | (huge ? MFD_HUGETLB | MFD_HUGE_2MB : 0));
+	bool thp = false;
+	int fd = huge ? memfd_create("memvisor-huge", MFD_CLOEXEC | MFD_HUGETLB | MFD_HUGE_2MB)
+		      : zone_normal_file(a, backing, &thp);
 	if (fd < 0)
-		return -errno;
+		return huge ? -errno : fd;
 	if (ftruncate(fd, (off_t)bytes) < 0) {
 		err = -errno;
 		goto out_close;
@@ -78,6 +121,11 @@ int mm_zone_setup(struct mm_arena *a, enum mm_zone_id id, size_t bytes, uint64_t
 		err = -errno;
 		goto out_close;
 	}
+	/* The direct map holds the VMM's own pages (slab, p2m tables): 4 KiB
+	 * each, whatever the file could give (huge=advise already says so;
+	 * this keeps it so if a host's shmem_enabled forces huge pages). */
+	if (thp)
+		madvise(base, bytes, MADV_NOHUGEPAGE);
 	/* Descriptors and pageblock types in one zero-filled anonymous mapping:
 	 * pages of it the buddy never writes are never backed. */
 	size_t fm_bytes = buddy_frames_bytes(nr_frames) + buddy_nr_pageblocks(nr_frames);
@@ -98,6 +146,7 @@ int mm_zone_setup(struct mm_arena *a, enum mm_zone_id id, size_t bytes, uint64_t
 	}
 	z->id = id;
 	z->memfd = fd;
+	z->thp = thp;
 	z->base = base;
 	z->bytes = bytes;
 	z->base_hfn = base_hfn;

@@ -107,7 +107,7 @@ static bool bm_release(struct guest_mem *gm, struct bm_state *s, struct gm_regio
 		mm_maps_uncharge(MM_MAPS_GUEST, (uint64_t)delta);
 	/* The frames stay the GFNs' (pending): their mapping stays too. */
 	if (charged)
-		gm_view_restore(bm_view(r, g), n << PAGE_SHIFT, z->memfd, (off_t)idx << PAGE_SHIFT);
+		gm_view_restore(bm_view(r, g), n << PAGE_SHIFT, z, idx);
 	for (uint64_t i = 0; i < n; i++)
 		buddy_set_state(&z->buddy, idx + (uint32_t)i, FRAME_BALLOONED);
 	if (z->id == ZONE_HUGE)
@@ -215,12 +215,10 @@ int bm_refill(struct guest_mem *gm, struct bm_state *s, struct gm_region *r,
 		rc = bm_punch(NULL, z, (uint32_t)nidx, n);
 	if (!rc)
 		rc = p2m_map_range(gm->p2m, g, hfn, n, GM_LEAF_FLAGS);
-	if (!rc && mmap(bm_view(r, g), n << PAGE_SHIFT, PROT_READ | PROT_WRITE,
-			MAP_SHARED | MAP_FIXED, z->memfd, (off_t)nidx << PAGE_SHIFT) == MAP_FAILED) {
-		rc = -errno;
+	if (!rc && (rc = gm_view_map(bm_view(r, g), n << PAGE_SHIFT, z, (uint32_t)nidx))) {
 		bm_p2m_unmap(gm, g, n);
 		/* Still ballooned: the placeholder goes back. */
-		gm_view_restore(bm_view(r, g), n << PAGE_SHIFT, -1, 0);
+		gm_view_restore(bm_view(r, g), n << PAGE_SHIFT, NULL, 0);
 	}
 	if (rc) {
 		if (charged)

@@ -86,12 +86,22 @@ int64_t gm_maps_delta(struct guest_mem *gm, const struct gm_region *r, uint64_t 
 	return delta;
 }
 
-void gm_view_restore(void *at, size_t len, int fd, off_t off)
+int gm_view_map(void *at, size_t len, const struct mm_zone *z, uint32_t idx)
 {
-	int flags = fd >= 0 ? MAP_SHARED : MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	if (mmap(at, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, z->memfd,
+		 (off_t)idx << PAGE_SHIFT) == MAP_FAILED)
+		return -errno;
+	/* Best effort: without it the piece works on 4 KiB pages. */
+	if (z->thp)
+		madvise(at, len, MADV_HUGEPAGE);
+	return 0;
+}
 
-	if (mmap(at, len, PROT_READ | PROT_WRITE, flags | MAP_FIXED, fd, fd >= 0 ? off : 0) !=
-	    MAP_FAILED)
+void gm_view_restore(void *at, size_t len, const struct mm_zone *z, uint32_t idx)
+{
+	if (z ? gm_view_map(at, len, z, idx) == 0
+	      : mmap(at, len, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) != MAP_FAILED)
 		return;
 	mmap(at, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
 }

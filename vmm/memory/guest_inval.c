@@ -80,10 +80,7 @@ static void *gm_unit_view(const struct gm_unit *u)
 /* Maps frames from idx of the unit's zone over the unit's part of the view. */
 static int gm_unit_map(const struct gm_unit *u, uint32_t idx)
 {
-	if (mmap(gm_unit_view(u), u->n << PAGE_SHIFT, PROT_READ | PROT_WRITE,
-		 MAP_SHARED | MAP_FIXED, u->z->memfd, (off_t)idx << PAGE_SHIFT) == MAP_FAILED)
-		return -errno;
-	return 0;
+	return gm_view_map(gm_unit_view(u), u->n << PAGE_SHIFT, u->z, idx);
 }
 
 /* The old frames leave the guest: as one block when they are one, else
@@ -153,8 +150,7 @@ static int gm_remap(struct guest_mem *gm, uint64_t gfn, const void *contents)
 	rc = gm_unit_map(&u, (uint32_t)nidx);
 	if (rc) {
 		/* The old frames are still the guest's: put them back. */
-		gm_view_restore(gm_unit_view(&u), u.n << PAGE_SHIFT, u.z->memfd,
-				(off_t)u.idx << PAGE_SHIFT);
+		gm_view_restore(gm_unit_view(&u), u.n << PAGE_SHIFT, u.z, u.idx);
 		if (delta > 0)
 			mm_maps_uncharge(MM_MAPS_GUEST, (uint64_t)delta);
 		gm_frames_free(u.z, (uint32_t)nidx, u.order);

@@ -66,11 +66,20 @@ int gm_block_split(struct mm_zone *z, uint32_t idx, uint64_t gfn);
  * before 6.12 unmap the old range before they fail, leaving a hole that an
  * unrelated mapping (a thread's stack, a malloc arena) could take and the
  * guest would then reach through its memslot (I2). Puts back what was there
- * (fd's pages from off, or with fd < 0 an anonymous placeholder); failing
+ * (z's frames from idx, or with z NULL an anonymous placeholder); failing
  * that, an inaccessible reservation, so a guest access fails in KVM instead.
  * guest_frames.c.
  */
-void gm_view_restore(void *at, size_t len, int fd, off_t off);
+void gm_view_restore(void *at, size_t len, const struct mm_zone *z, uint32_t idx);
+
+/*
+ * Maps len bytes of z's frames from idx at at (MAP_FIXED, shared): how
+ * every piece of a guest view is made. On a THP-backed zone Normal the
+ * piece asks for 2 MiB host pages (MADV_HUGEPAGE), which it gets where it
+ * covers a 2 MiB-aligned run, so KVM's second stage can map it large.
+ * 0 or -errno (the caller restores the range).
+ */
+int gm_view_map(void *at, size_t len, const struct mm_zone *z, uint32_t idx);
 
 /*
  * Counting a view's host mappings (I4), guest_frames.c. What backs one page

@@ -73,9 +73,8 @@ static int gm_run_flush(struct gm_build *b)
 		return rc;
 	uint8_t *at = r->view + (b->run_off << PAGE_SHIFT);
 	size_t len = (size_t)b->run_frames << PAGE_SHIFT;
-	if (mmap(at, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, b->run_zone->memfd,
-		 (off_t)b->run_idx << PAGE_SHIFT) == MAP_FAILED) {
-		rc = -errno;
+	rc = gm_view_map(at, len, b->run_zone, b->run_idx);
+	if (rc) {
 		b->map_err = rc;
 		mm_maps_uncharge(MM_MAPS_GUEST, 1);
 		/* A failed MAP_FIXED may leave a hole; fill it again so nobody
