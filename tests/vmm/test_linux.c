@@ -116,3 +116,16 @@ Test(linux_boot, a_kernel_panic_ends_the_vm_with_the_crash_status, .timeout = 60
 	cr_assert_not_null(strstr(r.err, "memvisor: guest crashed"), "%s", r.err);
 	run_free(&r);
 }
+
+/* Loading, and the Linux command line with it, comes before KVM: a host
+ * without KVM gets KVM's error, cleanly (no KVM needed for this one). */
+Test(linux_boot, a_linux_image_is_loaded_before_kvm_is_asked_for_anything)
+{
+	struct run_result r;
+
+	boot(&r, (const char *const[]){ "--kvm-device", "/nonexistent/kvm", "-m", "64M",
+					linux_guest_image("vmlinux"), NULL });
+	cr_assert_eq(r.status, 1, "status %d; stderr:\n%s", r.status, r.err);
+	cr_assert_not_null(strstr(r.err, "/nonexistent/kvm: cannot open the KVM device"), "%s", r.err);
+	run_free(&r);
+}

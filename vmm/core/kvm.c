@@ -114,6 +114,26 @@ int kvm_create_devices(struct kvm *k, char *why, size_t why_len)
 	return 0;
 }
 
+unsigned kvm_probe_tsc_khz(const char *device)
+{
+	int sys = open(device, O_RDWR | O_CLOEXEC), vm = -1, cpu = -1, khz = -1;
+
+	if (sys >= 0)
+		vm = kvm_ioctl(sys, KVM_CREATE_VM, 0);
+	/* The VM-wide query (Linux 6.0 on), else a vCPU's. */
+	if (vm >= 0)
+		khz = kvm_ioctl(vm, KVM_GET_TSC_KHZ, 0);
+	if (vm >= 0 && khz <= 0 && (cpu = kvm_ioctl(vm, KVM_CREATE_VCPU, 0)) >= 0)
+		khz = kvm_ioctl(cpu, KVM_GET_TSC_KHZ, 0);
+	if (cpu >= 0)
+		close(cpu);
+	if (vm >= 0)
+		close(vm);
+	if (sys >= 0)
+		close(sys);
+	return khz > 0 ? (unsigned)khz : 0;
+}
+
 int kvm_open(struct kvm *k, const char *device, struct mm_arena *a, char *why, size_t why_len)
 {
 	*k = (struct kvm){ .sys_fd = -1, .vm_fd = -1, .arena = a };

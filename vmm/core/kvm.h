@@ -28,6 +28,9 @@ struct kvm {
  * caller's "what").
  */
 int kvm_open(struct kvm *k, const char *device, struct mm_arena *a, char *why, size_t why_len);
+/* The TSC rate a new VM's vCPUs get on device, in kHz; 0 when it cannot
+ * be had. For what is decided before the VM is (the Linux command line). */
+unsigned kvm_probe_tsc_khz(const char *device);
 void kvm_close(struct kvm *k);
 
 /*

@@ -6,10 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 #include "mm/kmalloc.h"
-#include <sys/ioctl.h>
 #include "vmm/boot/linux_cmdline.h"
 #include "vmm/boot/loader.h"
-#include "vmm/core/vcpu.h"
 #include "vmm/core/vm_internal.h"
 #include "vmm/core/vm_load.h"
 #include "vmm/memory/guest_mem.h"
@@ -76,9 +74,10 @@ static char *vm_cmdline(struct vm *vm, const struct image *img)
 	char *joined = NULL;
 
 	if (loader_is_linux(img)) {
-		int khz = ioctl(vm->vcpus[0]->fd, KVM_GET_TSC_KHZ, 0);
-		struct linux_cmdline_host h = { .tsc_khz = khz > 0 ? (unsigned)khz : 0,
-						.pvm = vm->kvm.kind == X86_KVM_PVM };
+		/* Loading comes before KVM is opened (a bad image is reported
+		 * first), so the host is asked on its own. */
+		struct linux_cmdline_host h = { .tsc_khz = kvm_probe_tsc_khz(vm->cfg.kvm_device),
+						.pvm = x86_kvm_kind() == X86_KVM_PVM };
 		const char *user = cfg.cmdline ? cfg.cmdline : "";
 		size_t n = linux_default_cmdline(&h, NULL, 0), len = n + 1 + strlen(user) + 1;
 		joined = kmalloc(vm->arena, len);
