@@ -142,11 +142,13 @@ static void expect_region(const char *kind, uint64_t size)
 	EXPECT_KEYS(r, "regions");
 	cr_assert_eq(json_array_size(json_object_get(r, "regions")), 1);
 	json_t *o = json_array_get(json_object_get(r, "regions"), 0);
-	EXPECT_KEYS(o, "gpa", "size", "kind", "zone", "mappings");
+	EXPECT_KEYS(o, "gpa", "size", "kind", "zone", "backing", "mappings");
 	cr_assert_eq(INT(o, "gpa"), 0);
 	cr_assert_eq((uint64_t)INT(o, "size"), size);
 	cr_assert_str_eq(json_string_value(json_object_get(o, "kind")), kind);
 	cr_assert_str_eq(json_string_value(json_object_get(o, "zone")), "Normal");
+	cr_assert_str_eq(json_string_value(json_object_get(o, "backing")),
+			 mm_zone_backing(mm_zone_get(s.arena, ZONE_NORMAL)));
 	cr_assert_eq((uint64_t)INT(o, "mappings"), gr.nr_mappings);
 	json_decref(r);
 

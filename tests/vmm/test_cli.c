@@ -73,6 +73,14 @@ Test(cli, every_option)
 		     "options after the image are accepted: %s", err);
 	cr_assert_eq(cfg.mem_bytes, 64ULL << 20);
 	cr_assert_eq(cfg.hugepages, MM_HUGE_ON);
+	cr_assert_eq(cfg.normal_backing, MM_NORMAL_AUTO, "auto by default");
+	cr_assert_not(cfg.prealloc);
+	cr_assert_eq(PARSE(&cfg, err, "--normal-backing", "4k", "--prealloc", "guest.elf"), CLI_RUN,
+		     "%s", err);
+	cr_assert_eq(cfg.normal_backing, MM_NORMAL_4K);
+	cr_assert(cfg.prealloc);
+	cr_assert_eq(PARSE(&cfg, err, "--normal-backing=thp", "guest.elf"), CLI_RUN, "%s", err);
+	cr_assert_eq(cfg.normal_backing, MM_NORMAL_THP);
 }
 
 Test(cli, kvm_device_from_environment)
@@ -133,6 +141,7 @@ Test(cli, bad_command_lines)
 	ASSERT_ERROR("--cpus two: want a number", "--cpus", "two", "x");
 	ASSERT_ERROR("--cpus 99999: want a number", "--cpus", "99999", "x");
 	ASSERT_ERROR("--hugepages maybe: want auto, on or off", "--hugepages", "maybe", "x");
+	ASSERT_ERROR("--normal-backing 2m: want auto, thp or 4k", "--normal-backing", "2m", "x");
 	ASSERT_ERROR("--slab slob: not available yet", "--slab", "slob", "x");
 	ASSERT_ERROR("--slab magic: unknown policy", "--slab", "magic", "x");
 	ASSERT_ERROR("--monitor : want a path of 1 to 107 bytes", "--monitor", "", "x");

@@ -65,6 +65,13 @@ Test(domain, values_map_to_options)
 			   "</memoryBacking><devices>";
 	cr_assert_eq(PARSE(&cfg, err, "--domain", domain_file("<devices>", huge)), CLI_RUN, "%s", err);
 	cr_assert_eq(cfg.hugepages, MM_HUGE_ON);
+	cr_assert_not(cfg.prealloc);
+
+	/* libvirt's immediate allocation is --prealloc. */
+	const char *immediate = "<memoryBacking><allocation mode='immediate'/></memoryBacking><devices>";
+	cr_assert_eq(PARSE(&cfg, err, "--domain", domain_file("<devices>", immediate)), CLI_RUN, "%s", err);
+	cr_assert(cfg.prealloc);
+	cr_assert_eq(cfg.hugepages, MM_HUGE_AUTO);
 
 	cr_assert_eq(PARSE(&cfg, err, "--domain", domain_file("model='virtio'", "model='none'")), CLI_RUN, "%s", err);
 	cr_assert_eq(cfg.balloon, VM_BALLOON_NONE);

@@ -18,6 +18,8 @@
 #include "mm/thp_file.h"
 #include "vmm/memory/balloon_mem.h"
 #include "vmm/memory/guest_mem.h"
+#include "vmm/memory/guest_prealloc.h"
+#include "runner.h"
 
 #define MIB (1ULL << 20)
 #define GUEST (64 * MIB)
@@ -164,4 +166,54 @@ Test(thp_backing, without_namespaces_auto_falls_back_and_thp_fails)
 	cr_assert_eq(rc, 0);
 	cr_assert_str_eq(mm_zone_backing(mm_zone_get(a, ZONE_NORMAL)), "4k");
 	mm_destroy(a);
+}
+
+/* ---- --prealloc ---- */
+
+static void prealloc_backs_everything(enum mm_normal_backing backing)
+{
+	int rc;
+	struct mm_arena *a = arena_with(backing, &rc);
+	cr_assert_eq(rc, 0);
+	struct guest_mem *gm = guest(a);
+	struct mm_zone *z = mm_zone_get(a, ZONE_NORMAL);
+	uint64_t before = file_bytes(z->memfd);
+	struct guest_prealloc_result res;
+
+	cr_assert_eq(guest_mem_prealloc(gm, 4, &res), 0);
+	cr_assert_eq(res.bytes, guest_mem_ram_bytes(gm));
+	cr_assert_geq(res.threads, 1);
+	cr_assert_geq(file_bytes(z->memfd), before + guest_mem_ram_bytes(gm) - 4 * MIB,
+		      "%s: %llu bytes backed after preallocating %llu", mm_zone_backing(z),
+		      (unsigned long long)file_bytes(z->memfd),
+		      (unsigned long long)guest_mem_ram_bytes(gm));
+	/* Resident in the view, so the guest's first touch finds it there. */
+	uint8_t *v = guest_mem_hva(gm, 0, 4096);
+	cr_assert_geq(smaps_kb(v, "Rss"), (long)((guest_mem_ram_bytes(gm) - 4 * MIB) >> 10));
+	guest_mem_destroy(gm);
+	mm_destroy(a);
+}
+
+Test(thp_backing, prealloc_backs_all_guest_ram_on_each_backing)
+{
+	prealloc_backs_everything(MM_NORMAL_4K);
+	if (access("/sys/kernel/mm/transparent_hugepage", F_OK) == 0)
+		prealloc_backs_everything(MM_NORMAL_THP);
+}
+
+/* The user asked for THP and the host cannot give it: one clear line and
+ * status 1, before any KVM is needed. */
+Test(thp_backing, memvisor_says_why_when_thp_was_required_and_refused)
+{
+	struct run_result r;
+
+	setenv(MM_THP_FILE_DISABLE_ENV, "1", 1);
+	run_memvisor(&r, &(struct run_opts){ 0 },
+		     (const char *const[]){ "--normal-backing", "thp", "-m", "64M",
+					    test_build_path("guest/hello.elf"), NULL });
+	unsetenv(MM_THP_FILE_DISABLE_ENV);
+	cr_assert_eq(r.status, 1, "status %d:\n%s", r.status, r.err);
+	cr_assert_not_null(strstr(r.err, "--normal-backing thp: no transparent huge pages"), "%s", r.err);
+	cr_assert_not_null(strstr(r.err, MM_THP_FILE_DISABLE_ENV), "%s", r.err);
+	run_free(&r);
 }

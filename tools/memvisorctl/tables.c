@@ -41,7 +41,8 @@ void ctl_table_regions(FILE *f, json_t *ret)
 	size_t i;
 	char sz[32];
 
-	fprintf(f, "%-37s %10s  %-10s  %-8s %8s\n", "GPA RANGE", "SIZE", "KIND", "ZONE", "MAPPINGS");
+	fprintf(f, "%-37s %10s  %-10s  %-8s %-8s %8s\n", "GPA RANGE", "SIZE", "KIND", "ZONE", "BACKING",
+		"MAPPINGS");
 	json_array_foreach(regions, i, r) {
 		bool has_gpa = ctl_json_u64(r, "gpa", &gpa), has_size = ctl_json_u64(r, "size", &size);
 		char range[40] = "-";
@@ -51,8 +52,8 @@ void ctl_table_regions(FILE *f, json_t *ret)
 			ctl_format_size(sz, sizeof(sz), size);
 			total += size;
 		}
-		fprintf(f, "%-37s %10s  %-10s  %-8s", range, has_size ? sz : "-", ctl_json_str(r, "kind"),
-			ctl_json_str(r, "zone"));
+		fprintf(f, "%-37s %10s  %-10s  %-8s %-8s", range, has_size ? sz : "-",
+			ctl_json_str(r, "kind"), ctl_json_str(r, "zone"), ctl_json_str(r, "backing"));
 		column(f, r, "mappings", 8);
 		fputc('\n', f);
 		if (ctl_json_u64(r, "mappings", &n))

@@ -38,6 +38,8 @@ struct vm_config {
 	uint64_t mem_bytes;          /* a multiple of VMM_MEM_ALIGN */
 	unsigned cpus;
 	enum mm_huge_mode hugepages;
+	enum mm_normal_backing normal_backing;
+	bool prealloc;               /* back all guest RAM before the guest runs */
 	const char *cmdline;         /* NULL: empty */
 	const char *initrd;          /* NULL: none */
 	const char *monitor;         /* --monitor PATH, or NULL */

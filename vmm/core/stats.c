@@ -64,6 +64,9 @@ static void stats_print(struct vm *vm, FILE *f, bool full)
 	guest_mem_describe(vm->gm, ram, sizeof(ram));
 	fprintf(f, "memvisor: %s guest ran %.1f ms, %llu exits%s; %s\n", vm->entry.format, ms,
 		(unsigned long long)exits, extra, ram);
+	/* auto that could not have THP says why: the user may fix the host. */
+	if (vm->cfg.normal_backing == MM_NORMAL_AUTO && !mm_zone_get(vm->arena, ZONE_NORMAL)->thp)
+		fprintf(f, "memvisor: %s\n", vm->arena->normal_status);
 	stats_print_text(vm, f, mm_format_buddyinfo);
 	slab_for_each_cache(vm->arena, stats_add_cache, &t);
 	if (full)

@@ -17,6 +17,7 @@
 #include "vmm/core/vm_internal.h"
 #include "vmm/core/vm_load.h"
 #include "vmm/memory/arena_size.h"
+#include "vmm/memory/guest_prealloc.h"
 
 static int vm_create_vcpus(struct vm *vm, char *err, size_t errlen)
 {
@@ -44,6 +45,28 @@ static int vm_create_vcpus(struct vm *vm, char *err, size_t errlen)
 	if (rc)
 		snprintf(err, errlen, "vCPU 0: setting the boot registers: %s", strerror(-rc));
 	return rc;
+}
+
+/* --prealloc: all guest RAM backed before anything runs, said on the log
+ * when it takes long enough for a user to wonder. */
+static int vm_prealloc(struct vm *vm, char *err, size_t errlen)
+{
+	struct guest_prealloc_result res;
+	uint64_t bytes = guest_mem_ram_bytes(vm->gm);
+
+	if (bytes >= GUEST_PREALLOC_ANNOUNCE)
+		out_stream_printf(&vm->out->log, "memvisor: preallocating %llu MiB of guest RAM\n",
+				  (unsigned long long)(bytes >> 20));
+	int rc = guest_mem_prealloc(vm->gm, 0, &res);
+	if (rc) {
+		snprintf(err, errlen, "--prealloc: backing %llu MiB of guest RAM: %s",
+			 (unsigned long long)(bytes >> 20), strerror(-rc));
+		return rc;
+	}
+	if (bytes >= GUEST_PREALLOC_ANNOUNCE)
+		out_stream_printf(&vm->out->log, "memvisor: preallocated %llu MiB in %.0f ms on %u threads\n",
+				  (unsigned long long)(res.bytes >> 20), res.ms, res.threads);
+	return 0;
 }
 
 /* Everything that needs KVM. */
@@ -132,6 +155,8 @@ int vm_create(const struct vm_config *cfg, const struct vm_hooks *hooks, struct 
 		if (rc)
 			snprintf(err, errlen, "console and log buffers: %s", strerror(-rc));
 	}
+	if (!rc && cfg->prealloc)
+		rc = vm_prealloc(vm, err, errlen);
 	if (!rc)
 		rc = vm_load(vm, &in, err, errlen);
 	if (!rc)

@@ -10,8 +10,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include "mm/mm.h"
 #include "mm/hugetlb.h"
+#include "mm/thp_file.h"
 #include "vmm/memory/arena_size.h"
 
 /* Slab caches, kmalloc, p2m tables (one 4 KiB table per 2 MiB of 4 KiB
@@ -60,6 +62,7 @@ int arena_size_create(const struct vm_config *cfg, struct mm_arena **out, char *
 		/* AUTO even for "on": the arena then says why zone Huge is
 		 * missing, and the message below quotes it. */
 		.huge = cfg->hugepages == MM_HUGE_OFF ? MM_HUGE_OFF : MM_HUGE_AUTO,
+		.normal_backing = cfg->normal_backing,
 	};
 	struct mm_arena *a;
 
@@ -82,6 +85,15 @@ int arena_size_create(const struct vm_config *cfg, struct mm_arena **out, char *
 		ac.normal_bytes = normal_zone_bytes(cfg, ram);
 	}
 	int rc = mm_create(&ac, &a);
+	if (rc == -EPERM && cfg->normal_backing == MM_NORMAL_THP) {
+		char why[128] = "";
+		int fd = mm_thp_file_open(why, sizeof(why));   /* again, for the reason */
+		if (fd >= 0)
+			close(fd);
+		snprintf(err, errlen, "--normal-backing thp: no transparent huge pages for zone Normal "
+			 "(a private tmpfs mount: %s)", fd >= 0 ? "it worked on a second try" : why);
+		return rc;
+	}
 	if (rc) {
 		snprintf(err, errlen, "memory arena of %llu MiB: %s",
 			 (unsigned long long)(ac.normal_bytes >> 20), strerror(-rc));

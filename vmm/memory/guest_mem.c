@@ -114,6 +114,7 @@ int guest_mem_region(struct guest_mem *gm, unsigned i, struct guest_mem_region *
 		.nr_mappings = r->nr_mappings,
 	};
 	memcpy(out->zone_bytes, r->zone_bytes, sizeof(out->zone_bytes));
+	out->backing = mm_zone_backing(&gm->arena->zone[out->zone]);
 	pthread_mutex_unlock(&gm->lock);
 	return 0;
 }

@@ -46,6 +46,7 @@ struct guest_mem_region {
 	uint8_t *hva;                         /* the guest view */
 	bool contiguous;                      /* one run of frames, one mapping */
 	enum mm_zone_id zone;                 /* where (most of) its frames are */
+	const char *backing;                  /* that zone's host pages: mm_zone_backing */
 	uint64_t zone_bytes[MM_NR_ZONES];     /* bytes from each zone */
 	uint64_t nr_mappings;                 /* host mappings the view costs now (I4) */
 };

@@ -1,6 +1,7 @@
 /*
  * Guest memory in one line for the exit summary: its size, and per region
- * whether it is contiguous or scattered and which zones back it.
+ * whether it is contiguous or scattered, which zones back it and on what
+ * host pages (thp, 4k, hugetlb).
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,9 +21,10 @@ void guest_mem_describe(struct guest_mem *gm, char *buf, size_t len)
 		char size[32] = "";
 		if (n > 1)      /* the regions around the 32-bit hole, each sized */
 			snprintf(size, sizeof(size), "%llu MiB ", (unsigned long long)(r.size >> 20));
-		off += (size_t)snprintf(buf + off, len - off, "%s%s%s in zone%s %s",
+		off += (size_t)snprintf(buf + off, len - off, "%s%s%s in zone%s %s (%s)",
 					i ? "; " : n > 1 ? ": " : " ", size,
 					r.contiguous ? "contiguous" : "scattered", both ? "s" : "",
-					both ? "Normal and Huge" : mm_zone_name(r.zone));
+					both ? "Normal and Huge" : mm_zone_name(r.zone),
+					both ? "thp or 4k, and hugetlb" : r.backing);
 	}
 }

@@ -19,13 +19,15 @@
 
 enum {
 	OPT_CPUS = 0x100, OPT_HUGEPAGES, OPT_CMDLINE, OPT_INITRD, OPT_MONITOR, OPT_SLAB,
-	OPT_STATS, OPT_KVM_DEVICE, OPT_VERSION, OPT_DOMAIN,
+	OPT_STATS, OPT_KVM_DEVICE, OPT_VERSION, OPT_DOMAIN, OPT_NORMAL_BACKING, OPT_PREALLOC,
 };
 
 static const struct option cli_options[] = {
 	{ "mem", required_argument, NULL, 'm' },
 	{ "cpus", required_argument, NULL, OPT_CPUS },
 	{ "hugepages", required_argument, NULL, OPT_HUGEPAGES },
+	{ "normal-backing", required_argument, NULL, OPT_NORMAL_BACKING },
+	{ "prealloc", no_argument, NULL, OPT_PREALLOC },
 	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
 	{ "initrd", required_argument, NULL, OPT_INITRD },
 	{ "monitor", required_argument, NULL, OPT_MONITOR },
@@ -49,6 +51,10 @@ static const char cli_help[] =
 	"      --cpus N          vCPUs (default 1)\n"
 	"      --hugepages MODE  auto (default: zone Huge when the hugetlb pool has room),\n"
 	"                        on (fail when it has not), off\n"
+	"      --normal-backing MODE  zone Normal's host pages: auto (default: 2 MiB\n"
+	"                        transparent huge pages when the host allows), thp (fail\n"
+	"                        when it does not), 4k\n"
+	"      --prealloc        back all guest RAM before the guest starts\n"
 	"      --cmdline STRING  the guest's command line\n"
 	"      --initrd FILE     initial ramdisk (bzImage) or PVH module\n"
 	"      --monitor PATH    serve QMP on a Unix socket at PATH (mode 0600)\n"
@@ -150,6 +156,20 @@ static int cli_hugepages(const char *arg, struct vm_config *cfg, char *err, size
 	return cli_fail(err, errlen, "--hugepages %s: want auto, on or off", arg);
 }
 
+static int cli_normal_backing(const char *arg, struct vm_config *cfg, char *err, size_t errlen)
+{
+	static const char *const modes[] = { [MM_NORMAL_AUTO] = "auto", [MM_NORMAL_THP] = "thp",
+					     [MM_NORMAL_4K] = "4k" };
+
+	for (unsigned i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (!strcmp(arg, modes[i])) {
+			cfg->normal_backing = (enum mm_normal_backing)i;
+			return 0;
+		}
+	}
+	return cli_fail(err, errlen, "--normal-backing %s: want auto, thp or 4k", arg);
+}
+
 static int cli_slab(const char *arg, char *err, size_t errlen)
 {
 	if (!strcmp(arg, "slub"))
@@ -178,6 +198,11 @@ static int cli_option(int c, const char *arg, struct vm_config *cfg, char *err, 
 		return cli_cpus(arg, cfg, err, errlen);
 	case OPT_HUGEPAGES:
 		return cli_hugepages(arg, cfg, err, errlen);
+	case OPT_NORMAL_BACKING:
+		return cli_normal_backing(arg, cfg, err, errlen);
+	case OPT_PREALLOC:
+		cfg->prealloc = true;
+		return 0;
 	case OPT_CMDLINE:
 		if (strlen(arg) >= ABI_CMDLINE_MAX)
 			return cli_fail(err, errlen, "--cmdline: %zu bytes, at most %d", strlen(arg),
@@ -228,6 +253,7 @@ static int cli_domain(int argc, char **argv, struct vm_config *cfg, char *err, s
 		given.mem |= c == 'm';
 		given.cpus |= c == OPT_CPUS;
 		given.hugepages |= c == OPT_HUGEPAGES;
+		given.prealloc |= c == OPT_PREALLOC;
 		given.cmdline |= c == OPT_CMDLINE;
 		given.initrd |= c == OPT_INITRD;
 		if (c == OPT_DOMAIN)

@@ -99,6 +99,8 @@ int domain_apply(const struct domain_spec *spec, const struct domain_given *give
 		return rc;
 	if (!given->hugepages && spec->hugepages)
 		cfg->hugepages = MM_HUGE_ON;
+	if (!given->prealloc && spec->immediate)
+		cfg->prealloc = true;
 	if (!given->cmdline && spec->cmdline[0])
 		cfg->cmdline = spec->cmdline;
 	cfg->balloon = spec->balloon;

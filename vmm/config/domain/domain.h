@@ -16,12 +16,12 @@
 
 /* Which values the command line gives: those are not taken from the XML. */
 struct domain_given {
-	bool image, mem, cpus, hugepages, cmdline, initrd;
+	bool image, mem, cpus, hugepages, prealloc, cmdline, initrd;
 };
 
 /*
  * Reads FILE into cfg: memory, the balloon target and model, vCPUs,
- * hugepages, kernel (as the image), initrd and cmdline, except what given
+ * hugepages, immediate allocation (prealloc), kernel (as the image), initrd and cmdline, except what given
  * says the command line sets. 0, or a negative errno with err holding
  * "FILE: <why>". The strings cfg then points to stay valid until the next
  * domain_load.

@@ -23,6 +23,7 @@ struct domain_spec {
 	uint64_t current_kib;        /* <currentMemory>, at most memory_kib */
 	unsigned vcpus;
 	bool hugepages;              /* <memoryBacking><hugepages> */
+	bool immediate;              /* <memoryBacking><allocation mode='immediate'> */
 	enum vm_balloon_model balloon;
 	char kernel[PATH_MAX];       /* "" when absent, like the two below */
 	char initrd[PATH_MAX];

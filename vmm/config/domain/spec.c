@@ -129,6 +129,10 @@ static int spec_hugepages(struct domain_xml *norm, struct domain_spec *spec, cha
 	uint64_t kib;
 
 	spec->hugepages = domain_xml_count(norm, "/domain/memoryBacking/hugepages") > 0;
+	/* libvirt's words for what --prealloc does (QEMU's -mem-prealloc). */
+	char mode[32] = "";
+	domain_xml_string(norm, mode, sizeof(mode), "/domain/memoryBacking/allocation/@mode");
+	spec->immediate = !strcmp(mode, "immediate");
 	for (unsigned long i = 1; i <= pages; i++) {
 		snprintf(path, sizeof(path), "/domain/memoryBacking/hugepages/page[%lu]", i);
 		if (spec_size(norm, path, "size", &kib))

@@ -17,10 +17,11 @@ json_t *qmp_cmd_regions(struct qmp_session *s, json_t *args, struct qmp_error *e
 		struct guest_mem_region r;
 		if (guest_mem_region(gm, i, &r))
 			continue;
-		json_t *o = json_pack("{s:I,s:I,s:s,s:s,s:I}", "gpa", (json_int_t)r.gpa,
+		json_t *o = json_pack("{s:I,s:I,s:s,s:s,s:s,s:I}", "gpa", (json_int_t)r.gpa,
 				      "size", (json_int_t)r.size,
 				      "kind", r.contiguous ? "contiguous" : "scattered",
-				      "zone", mm_zone_name(r.zone), "mappings", (json_int_t)r.nr_mappings);
+				      "zone", mm_zone_name(r.zone), "backing", r.backing,
+				      "mappings", (json_int_t)r.nr_mappings);
 		if (!o || json_array_append_new(regions, o)) {
 			json_decref(regions);
 			return NULL;
