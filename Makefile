@@ -104,7 +104,7 @@ SUITE_BINS := $(SUITES:%=$(BUILD)/tests/%.test)
 SUITE_LIBS_mm := $(LIBMM)
 TEST_FLAGS ?= --jobs 1
 # A suite still running after this many seconds is stopped and fails.
-SUITE_TIMEOUT ?= 300
+SUITE_TIMEOUT ?= 600
 # What the suites run under (check-asan sets the sanitizers' options).
 TEST_ENV   ?=
 HUGEPAGES  ?= 256
@@ -223,7 +223,7 @@ SANITIZE_ENV   := ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1 \
 
 # The sanitizers make the suites two to three times slower, so each gets a
 # limit of its own (above SUITE_TIMEOUT).
-ASAN_SUITE_TIMEOUT ?= 600
+ASAN_SUITE_TIMEOUT ?= 900
 check-asan:
 	$(MAKE) BUILD=$(BUILD)/asan STAMPS=$(STAMPS) SANITIZE='$(SANITIZE_FLAGS)' \
 		SUITE_TIMEOUT=$(ASAN_SUITE_TIMEOUT) TEST_ENV='$(SANITIZE_ENV)' test

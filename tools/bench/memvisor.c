@@ -5,6 +5,7 @@
  * and metadata overhead of the slab and the buddy. One JSON line per figure.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include "bench.h"
 #include "mm/arena.h"
@@ -203,6 +204,88 @@ static void buddy_overhead(void)
 		   per_frame, 100.0 * per_frame / PAGE_SIZE);
 }
 
+/*
+ * The host side of a guest's first touch, per zone Normal backing: a view
+ * of TOUCH_MIB of the zone's file mapped as guest views are (2 MiB-aligned,
+ * MADV_HUGEPAGE), touched a page at a time; the same populated at once
+ * (--prealloc's MADV_POPULATE_WRITE); and the physical anchor, anonymous
+ * MADV_HUGEPAGE memory of the same size (what QEMU's RAM gets). A guest
+ * adds KVM's second-stage faults on top (make bench's boot rows).
+ */
+#define TOUCH_MIB 256
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+static uint8_t *map_2m_aligned(int fd, size_t len)
+{
+	size_t span = len + (2u << 20);
+	uint8_t *r = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (r == MAP_FAILED)
+		bench_die("mmap failed");
+	uint8_t *p = (uint8_t *)(((uintptr_t)r + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1));
+	int flags = fd >= 0 ? MAP_SHARED : MAP_PRIVATE | MAP_ANONYMOUS;
+	if (mmap(p, len, PROT_READ | PROT_WRITE, flags | MAP_FIXED, fd, 0) == MAP_FAILED)
+		bench_die("mmap failed");
+	madvise(p, len, MADV_HUGEPAGE);
+	return p;
+}
+
+/* MiB/s of touching (populate false) or populating a fresh mapping. */
+static double first_touch_mibs(int fd, bool populate)
+{
+	size_t len = (size_t)TOUCH_MIB << 20;
+	uint8_t *p = map_2m_aligned(fd, len);
+	uint64_t t0 = bench_now_ns();
+	if (!populate || madvise(p, len, MADV_POPULATE_WRITE))
+		for (size_t off = 0; off < len; off += PAGE_SIZE)
+			p[off] = 1;
+	uint64_t ns = bench_now_ns() - t0;
+	munmap(p, len);
+	if (fd >= 0 && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)len))
+		bench_die("fallocate failed");
+	return (double)TOUCH_MIB / ((double)ns / 1e9);
+}
+
+static void first_touch(unsigned reps)
+{
+	static const struct { enum mm_normal_backing b; const char *name; } backings[] = {
+		{ MM_NORMAL_THP, "thp" }, { MM_NORMAL_4K, "4k" },
+	};
+	for (unsigned i = 0; i < 3; i++) {
+		struct mm_arena *a = NULL;
+		int fd = -1;
+		const char *name = i < 2 ? backings[i].name : "host-anon-thp";
+		if (i < 2) {
+			struct mm_arena_config cfg = { .normal_bytes = (size_t)(TOUCH_MIB + 32) << 20,
+						       .huge = MM_HUGE_OFF,
+						       .normal_backing = backings[i].b };
+			if (mm_create(&cfg, &a)) {
+				fprintf(stderr, "bench: first touch on %s: no such arena here\n", name);
+				continue;
+			}
+			fd = mm_zone_get(a, ZONE_NORMAL)->memfd;
+		}
+		double touch[16], pop[16];
+		unsigned n = reps < 16 ? reps : 16;
+		for (unsigned r = 0; r < n; r++) {
+			touch[r] = first_touch_mibs(fd, false);
+			pop[r] = first_touch_mibs(fd, true);
+		}
+		double best_t = 0, best_p = 0;
+		for (unsigned r = 0; r < n; r++) {
+			best_t = touch[r] > best_t ? touch[r] : best_t;
+			best_p = pop[r] > best_p ? pop[r] : best_p;
+		}
+		bench_json("host_first_touch", IMPL,
+			   ", \"backing\": \"%s\", \"mib\": %d, \"touch_mib_s\": %.0f"
+			   ", \"populate_mib_s\": %.0f, \"reps\": %u",
+			   name, TOUCH_MIB, best_t, best_p, n);
+		if (a)
+			mm_destroy(a);
+	}
+}
+
 /* The best time of one I1 check of z, in ns. */
 static uint64_t i1_check_ns(struct mm_zone *z, unsigned tries)
 {
@@ -335,5 +418,6 @@ int main(void)
 
 	i1_hold(reps);
 	mm_destroy(arena);
+	first_touch(reps);
 	return 0;
 }
