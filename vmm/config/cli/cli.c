@@ -142,32 +142,37 @@ static int cli_cpus(const char *arg, struct vm_config *cfg, char *err, size_t er
 	return 0;
 }
 
+/* Which of names arg is, or -1. */
+static int cli_pick(const char *arg, const char *const *names, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!strcmp(arg, names[i]))
+			return (int)i;
+	return -1;
+}
+
 static int cli_hugepages(const char *arg, struct vm_config *cfg, char *err, size_t errlen)
 {
 	static const char *const modes[] = { [MM_HUGE_AUTO] = "auto", [MM_HUGE_ON] = "on",
 					     [MM_HUGE_OFF] = "off" };
+	int i = cli_pick(arg, modes, sizeof(modes) / sizeof(modes[0]));
 
-	for (unsigned i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
-		if (!strcmp(arg, modes[i])) {
-			cfg->hugepages = (enum mm_huge_mode)i;
-			return 0;
-		}
-	}
-	return cli_fail(err, errlen, "--hugepages %s: want auto, on or off", arg);
+	if (i < 0)
+		return cli_fail(err, errlen, "--hugepages %s: want auto, on or off", arg);
+	cfg->hugepages = (enum mm_huge_mode)i;
+	return 0;
 }
 
 static int cli_normal_backing(const char *arg, struct vm_config *cfg, char *err, size_t errlen)
 {
 	static const char *const modes[] = { [MM_NORMAL_AUTO] = "auto", [MM_NORMAL_THP] = "thp",
 					     [MM_NORMAL_4K] = "4k" };
+	int i = cli_pick(arg, modes, sizeof(modes) / sizeof(modes[0]));
 
-	for (unsigned i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
-		if (!strcmp(arg, modes[i])) {
-			cfg->normal_backing = (enum mm_normal_backing)i;
-			return 0;
-		}
-	}
-	return cli_fail(err, errlen, "--normal-backing %s: want auto, thp or 4k", arg);
+	if (i < 0)
+		return cli_fail(err, errlen, "--normal-backing %s: want auto, thp or 4k", arg);
+	cfg->normal_backing = (enum mm_normal_backing)i;
+	return 0;
 }
 
 static int cli_slab(const char *arg, char *err, size_t errlen)
