@@ -117,7 +117,7 @@ Test(xquery, frames)
 	EXPECT_KEYS(r, "zones");
 	cr_assert_eq(json_array_size(json_object_get(r, "zones")), 1);
 	json_t *z = json_array_get(json_object_get(r, "zones"), 0);
-	EXPECT_KEYS(z, "name", "frames", "free", "vmm", "guest", "ballooned", "pcp", "consistent",
+	EXPECT_KEYS(z, "name", "backing", "frames", "free", "vmm", "guest", "ballooned", "pcp", "consistent",
 		    "busy");
 	cr_assert_str_eq(json_string_value(json_object_get(z, "name")), "Normal");
 	cr_assert(json_is_true(json_object_get(z, "consistent")));

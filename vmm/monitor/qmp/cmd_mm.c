@@ -145,8 +145,8 @@ json_t *qmp_cmd_frames(struct qmp_session *s, json_t *args, struct qmp_error *er
 			continue;
 		uint64_t c[FRAME_NR_OWNER_STATES];
 		int rc = mm_zone_check_frames(z, c);
-		json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:b}", "name", z->buddy.name,
-				      "frames", (json_int_t)z->buddy.nr_frames,
+		json_t *o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:b}", "name", z->buddy.name,
+				      "backing", mm_zone_backing(z), "frames", (json_int_t)z->buddy.nr_frames,
 				      "free", (json_int_t)c[FRAME_FREE], "vmm", (json_int_t)c[FRAME_VMM],
 				      "guest", (json_int_t)c[FRAME_GUEST],
 				      "ballooned", (json_int_t)c[FRAME_BALLOONED],
