@@ -85,7 +85,7 @@ struct mm_arena {
 	struct mm_zone zone[MM_NR_ZONES];
 	unsigned max_order;
 	char huge_status[160];      /* why zone Huge is or is not there */
-	char normal_status[160];    /* zone Normal's backing, and why not THP */
+	char normal_status[256];    /* zone Normal's backing, and why not THP */
 	/* The layers above, set up by mm_create: the slab's list of caches, */
 	pthread_mutex_t caches_lock;  /* protects the cache list below */
 	struct slab_cache *caches;  /* every cache of this arena, for slabinfo */
