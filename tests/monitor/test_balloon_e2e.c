@@ -634,6 +634,7 @@ Test(balloon_e2e, linux_driver_half_and_back, .timeout = 1200)
 	json_t *r;
 	bool ok;
 
+	linux_guest_image("vmlinux");   /* make test builds it: missing is a failure */
 	start("linux/vmlinux", "off", "mvtest.watch=900");
 	balloon_limit_s = 300;
 	free(wait_lines("mvtest: ready", 1, 300));
