@@ -34,6 +34,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "need_kvm.h"
 
 #define MIB (1ULL << 20)
 #define GUEST_MIB 1024
@@ -385,6 +386,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	build_dir = argv[1];
+	if (!bench_have_kvm("balloon"))
+		return 0;
 	for (int v = 0; v < NR_VMM; v++) {
 		measure((enum vmm)v, &res[v]);
 		if (!res[v].ok) {

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "need_kvm.h"
 
 #define GUEST_MIB 256
 #define TOUCH_MIB 192
@@ -215,6 +216,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	build_dir = argv[1];
+	if (!bench_have_kvm("boot"))
+		return 0;
 	struct result res[NR_VMM];
 	int failed = 0;
 	for (int v = 0; v < NR_VMM; v++) {

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "need_kvm.h"
 
 #define GUEST_MEM "256M"
 #define REPS 3
@@ -130,10 +131,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s BUILD_DIR\n", argv[0]);
 		return 2;
 	}
-	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		fprintf(stderr, "bench: linux_boot skipped: /dev/kvm: %s\n", strerror(errno));
+	if (!bench_have_kvm("linux_boot"))
 		return 0;
-	}
 	struct result res[NR_VMM];
 	int failed = 0;
 	for (int v = 0; v < NR_VMM; v++) {
