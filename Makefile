@@ -58,7 +58,7 @@ deps:
 	@mkdir -p $(STAMPS) && touch $(DEPS_BUILD) $(DEPS_TEST) $(DEPS_BENCH) $(DEPS_LINUX)
 
 # ---- the memory manager -------------------------------------------------------
-MM_SRC := $(wildcard mm/*.c)
+MM_SRC := $(wildcard mm/*.c mm/slab/*.c)
 LIBMM  := $(BUILD)/libmm.a
 
 $(BUILD)/%.o: %.c | $(DEPS_BUILD)

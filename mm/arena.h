@@ -35,12 +35,21 @@ enum mm_normal_backing { MM_NORMAL_AUTO = 0, MM_NORMAL_THP, MM_NORMAL_4K };
 /* Orders a per-thread cache keeps, as Linux's per-CPU lists (0..3). */
 #define PCP_MAX_ORDER 3
 
+enum mm_slab_policy {
+	MM_SLAB_DEFAULT = 0, /* $MEMVISOR_SLAB (slub, slab or slob), else SLUB */
+	MM_SLAB_SLUB,
+	MM_SLAB_SLAB,
+	MM_SLAB_SLOB,
+	MM_SLAB_NR_POLICIES,
+};
+
 struct mm_arena_config {
 	size_t normal_bytes;        /* rounded up to 4 KiB; must be > 0 */
 	size_t huge_bytes;          /* rounded up to 2 MiB; 0 = no zone Huge */
 	enum mm_huge_mode huge;     /* AUTO: Huge only if the pool has room */
 	enum mm_normal_backing normal_backing;
 	unsigned max_order;         /* 0 = MM_DEFAULT_MAX_ORDER */
+	enum mm_slab_policy slab_policy; /* which slab serves the caches (slab.h) */
 };
 
 /* One thread's cached free blocks in one zone. */
@@ -78,6 +87,7 @@ struct mm_zone {
 };
 
 struct slab_cache;
+struct slab_policy;
 struct kmalloc_set;
 struct vmap_area;
 
@@ -89,6 +99,8 @@ struct mm_arena {
 	/* The layers above, set up by mm_create: the slab's list of caches, */
 	pthread_mutex_t caches_lock;  /* protects the cache list below */
 	struct slab_cache *caches;  /* every cache of this arena, for slabinfo */
+	const struct slab_policy *slab_policy; /* what serves them (slab/slab_policy.h) */
+	void *slab_policy_data;     /* the policy's own (SLOB's pages, SLAB's reaper) */
 	/* and kmalloc's record cache, size classes and vmap area. */
 	struct slab_cache *desc_cache; /* small internal objects (vmap records) */
 	struct kmalloc_set *kmalloc;

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "kmalloc_internal.h"
-#include "slab_internal.h"
+#include "slab/slab_internal.h"
 #include "vmap.h"
 
 static const unsigned kmalloc_sizes[KMALLOC_NR_CLASSES] = {
@@ -78,7 +78,8 @@ int kmalloc_init(struct mm_arena *a)
 	if (!set)
 		return -ENOMEM;
 	a->kmalloc = set;
-	for (int i = 0; i < KMALLOC_NR_CLASSES; i++) {
+	/* A policy with its own kmalloc (SLOB) has no size-class caches. */
+	for (int i = 0; i < KMALLOC_NR_CLASSES && !a->slab_policy->kmalloc; i++) {
 		struct slab_cache_params p = {
 			.size = kmalloc_sizes[i], .order = -1, .zone = ZONE_NORMAL,
 		};
@@ -123,6 +124,8 @@ void *kmalloc_caller(struct mm_arena *a, size_t size, void *caller)
 		}
 		return NULL;
 	}
+	if (__builtin_expect(a->slab_policy->kmalloc != NULL, 0))
+		return a->slab_policy->kmalloc(a, size, caller);
 	return slab_alloc_caller(a->kmalloc->cache[cls], caller);
 }
 
@@ -136,7 +139,7 @@ void *kzalloc(struct mm_arena *a, size_t size)
 	void *p = kmalloc_caller(a, size, __builtin_return_address(0));
 
 	if (p)
-		memset(p, 0, kmalloc_class_size(kmalloc_class(size)));
+		memset(p, 0, ksize(a, p));
 	return p;
 }
 
@@ -177,6 +180,8 @@ int kfree_caller(struct mm_arena *a, const void *p, void *caller, const char *wh
 		slab_free_caller(sc, (void *)p, caller);
 		return 0;
 	}
+	if (a->slab_policy->kfree)
+		return a->slab_policy->kfree(a, p, caller, who);
 	const char *why = NULL;
 	struct slab_cache *c = kmalloc_cache_of(a, p, &why);
 
@@ -190,6 +195,13 @@ int kfree_caller(struct mm_arena *a, const void *p, void *caller, const char *wh
 	return 0;
 }
 
+bool kmalloc_owns(struct mm_arena *a, const void *p)
+{
+	if (a->slab_policy->ksize)
+		return a->slab_policy->ksize(a, p) > 0;
+	return slab_cache_of(a, p) != NULL;
+}
+
 void kfree(struct mm_arena *a, const void *p)
 {
 	if (p)
@@ -198,6 +210,8 @@ void kfree(struct mm_arena *a, const void *p)
 
 size_t ksize(struct mm_arena *a, const void *p)
 {
+	if (p && a->slab_policy->ksize)
+		return a->slab_policy->ksize(a, p);
 	const char *why;
 	struct slab_cache *c = p ? kmalloc_cache_of(a, p, &why) : NULL;
 

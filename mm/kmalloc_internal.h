@@ -29,5 +29,8 @@ void *kmalloc_caller(struct mm_arena *a, size_t size, void *caller);
 /* 0 if p was a kmalloc object handed to its cache, -EINVAL if it was
  * refused (reported in the name of who, and counted as a bad call). */
 int kfree_caller(struct mm_arena *a, const void *p, void *caller, const char *who);
+/* p lies in memory kmalloc's objects come from: a slab, or (a policy with
+ * its own kmalloc) one of that policy's objects. */
+bool kmalloc_owns(struct mm_arena *a, const void *p);
 
 #endif

@@ -272,7 +272,7 @@ void kvfree(struct mm_arena *a, const void *p)
 		return;
 	}
 	struct mm_zone *z = mm_arena_zone_of(a, p);
-	if (z && slab_cache_of(a, p)) {
+	if (z && kmalloc_owns(a, p)) {
 		if (kfree_caller(a, p, __builtin_return_address(0), "kvfree") == 0)
 			kmalloc_count(&kv->frees_kmalloc);
 		return;
@@ -298,7 +298,7 @@ const char *kvmalloc_kind(struct mm_arena *a, const void *p)
 	struct mm_zone *z = mm_arena_zone_of(a, p);
 	if (!z)
 		return NULL;
-	if (slab_cache_of(a, p))
+	if (kmalloc_owns(a, p))
 		return ksize(a, p) ? "kmalloc" : NULL;
 	return kv_contig_order(z, p, &idx, &order) ? "contig" : NULL;
 }

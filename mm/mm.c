@@ -18,7 +18,7 @@ int mm_create(const struct mm_arena_config *cfg, struct mm_arena **out)
 	int rc = mm_arena_create(cfg, &a);
 	if (rc)
 		return rc;
-	rc = slab_arena_attach(a);
+	rc = slab_arena_attach(a, cfg->slab_policy);
 	if (!rc) {
 		rc = kmalloc_init(a);
 		if (rc)

@@ -1,15 +1,19 @@
 /*
- * Slab caches (SLUB-style) for the VMM's own metadata: named caches of
- * fixed-size objects carved from buddy blocks of a per-cache order.
+ * Slab caches for the VMM's own metadata: named caches of fixed-size
+ * objects, served by the arena's slab policy (mm_arena_config.slab_policy):
  *
- * Fast path: each thread has a slot per cache (a userspace kmem_cache_cpu)
- * holding a cpu slab and its freelist; alloc and free of objects of that slab
- * are plain loads and stores, no locked instruction. Frees of objects of a
- * slab another thread holds go to that slab's atomic remote list. Slabs no
- * thread holds sit on the cache's partial list (kept to min_partial empty
- * slabs) or are full. Free pointers live inside free objects, hardened like
- * CONFIG_SLAB_FREELIST_HARDENED. Compatible caches merge; debug flags F/Z/P/U
- * are chosen at creation or through MEMVISOR_SLAB_DEBUG.
+ * - SLUB (the default): per-thread sheaves (arrays of free objects) in front
+ *   of per-thread slabs whose free pointers live inside free objects,
+ *   hardened like CONFIG_SLAB_FREELIST_HARDENED; a shared barn of sheaves.
+ * - SLAB: per-thread array caches (limit, batchcount), a shared array,
+ *   full/partial/free slab lists, colouring, index-array freelists, and a
+ *   reaper (slab_reap) that drains idle arrays and frees surplus slabs.
+ * - SLOB: first-fit over pages on small/medium/large lists in SLOB units;
+ *   caches record only size, alignment and constructor.
+ *
+ * Compatible caches merge (not under SLOB, which has nothing to share);
+ * debug flags F/Z/P/U are chosen at creation or through MEMVISOR_SLAB_DEBUG
+ * and take the same checked path under every policy.
  */
 #ifndef MM_SLAB_H
 #define MM_SLAB_H
@@ -35,6 +39,9 @@
 /* Environment variable read at cache creation: "FZPU" for every cache, or
  * "FZ,kmalloc-64,p2m_table" for the named ones (like slub_debug=). */
 #define SLAB_DEBUG_ENV "MEMVISOR_SLAB_DEBUG"
+/* Read by mm_create when its config leaves the policy to the default:
+ * "slub", "slab" or "slob" (how the test suites run under each). */
+#define SLAB_POLICY_ENV "MEMVISOR_SLAB"
 
 struct slab_cache_params {
 	size_t size;             /* object size, > 0 */
@@ -45,9 +52,17 @@ struct slab_cache_params {
 	enum mm_zone_id zone;    /* where slabs come from (falls back to Normal) */
 };
 
+/* SLAB's run-time tunables, as a line written to /proc/slabinfo set them:
+ * objects a thread's array holds (limit), moved at a time (batchcount), and
+ * the shared array's size as a multiple of batchcount (sharedfactor). */
+struct slab_tunables {
+	unsigned limit, batchcount, sharedfactor;
+};
+
 /* What /proc/slabinfo and x-query-slabinfo show about one cache. */
 struct slab_cache_info {
 	char name[SLAB_NAME_MAX];
+	const char *policy;          /* the policy serving the cache */
 	unsigned long active_objs, num_objs;
 	unsigned objsize;            /* object size with metadata */
 	unsigned size;               /* object size asked for */
@@ -55,6 +70,13 @@ struct slab_cache_info {
 	unsigned long active_slabs, num_slabs;
 	unsigned long partial_slabs, cpu_slabs;
 	unsigned min_partial;
+	struct slab_tunables tunables; /* SLAB's; zeros under SLUB and SLOB */
+	unsigned long sharedavail;   /* objects in SLAB's shared array */
+	unsigned long held_objs;     /* free objects held by threads' arrays, sheaves,
+				      * the shared array or the barn */
+	/* What the policy cannot count for this cache, or NULL (SLOB: slabs
+	 * are shared by every cache, so only the objects are its own). */
+	const char *uncounted;
 	unsigned flags;              /* debug flags in force */
 	unsigned nr_aliases;
 	char aliases[SLAB_MAX_ALIASES][SLAB_NAME_MAX];
@@ -102,6 +124,24 @@ size_t slab_shrink_all(struct mm_arena *a);
 int slab_cache_validate(struct slab_cache *c);
 
 void slab_cache_get_info(struct slab_cache *c, struct slab_cache_info *info);
+
+/* The arena's policy: "slub", "slab" or "slob". */
+const char *slab_policy_name(const struct mm_arena *a);
+/* The policy named s, or -1. */
+int slab_policy_parse(const char *s);
+/* Sets the tunables of the cache known by NAME (a merged cache's alias
+ * too), as writing "name limit batchcount sharedfactor" to /proc/slabinfo
+ * did: -ENOENT (no such cache), -EOPNOTSUPP (the policy has none), -EINVAL
+ * (limit 0 or above SLAB_LIMIT_MAX, batchcount 0 or above limit, shared
+ * factor above SLAB_SHARED_MAX). */
+#define SLAB_LIMIT_MAX 4096
+#define SLAB_SHARED_MAX 64
+int slab_cache_tune(struct mm_arena *a, const char *name, const struct slab_tunables *t);
+/* One round of the reaper over every cache (SLAB: idle arrays drained,
+ * surplus free slabs freed; the arena's reaper thread runs it every
+ * SLAB_REAP_MS). Returns frames freed. */
+#define SLAB_REAP_MS 2000
+size_t slab_reap(struct mm_arena *a);
 /* Calls fn for each cache of the arena (merged caches once), in creation order. */
 void slab_for_each_cache(struct mm_arena *a, void (*fn)(struct slab_cache *c, void *arg),
 			 void *arg);
@@ -123,7 +163,7 @@ void slab_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * descriptors); mm_create and mm_destroy (mm.h) call these. Detaching frees
  * the caches their users never destroyed, reporting objects still in use.
  */
-int slab_arena_attach(struct mm_arena *a);
+int slab_arena_attach(struct mm_arena *a, enum mm_slab_policy policy);
 void slab_arena_detach(struct mm_arena *a);
 
 #endif

@@ -53,9 +53,9 @@ calls() {
 	done
 }
 {
-	calls vmm "$build"/mm/*.o $(find "$build/vmm" -name '*.o')
+	calls vmm "$build"/mm/*.o "$build"/mm/slab/*.o $(find "$build/vmm" -name '*.o')
 	calls ctl "$build"/tools/memvisorctl/*.o
-	calls bench "$build"/tools/bench/memvisor.o "$build"/mm/*.o
+	calls bench "$build"/tools/bench/memvisor.o "$build"/mm/*.o "$build"/mm/slab/*.o
 	calls guest "$build"/guest/obj/*.o "$build"/freestanding/*.o
 } >"$tmp/symbols"
 awk '$1 == "D" { def[$2 SUBSEP $4] = def[$2 SUBSEP $4] " " $3 }

@@ -12,7 +12,7 @@
 #include "report_capture.h"
 #include "mm/mm.h"
 #include "mm/slab.h"
-#include "mm/slab_internal.h"
+#include "mm/slab/slab_internal.h"
 
 Test(slab, alloc_free_distinct_aligned_objects)
 {

@@ -12,7 +12,7 @@
 #include "mm/kmalloc.h"
 #include "mm/mm.h"
 #include "mm/slab.h"
-#include "mm/slab_internal.h"
+#include "mm/slab/slab_internal.h"
 
 #define IMPL "memvisor"
 #define ARENA_MIB 256

@@ -1,8 +1,9 @@
 /*
- * Slab freeing: the per-thread fast paths (objects of the cpu slab or of a
+ * SLUB freeing: the per-thread fast paths (objects of the cpu slab or of a
  * slab the thread holds), remote frees into slabs other threads hold, and
- * frees into node-held slabs, which the freeing thread adopts. Debug caches
- * go to slab_debug.c instead.
+ * frees into node-held slabs, which the freeing thread adopts. slab_free is
+ * every policy's entry: other policies' caches (slab_used 0, so no fast
+ * path matches) and debug caches go on from the miss path.
  */
 #include "slab_internal.h"
 
@@ -112,6 +113,10 @@ static __attribute__((noinline)) void slab_free_miss(struct slab_cache *c, void 
 		return;
 	if (c->debug) {
 		slab_free_debug(c, obj, caller);
+		return;
+	}
+	if (c->policy->free) {  /* another policy's cache */
+		c->policy->free(c, obj, caller);
 		return;
 	}
 	int idx = mm_thread_idx();

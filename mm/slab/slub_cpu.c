@@ -109,10 +109,3 @@ void slab_install_cpu(struct slab_cache *c, struct slab_cpu *cpu, struct slab *s
 	slab_cpu_set_slab(cpu, s);
 	cpu->slab_base = slab_base(c, s);
 }
-
-void slab_percpu_drain(struct mm_percpu_owner *owner, int idx)
-{
-	struct slab_cache *c = (struct slab_cache *)((char *)owner -
-						      offsetof(struct slab_cache, percpu));
-	slab_cpu_flush(c, idx);
-}

@@ -1,9 +1,9 @@
 /*
- * Slab caches as their users see them: creation (or merging into a
- * compatible cache, with the name kept as an alias), destruction by
- * reference, the arena's list of caches, and what a cache and an address
- * say about themselves. How a cache is sized is slab_size.c's, how its slabs
- * move the other slab files' (slab_internal.h names them).
+ * Slab caches as their users see them, whichever policy serves them:
+ * creation (or merging into a compatible cache, with the name kept as an
+ * alias), destruction by reference, the arena's list of caches, what a
+ * cache and an address say about themselves, and the calls every policy
+ * answers in its own way (slab_policy.h), passed on to the cache's policy.
  *
  * Cache descriptors themselves come straight from mmap: they are the roots
  * the allocator starts from (Linux uses a static boot cache for the same
@@ -59,6 +59,14 @@ static void slab_desc_free(struct slab_cache *c)
 	munmap(c, sizeof(*c));
 }
 
+/* The per-thread drain of a cache (c->percpu): a leaving thread's slot. */
+static void slab_percpu_drain(struct mm_percpu_owner *owner, int idx)
+{
+	struct slab_cache *c = (struct slab_cache *)((char *)owner -
+						      offsetof(struct slab_cache, percpu));
+	c->policy->drain(c, idx);
+}
+
 static struct slab_cache *slab_cache_new(struct mm_arena *a, const char *name,
 					 const struct slab_cache_params *p, unsigned debug,
 					 size_t align)
@@ -77,7 +85,10 @@ static struct slab_cache *slab_cache_new(struct mm_arena *a, const char *name,
 	c->flags = p->flags & ~SLAB_F_DEBUG_MASK;
 	c->debug = debug;
 	c->ctor = p->ctor;
-	if (slab_cache_layout(c, p->size, align, p->order)) {
+	/* Debug caches take the checked path, which is built on SLUB's
+	 * slabs and node lists, whichever policy serves the others. */
+	c->policy = debug ? &slub_policy : a->slab_policy;
+	if (c->policy->cache_init(c, p->size, align, p->order)) {
 		slab_desc_free(c);
 		errno = EINVAL;
 		return NULL;
@@ -114,7 +125,7 @@ struct slab_cache *slab_cache_create(struct mm_arena *a, const char *name,
 		errno = EEXIST;
 		return NULL;
 	}
-	if (!debug && !p->ctor && !(p->flags & SLAB_F_NO_MERGE)) {
+	if (!debug && !p->ctor && !(p->flags & SLAB_F_NO_MERGE) && a->slab_policy->merges) {
 		for (struct slab_cache *c = a->caches; c; c = c->next_in_arena) {
 			if (c->nr_aliases < SLAB_MAX_ALIASES &&
 			    slab_mergeable(c, p->size, align, p->flags, p->zone)) {
@@ -140,22 +151,12 @@ struct slab_cache *slab_cache_create(struct mm_arena *a, const char *name,
 	return c;
 }
 
-/* Frees every slab of a cache whose last reference is gone. Slabs that
- * still hold objects are reported and leaked: handing them to the buddy
- * would let a stale pointer write into someone else's frame. */
+/* Frees every slab of a cache whose last reference is gone (the policy
+ * reports and keeps those still holding objects). */
 void slab_cache_free(struct slab_cache *c)
 {
 	mm_percpu_unregister(&c->percpu);
-	for (int i = 0; i <= MM_MAX_THREADS; i++)
-		slab_cpu_flush(c, i);
-	slab_cache_shrink(c);
-	pthread_mutex_lock(&c->node_lock);
-	unsigned long leaked = c->partial.nr + c->full.nr;
-	pthread_mutex_unlock(&c->node_lock);
-	if (leaked)
-		slab_report("=============================================================================\n"
-			    "BUG %s: Objects remaining on kmem_cache_close(): %lu slabs still in use\n",
-			    c->name, leaked);
+	c->policy->cache_fini(c);
 	pthread_mutex_destroy(&c->node_lock);
 	pthread_mutex_destroy(&c->shared_lock);
 	slab_desc_free(c);
@@ -232,4 +233,67 @@ void slab_for_each_cache(struct mm_arena *a, void (*fn)(struct slab_cache *c, vo
 	for (struct slab_cache *c = a->caches; c; c = c->next_in_arena)
 		fn(c, arg);
 	pthread_mutex_unlock(&a->caches_lock);
+}
+
+size_t slab_cache_shrink(struct slab_cache *c)
+{
+	return c->policy->shrink(c);
+}
+
+size_t slab_shrink_all(struct mm_arena *a)
+{
+	size_t freed = 0;
+	pthread_mutex_lock(&a->caches_lock);
+	for (struct slab_cache *c = a->caches; c; c = c->next_in_arena)
+		freed += c->policy->shrink(c);
+	pthread_mutex_unlock(&a->caches_lock);
+	return freed;
+}
+
+int slab_cache_validate(struct slab_cache *c)
+{
+	return c->policy->validate(c);
+}
+
+size_t slab_reap(struct mm_arena *a)
+{
+	size_t freed = 0;
+	pthread_mutex_lock(&a->caches_lock);
+	for (struct slab_cache *c = a->caches; c; c = c->next_in_arena)
+		if (c->policy->reap)
+			freed += c->policy->reap(c);
+	pthread_mutex_unlock(&a->caches_lock);
+	return freed;
+}
+
+static bool slab_has_name(const struct slab_cache *c, const char *name)
+{
+	if (!strcmp(c->name, name))
+		return true;
+	for (unsigned i = 0; i < c->nr_aliases; i++)
+		if (!strcmp(c->aliases[i], name))
+			return true;
+	return false;
+}
+
+int slab_cache_tune(struct mm_arena *a, const char *name, const struct slab_tunables *t)
+{
+	if (!a || !name || !t)
+		return -EINVAL;
+	int rc = -ENOENT;
+	pthread_mutex_lock(&a->caches_lock);
+	for (struct slab_cache *c = a->caches; c; c = c->next_in_arena) {
+		if (!slab_has_name(c, name))
+			continue;
+		if (!c->policy->tune)
+			rc = -EOPNOTSUPP;
+		else if (t->limit == 0 || t->limit > SLAB_LIMIT_MAX || t->batchcount == 0 ||
+			 t->batchcount > t->limit || t->sharedfactor > SLAB_SHARED_MAX)
+			rc = -EINVAL;
+		else
+			rc = c->policy->tune(c, t);
+		break;
+	}
+	pthread_mutex_unlock(&a->caches_lock);
+	return rc;
 }

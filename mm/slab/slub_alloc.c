@@ -1,8 +1,9 @@
 /*
- * Slab allocation: the per-thread fast path (pop the cpu freelist) and the
+ * SLUB allocation: the per-thread fast path (pop the cpu freelist) and the
  * slow path behind it (remote frees into the cpu slab, the thread's held
- * slabs, the node partial list, a new slab). Debug caches go to
- * slab_debug.c instead.
+ * slabs, the node partial list, a new slab). slab_alloc is every policy's
+ * entry: debug caches go to slab_debug.c, other policies' caches (which
+ * never have a cpu freelist) to their policy.
  */
 #include <errno.h>
 #include "slab_internal.h"
@@ -70,6 +71,8 @@ static __attribute__((noinline)) void *slab_alloc_miss(struct slab_cache *c, voi
 {
 	if (c->debug)
 		return slab_alloc_debug(c, caller);
+	if (c->policy->alloc)   /* another policy's cache */
+		return c->policy->alloc(c, caller);
 	int idx = mm_thread_idx();
 	if (idx < 0)
 		return slab_alloc_shared(c);

@@ -1,11 +1,12 @@
 /*
- * Shrinking: empty slabs go back to the buddy, those this thread and the
- * shared slot hold too, while the node lists keep nothing empty. Run when a
- * user asks (slab_cache_shrink, slab_shrink_all) and as a cache goes away.
+ * SLUB's shrinking: empty slabs go back to the buddy, those this thread and
+ * the shared slot hold too, while the node lists keep nothing empty. Run
+ * when a user asks (slab_cache_shrink, slab_shrink_all) and as a cache goes
+ * away.
  */
 #include "slab_internal.h"
 
-size_t slab_cache_shrink(struct slab_cache *c)
+size_t slub_shrink(struct slab_cache *c)
 {
 	int idx = mm_thread_idx();
 	if (idx >= 0)
@@ -29,15 +30,5 @@ size_t slab_cache_shrink(struct slab_cache *c)
 	}
 	size_t freed = (c->slabs_freed - before) << c->order;
 	pthread_mutex_unlock(&c->node_lock);
-	return freed;
-}
-
-size_t slab_shrink_all(struct mm_arena *a)
-{
-	size_t freed = 0;
-	pthread_mutex_lock(&a->caches_lock);
-	for (struct slab_cache *c = a->caches; c; c = c->next_in_arena)
-		freed += slab_cache_shrink(c);
-	pthread_mutex_unlock(&a->caches_lock);
 	return freed;
 }

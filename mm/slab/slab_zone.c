@@ -24,7 +24,7 @@ static int slab_zone_attach(struct mm_zone *z)
 
 /* Caches their users never destroyed are freed here, reporting any objects
  * still in use. */
-static void slab_zone_detach(struct mm_zone *z)
+static void slab_zone_free_caches(struct mm_zone *z)
 {
 	struct mm_arena *a = z->arena;
 	for (;;) {
@@ -40,31 +40,45 @@ static void slab_zone_detach(struct mm_zone *z)
 			break;
 		slab_cache_free(c);
 	}
+}
+
+static void slab_zone_detach(struct mm_zone *z)
+{
 	if (z->slabs)
 		munmap(z->slabs, (size_t)z->buddy.nr_frames * sizeof(struct slab));
 	z->slabs = NULL;
 }
 
-int slab_arena_attach(struct mm_arena *a)
+/* The policy's arena state comes after the zones' descriptors (SLOB's
+ * pages use them) and goes before them. */
+int slab_arena_attach(struct mm_arena *a, enum mm_slab_policy policy)
 {
+	int rc = slab_policy_choose(a, policy);
+	if (rc)
+		return rc;
 	pthread_mutex_init(&a->caches_lock, NULL);
-	for (int id = 0; id < MM_NR_ZONES; id++) {
-		if (!a->zone[id].present)
-			continue;
-		int rc = slab_zone_attach(&a->zone[id]);
-		if (rc) {
-			while (--id >= 0)
-				if (a->zone[id].present)
-					slab_zone_detach(&a->zone[id]);
-			pthread_mutex_destroy(&a->caches_lock);
-			return rc;
-		}
+	int id = 0;
+	for (; id < MM_NR_ZONES && !rc; id++)
+		if (a->zone[id].present)
+			rc = slab_zone_attach(&a->zone[id]);
+	if (!rc && a->slab_policy->arena_init)
+		rc = a->slab_policy->arena_init(a);
+	if (rc) {
+		while (--id >= 0)
+			if (a->zone[id].present)
+				slab_zone_detach(&a->zone[id]);
+		pthread_mutex_destroy(&a->caches_lock);
 	}
-	return 0;
+	return rc;
 }
 
 void slab_arena_detach(struct mm_arena *a)
 {
+	for (int id = MM_NR_ZONES - 1; id >= 0; id--)
+		if (a->zone[id].present)
+			slab_zone_free_caches(&a->zone[id]);
+	if (a->slab_policy->arena_fini)
+		a->slab_policy->arena_fini(a);
 	for (int id = MM_NR_ZONES - 1; id >= 0; id--)
 		if (a->zone[id].present)
 			slab_zone_detach(&a->zone[id]);

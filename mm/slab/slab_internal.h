@@ -4,12 +4,15 @@
  * what each file offers the others. Calls run one way, from the users' entry
  * points down:
  *
- *   slab.c, slab_zone.c, slabinfo.c     caches, their arena, what they show
- *   slab_alloc.c, slab_free.c           the per-thread paths
- *   slab_shrink.c                       empty slabs back to the buddy
+ *   slab_common.c, slab_zone.c,         caches, their arena, what they show;
+ *   slabinfo.c, slab_policy.c           which policy serves them
+ *   slub_alloc.c, slub_free.c           every cache's entry; SLUB's
+ *                                       per-thread paths
+ *   slub_policy.c, slub_shrink.c,       SLUB's table, its slabs back to the
+ *   slub_cpu.c                          buddy, what a thread holds
+ *   classic_*.c, slob_*.c               the SLAB and SLOB policies
  *   slab_debug.c                        the locked path of debug caches
  *   slab_validate.c                     checking slabs and lists
- *   slab_cpu.c                          what a thread holds
  *   slab_lists.c                        node lists, new and discarded slabs
  *   slab_size.c, slab_debug_flags.c     sizing a cache, choosing its flags
  *   slab_debug_object.c                 red zones, poison, owner records
@@ -30,7 +33,8 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
-#include "slab.h"
+#include "mm/slab.h"
+#include "slab_policy.h"
 
 #define SLAB_MAX_ORDER 3             /* like PAGE_ALLOC_COSTLY_ORDER */
 #define SLAB_OWNER_NODE (-1)
@@ -87,6 +91,7 @@ struct slab_track {
 
 struct slab_cache {
 	/* Hot fields first: the fast path reads only these and its slot. */
+	const struct slab_policy *policy; /* slub_policy: the fast paths serve it */
 	uintptr_t slab_mask;        /* ~(slab bytes - 1): slabs are size-aligned */
 	uintptr_t random;           /* free-pointer hardening key */
 	uintptr_t zone_base;        /* the zone's direct map and descriptors, */
@@ -111,6 +116,7 @@ struct slab_cache {
 	void (*ctor)(void *);
 	struct mm_arena *arena;
 	struct mm_zone *zone;
+	void *policy_data;           /* SLAB's and SLOB's state of the cache */
 
 	pthread_mutex_t node_lock;
 	struct slab_list_head partial, full;
@@ -275,18 +281,24 @@ void slab_park_full(struct slab_cache *c, struct slab_cpu *cpu);
 void slab_held_unfull(struct slab_cache *c, struct slab_cpu *cpu, struct slab *s);
 void slab_install_cpu(struct slab_cache *c, struct slab_cpu *cpu, struct slab *s);
 void slab_cpu_flush(struct slab_cache *c, int idx);
-/* The per-thread drain of a cache (c->percpu): flushes a leaving thread's slot. */
-void slab_percpu_drain(struct mm_percpu_owner *owner, int idx);
 
 /* slab_validate.c */
 int slab_validate_slab(struct slab_cache *c, struct slab *s);
+int slub_validate(struct slab_cache *c);
+
+/* slub_shrink.c */
+size_t slub_shrink(struct slab_cache *c);
 
 /* slab_debug.c */
 void *slab_alloc_debug(struct slab_cache *c, void *caller);
 void slab_free_debug(struct slab_cache *c, void *obj, void *caller);
 
-/* slab.c: frees a cache whose last reference is gone (or whose arena is
- * going away), reporting objects still in use. */
+/* slab_policy.c: sets a->slab_policy (MM_SLAB_DEFAULT: $MEMVISOR_SLAB,
+ * else SLUB); -EINVAL for an unknown one. */
+int slab_policy_choose(struct mm_arena *a, enum mm_slab_policy want);
+
+/* slab_common.c: frees a cache whose last reference is gone (or whose
+ * arena is going away), reporting objects still in use. */
 void slab_cache_free(struct slab_cache *c);
 
 #endif

@@ -87,7 +87,7 @@ static int slab_validate_held(struct slab_cache *c, struct slab_list_head *h, in
 
 /* Meant for quiet moments (tests, the monitor): it reads other threads'
  * slots, which only their threads write. */
-int slab_cache_validate(struct slab_cache *c)
+int slub_validate(struct slab_cache *c)
 {
 	int errors = 0;
 	pthread_mutex_lock(&c->node_lock);

@@ -1,0 +1,85 @@
+/*
+ * SLUB as a slab policy: its table for the common front, how a SLUB cache
+ * is set up and given back, and its numbers for slabinfo. Its paths are the
+ * other slub_*.c files: the per-thread fast paths (slub_alloc.c,
+ * slub_free.c), what a thread holds (slub_cpu.c), shrinking
+ * (slub_shrink.c); its node lists and slabs are slab_lists.c's, which the
+ * checked path of debug caches shares.
+ */
+#include "slab_internal.h"
+
+static int slub_cache_init(struct slab_cache *c, size_t size, size_t align, int order)
+{
+	return slab_cache_layout(c, size, align, order);
+}
+
+/* Slabs that still hold objects are reported and leaked: handing them to
+ * the buddy would let a stale pointer write into someone else's frame. */
+static void slub_cache_fini(struct slab_cache *c)
+{
+	for (int i = 0; i <= MM_MAX_THREADS; i++)
+		slab_cpu_flush(c, i);
+	slub_shrink(c);
+	pthread_mutex_lock(&c->node_lock);
+	unsigned long leaked = c->partial.nr + c->full.nr;
+	pthread_mutex_unlock(&c->node_lock);
+	if (leaked)
+		slab_report("=============================================================================\n"
+			    "BUG %s: Objects remaining on kmem_cache_close(): %lu slabs still in use\n",
+			    c->name, leaked);
+}
+
+static unsigned long slab_count_free(struct slab_cache *c, struct slab *first)
+{
+	unsigned long n = 0;
+	for (struct slab *s = first; s; s = s->next)
+		n += (unsigned long)(s->objects - s->inuse);
+	(void)c;
+	return n;
+}
+
+/* Linux's numbers: objects on cpu slabs count as active; only the free
+ * objects of the node partial lists are subtracted. */
+static void slub_get_info(struct slab_cache *c, struct slab_cache_info *info)
+{
+	pthread_mutex_lock(&c->node_lock);
+	unsigned long nr_free = slab_count_free(c, c->partial.first);
+	info->num_slabs = c->nr_slabs;
+	info->partial_slabs = c->partial.nr;
+	info->slabs_allocated = c->slabs_allocated;
+	info->slabs_freed = c->slabs_freed;
+	info->bad_frees = c->bad_frees;
+	pthread_mutex_unlock(&c->node_lock);
+	info->num_objs = info->num_slabs * c->objects;
+	info->active_objs = info->num_objs - nr_free;
+	info->active_slabs = info->num_slabs;
+	info->objsize = c->stride;
+	info->size = c->object_size;
+	info->objperslab = c->objects;
+	info->pagesperslab = 1u << c->order;
+	info->min_partial = c->min_partial;
+	for (int i = 0; i <= MM_MAX_THREADS; i++) {
+		struct slab_cpu *cpu = &c->cpu[i];
+		/* Other threads' counters are read without their cooperation:
+		 * monotonic, so a slightly stale sum is all that can happen. */
+		info->alloc_slow += __atomic_load_n(&cpu->alloc_slow, __ATOMIC_RELAXED);
+		info->free_slow += __atomic_load_n(&cpu->free_slow, __ATOMIC_RELAXED);
+		if (__atomic_load_n(&cpu->slab, __ATOMIC_RELAXED))
+			info->cpu_slabs++;
+	}
+	info->free_remote = atomic_load(&c->remote_frees);
+}
+
+
+/* alloc and free NULL: slab_alloc and slab_free serve SLUB caches on their
+ * inline fast paths, which every other policy's cache misses. */
+const struct slab_policy slub_policy = {
+	.name = "slub",
+	.merges = true,
+	.cache_init = slub_cache_init,
+	.cache_fini = slub_cache_fini,
+	.shrink = slub_shrink,
+	.validate = slub_validate,
+	.get_info = slub_get_info,
+	.drain = slab_cpu_flush,
+};
