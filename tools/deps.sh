@@ -69,11 +69,19 @@ if ((${#absent[@]})); then
 		echo "deps: run as root (without sudo when you are root):  $cmd" >&2
 		exit 1
 	fi
-	echo "deps: installing ${absent[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update
-	apt-get install -y --no-install-recommends "${absent[@]}"
+	# make -j runs several of us at once, and apt-get takes its lock
+	# without waiting: one at a time, then ask dpkg again, since the one
+	# before may have installed what we lack.
+	exec 9>/var/lock/memvisor-deps.lock
+	flock 9
 	mapfile -t absent < <(missing)
+	if ((${#absent[@]})); then
+		echo "deps: installing ${absent[*]}"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update
+		apt-get install -y --no-install-recommends "${absent[@]}"
+		mapfile -t absent < <(missing)
+	fi
 	if ((${#absent[@]})); then
 		echo "deps: still missing after apt-get: ${absent[*]}" >&2
 		exit 1
