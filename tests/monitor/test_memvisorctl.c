@@ -171,7 +171,8 @@ Test(memvisorctl, top_once_prints_three_panels)
 	expect_in(r.out, "memvisor top", "top --once");
 	expect_in(r.out, "Frame states", "top --once");
 	expect_in(r.out, "Buddy free blocks per order", "top --once");
-	expect_in(r.out, "Slab caches, busiest by active objects", "top --once");
+	expect_in(r.out, "Slab caches (", "top --once");
+	expect_in(r.out, "), busiest by active objects", "top --once");
 	expect_in(r.out, "VM running", "top --once");
 	/* stdout is not a terminal: plain text, no escape sequences. */
 	cr_expect_null(strchr(r.out, '\x1b'), "top --once wrote escape sequences");

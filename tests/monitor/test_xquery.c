@@ -73,12 +73,14 @@ Test(xquery, slabinfo)
 	json_t *cache;
 	bool seen_test = false, seen_p2m = false;
 
-	EXPECT_KEYS(r, "caches");
+	EXPECT_KEYS(r, "policy", "caches");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "policy")), slab_policy_name(s.arena));
 	cr_assert_gt(json_array_size(json_object_get(r, "caches")), 5);
 	json_array_foreach(json_object_get(r, "caches"), i, cache) {
-		EXPECT_KEYS(cache, "name", "active-objs", "num-objs", "objsize", "objperslab",
+		EXPECT_KEYS(cache, "name", "policy", "active-objs", "num-objs", "objsize", "objperslab",
 			    "pagesperslab", "active-slabs", "num-slabs", "aliases", "debug",
-			    "alloc-slow", "free-slow", "free-remote");
+			    "alloc-slow", "free-slow", "free-remote", "limit", "batchcount",
+			    "sharedfactor", "sharedavail", "held-objs", "uncounted");
 		cr_assert(json_is_array(json_object_get(cache, "aliases")));
 		cr_assert(json_is_string(json_object_get(cache, "debug")));
 		cr_assert_leq(INT(cache, "active-objs"), INT(cache, "num-objs"));
@@ -94,6 +96,8 @@ Test(xquery, slabinfo)
 		struct slab_cache_info info;
 		slab_cache_get_info(c, &info);
 		cr_assert_str_eq(json_string_value(json_object_get(cache, "debug")), "FZ");
+		cr_assert_str_eq(json_string_value(json_object_get(cache, "policy")), "slub",
+				 "debug caches take the checked path on SLUB's slabs");
 		cr_assert_eq(INT(cache, "active-objs"), 1);
 		cr_assert_eq((unsigned long)INT(cache, "num-objs"), info.num_objs);
 		cr_assert_eq(INT(cache, "objsize"), info.objsize);
@@ -106,6 +110,47 @@ Test(xquery, slabinfo)
 	json_decref(r);
 	slab_free(c, obj);
 	slab_cache_destroy(c, "monitor_test");
+}
+
+/* The first cache of the arena, whatever the policy (SLOB has no kmalloc
+ * caches, so no name is known in advance). */
+static json_t *first_cache(json_t *r)
+{
+	return json_array_get(json_object_get(r, "caches"), 0);
+}
+
+Test(xquery, slabinfo_tune)
+{
+	json_t *r = session_return(&s, "{\"execute\": \"x-query-slabinfo\"}");
+	char name[SLAB_NAME_MAX], req[256];
+	snprintf(name, sizeof(name), "%s", json_string_value(json_object_get(first_cache(r), "name")));
+	json_decref(r);
+#define TUNE(n, l, b, f) (snprintf(req, sizeof(req), "{\"execute\": \"x-slabinfo-tune\", " \
+	"\"arguments\": {\"name\": \"%s\", \"limit\": %lld, \"batchcount\": %lld, " \
+	"\"sharedfactor\": %lld}}", n, (long long)(l), (long long)(b), (long long)(f)), req)
+
+	cr_assert_str_eq(session_error(&s, TUNE("no-such-cache", 32, 16, 4), "GenericError"),
+			 "No slab cache named 'no-such-cache'");
+	cr_assert_not_null(session_error(&s, TUNE(name, -1, 16, 4), "GenericError"));
+	cr_assert_not_null(session_error(&s, TUNE(name, 1LL << 40, 16, 4), "GenericError"));
+	if (strcmp(slab_policy_name(s.arena), "slab")) {
+		/* As Linux's SLUB and SLOB: tunables are zeros, and stay so. */
+		cr_assert_not_null(strstr(session_error(&s, TUNE(name, 32, 16, 4), "GenericError"),
+					  "has no tunables"));
+		return;
+	}
+	cr_assert_not_null(session_error(&s, TUNE(name, 0, 0, 4), "GenericError"));
+	cr_assert_not_null(session_error(&s, TUNE(name, 16, 32, 4), "GenericError"),
+			   "batchcount above limit");
+	cr_assert_not_null(session_error(&s, TUNE(name, 16, 8, SLAB_SHARED_MAX + 1), "GenericError"));
+	json_decref(session_return(&s, TUNE(name, 32, 16, 4)));
+	r = session_return(&s, "{\"execute\": \"x-query-slabinfo\"}");
+	json_t *c = first_cache(r);
+	cr_assert_eq(INT(c, "limit"), 32);
+	cr_assert_eq(INT(c, "batchcount"), 16);
+	cr_assert_eq(INT(c, "sharedfactor"), 4);
+	json_decref(r);
+#undef TUNE
 }
 
 Test(xquery, frames)

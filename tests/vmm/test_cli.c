@@ -68,6 +68,7 @@ Test(cli, every_option)
 	cr_assert_str_eq(cfg.cmdline, "a=b c");
 	cr_assert_str_eq(cfg.initrd, "rd.img");
 	cr_assert(cfg.stats);
+	cr_assert_eq(cfg.slab_policy, MM_SLAB_SLUB);
 	cr_assert_str_eq(cfg.kvm_device, "/dev/null");
 	cr_assert_eq(PARSE(&cfg, err, "guest.elf", "--mem=64M", "--hugepages=on"), CLI_RUN,
 		     "options after the image are accepted: %s", err);
@@ -142,8 +143,8 @@ Test(cli, bad_command_lines)
 	ASSERT_ERROR("--cpus 99999: want a number", "--cpus", "99999", "x");
 	ASSERT_ERROR("--hugepages maybe: want auto, on or off", "--hugepages", "maybe", "x");
 	ASSERT_ERROR("--normal-backing 2m: want auto, thp or 4k", "--normal-backing", "2m", "x");
-	ASSERT_ERROR("--slab slob: not available yet", "--slab", "slob", "x");
 	ASSERT_ERROR("--slab magic: unknown policy", "--slab", "magic", "x");
+	ASSERT_ERROR("--slab SLUB: unknown policy", "--slab", "SLUB", "x");
 	ASSERT_ERROR("--monitor : want a path of 1 to 107 bytes", "--monitor", "", "x");
 	ASSERT_ERROR("want a path of 1 to 107 bytes (a Unix socket's limit)", "--monitor",
 		     "/tmp/0123456789012345678901234567890123456789012345678901234567890123456789"

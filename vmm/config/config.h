@@ -51,6 +51,7 @@ struct vm_config {
 	uint64_t balloon_target_bytes;
 	enum vm_balloon_model balloon;
 	bool stats;                  /* full buddyinfo + slabinfo at exit */
+	enum mm_slab_policy slab_policy; /* --slab; DEFAULT: $MEMVISOR_SLAB, else SLUB */
 	/* Room zone Normal keeps for metadata beyond the VM's own: what the
 	 * monitor may take from the arena (main.c sets it). */
 	uint64_t metadata_reserve_bytes;

@@ -69,11 +69,14 @@ static void stats_print(struct vm *vm, FILE *f, bool full)
 		fprintf(f, "memvisor: %s\n", vm->arena->normal_status);
 	stats_print_text(vm, f, mm_format_buddyinfo);
 	slab_for_each_cache(vm->arena, stats_add_cache, &t);
-	if (full)
+	if (full) {
+		fprintf(f, "memvisor: slab (%s):\n", slab_policy_name(vm->arena));
 		stats_print_text(vm, f, slab_format_slabinfo);
+	}
 	else
-		fprintf(f, "memvisor: slab: %u caches, %lu objects in %lu slabs (%lu KiB); "
-			"--stats for slabinfo\n", t.caches, t.objs, t.slabs, t.pages * 4);
+		fprintf(f, "memvisor: slab (%s): %u caches, %lu objects in %lu slabs (%lu KiB); "
+			"--stats for slabinfo\n", slab_policy_name(vm->arena), t.caches, t.objs,
+			t.slabs, t.pages * 4);
 }
 
 /* What slow readers cost: only said when something was lost. The run has

@@ -63,6 +63,7 @@ int arena_size_create(const struct vm_config *cfg, struct mm_arena **out, char *
 		 * missing, and the message below quotes it. */
 		.huge = cfg->hugepages == MM_HUGE_OFF ? MM_HUGE_OFF : MM_HUGE_AUTO,
 		.normal_backing = cfg->normal_backing,
+		.slab_policy = cfg->slab_policy,
 	};
 	struct mm_arena *a;
 

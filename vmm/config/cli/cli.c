@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "abi/memvisor.h"
+#include "mm/slab.h"
 #include "vmm/config/cli/cli.h"
 #include "vmm/config/domain/domain.h"
 
@@ -58,7 +59,8 @@ static const char cli_help[] =
 	"      --cmdline STRING  the guest's command line\n"
 	"      --initrd FILE     initial ramdisk (bzImage) or PVH module\n"
 	"      --monitor PATH    serve QMP on a Unix socket at PATH (mode 0600)\n"
-	"      --slab POLICY     slab allocator policy: slub (the only one so far)\n"
+	"      --slab POLICY     slab allocator for the VMM's metadata: slub (default),\n"
+	"                        slab or slob\n"
 	"      --stats           print buddyinfo and slabinfo in full at exit\n"
 	"      --kvm-device PATH KVM device (default /dev/kvm, or $MEMVISOR_KVM_DEVICE)\n"
 	"      --domain FILE     the guest from a libvirt domain XML (needs libvirt);\n"
@@ -175,13 +177,14 @@ static int cli_normal_backing(const char *arg, struct vm_config *cfg, char *err,
 	return 0;
 }
 
-static int cli_slab(const char *arg, char *err, size_t errlen)
+static int cli_slab(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
-	if (!strcmp(arg, "slub"))
-		return 0;
-	if (!strcmp(arg, "slab") || !strcmp(arg, "slob"))
-		return cli_fail(err, errlen, "--slab %s: not available yet (only slub)", arg);
-	return cli_fail(err, errlen, "--slab %s: unknown policy (only slub)", arg);
+	int p = slab_policy_parse(arg);
+
+	if (p < 0)
+		return cli_fail(err, errlen, "--slab %s: unknown policy (want slub, slab or slob)", arg);
+	cfg->slab_policy = (enum mm_slab_policy)p;
+	return 0;
 }
 
 /* getopt's own complaint, reworded into one line of ours. */
@@ -225,7 +228,7 @@ static int cli_option(int c, const char *arg, struct vm_config *cfg, char *err, 
 		cfg->monitor = arg;
 		return 0;
 	case OPT_SLAB:
-		return cli_slab(arg, err, errlen);
+		return cli_slab(cfg, arg, err, errlen);
 	case OPT_STATS:
 		cfg->stats = true;
 		return 0;

@@ -1,11 +1,10 @@
 /*
- * The allocators' state as structured JSON: x-query-buddyinfo,
- * x-query-slabinfo and x-query-frames. The numbers are the ones mm/'s text
+ * The allocators' state as structured JSON: x-query-buddyinfo and
+ * x-query-frames (the slab's is cmd_slab.c's). The numbers are the ones mm/'s text
  * formatters print, read through the same calls (so the text and the JSON
  * of a quiet arena agree); the shapes are in README "The monitor".
  */
 #include <errno.h>
-#include "mm/slab.h"
 #include "vmm/monitor/qmp/internal.h"
 
 static json_t *mm_counts(const uint64_t *v, unsigned n)
@@ -60,75 +59,6 @@ json_t *qmp_cmd_buddyinfo(struct qmp_session *s, json_t *args, struct qmp_error 
 		}
 	}
 	return zones ? json_pack("{s:o}", "zones", zones) : NULL;
-}
-
-struct mm_slab_walk {
-	json_t *caches;
-	bool failed;
-};
-
-static void mm_slab_debug(unsigned flags, char out[5])
-{
-	static const struct { unsigned flag; char letter; } letters[] = {
-		{ SLAB_F_CONSISTENCY, 'F' }, { SLAB_F_REDZONE, 'Z' },
-		{ SLAB_F_POISON, 'P' }, { SLAB_F_TRACK, 'U' },
-	};
-	int n = 0;
-
-	for (unsigned i = 0; i < sizeof(letters) / sizeof(letters[0]); i++) {
-		if (flags & letters[i].flag)
-			out[n++] = letters[i].letter;
-	}
-	out[n] = '\0';
-}
-
-/* Called under the arena's cache list lock: only builds JSON (malloc),
- * never allocates from the arena. */
-static void mm_slab_cache(struct slab_cache *c, void *arg)
-{
-	struct mm_slab_walk *w = arg;
-	struct slab_cache_info i;
-	char debug[5];
-
-	if (w->failed)
-		return;
-	slab_cache_get_info(c, &i);
-	mm_slab_debug(i.flags, debug);
-	json_t *aliases = json_array();
-	for (unsigned k = 0; aliases && k < i.nr_aliases && k < SLAB_MAX_ALIASES; k++) {
-		if (!mm_append(aliases, json_string(i.aliases[k]))) {
-			json_decref(aliases);
-			aliases = NULL;
-		}
-	}
-	json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:s,s:I,s:I,s:I}",
-			      "name", i.name, "active-objs", (json_int_t)i.active_objs,
-			      "num-objs", (json_int_t)i.num_objs, "objsize", (json_int_t)i.objsize,
-			      "objperslab", (json_int_t)i.objperslab,
-			      "pagesperslab", (json_int_t)i.pagesperslab,
-			      "active-slabs", (json_int_t)i.active_slabs,
-			      "num-slabs", (json_int_t)i.num_slabs, "aliases", aliases,
-			      "debug", debug, "alloc-slow", (json_int_t)i.alloc_slow,
-			      "free-slow", (json_int_t)i.free_slow,
-			      "free-remote", (json_int_t)i.free_remote);
-	if (!mm_append(w->caches, o))
-		w->failed = true;
-}
-
-json_t *qmp_cmd_slabinfo(struct qmp_session *s, json_t *args, struct qmp_error *err)
-{
-	const struct vm_control *t = s->env->target;
-	struct mm_slab_walk w = { .caches = json_array() };
-
-	(void)args, (void)err;
-	if (!w.caches)
-		return NULL;
-	slab_for_each_cache(t->arena(t->ctx), mm_slab_cache, &w);
-	if (w.failed) {
-		json_decref(w.caches);
-		return NULL;
-	}
-	return json_pack("{s:o}", "caches", w.caches);
 }
 
 json_t *qmp_cmd_frames(struct qmp_session *s, json_t *args, struct qmp_error *err)

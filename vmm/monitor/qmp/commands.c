@@ -35,6 +35,7 @@ static const struct qmp_command commands[] = {
 	{ "human-monitor-command", qmp_cmd_hmp, hmp_params },
 	{ "x-query-buddyinfo", qmp_cmd_buddyinfo, NULL },
 	{ "x-query-slabinfo", qmp_cmd_slabinfo, NULL },
+	{ "x-slabinfo-tune", qmp_cmd_slab_tune, qmp_slab_tune_params },
 	{ "x-query-frames", qmp_cmd_frames, NULL },
 	{ "x-query-p2m", qmp_cmd_p2m, p2m_params },
 	{ "x-query-regions", qmp_cmd_regions, NULL },
