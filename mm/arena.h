@@ -101,6 +101,7 @@ struct mm_arena {
 	struct slab_cache *caches;  /* every cache of this arena, for slabinfo */
 	const struct slab_policy *slab_policy; /* what serves them (slab/slab_policy.h) */
 	void *slab_policy_data;     /* the policy's own (SLOB's pages, SLAB's reaper) */
+	unsigned slab_desc_colour;  /* the next cache descriptor's (caches_lock) */
 	/* and kmalloc's record cache, size classes and vmap area. */
 	struct slab_cache *desc_cache; /* small internal objects (vmap records) */
 	struct kmalloc_set *kmalloc;

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "kmalloc_internal.h"
-#include "slab/slab_internal.h"
+#include "slab/slub_fast.h"
 #include "vmap.h"
 
 static const unsigned kmalloc_sizes[KMALLOC_NR_CLASSES] = {
@@ -78,6 +78,7 @@ int kmalloc_init(struct mm_arena *a)
 	if (!set)
 		return -ENOMEM;
 	a->kmalloc = set;
+	set->policy_kmalloc = a->slab_policy->kmalloc;
 	/* A policy with its own kmalloc (SLOB) has no size-class caches. */
 	for (int i = 0; i < KMALLOC_NR_CLASSES && !a->slab_policy->kmalloc; i++) {
 		struct slab_cache_params p = {
@@ -124,9 +125,10 @@ void *kmalloc_caller(struct mm_arena *a, size_t size, void *caller)
 		}
 		return NULL;
 	}
-	if (__builtin_expect(a->slab_policy->kmalloc != NULL, 0))
-		return a->slab_policy->kmalloc(a, size, caller);
-	return slab_alloc_caller(a->kmalloc->cache[cls], caller);
+	struct kmalloc_set *set = a->kmalloc;
+	if (__builtin_expect(set->policy_kmalloc != NULL, 0))
+		return set->policy_kmalloc(a, size, caller);
+	return slub_alloc_fast(set->cache[cls], caller);
 }
 
 void *kmalloc(struct mm_arena *a, size_t size)
@@ -172,13 +174,19 @@ static struct slab_cache *kmalloc_cache_of(struct mm_arena *a, const void *p,
 
 int kfree_caller(struct mm_arena *a, const void *p, void *caller, const char *who)
 {
-	/* The common case first: an object of one of kmalloc's caches, which
-	 * all live in zone Normal. */
-	struct slab *s = slab_of_zone(&a->zone[ZONE_NORMAL], p);
-	struct slab_cache *sc = s ? __atomic_load_n(&s->cache, __ATOMIC_ACQUIRE) : NULL;
-	if (sc && sc->kmalloc_class && slab_obj_valid(sc, s, p)) {
-		slab_free_caller(sc, (void *)p, caller);
-		return 0;
+	/* The common case first: an object of one of kmalloc's SLUB caches,
+	 * which all live in zone Normal, whose frames' descriptors name their
+	 * cache (slab_new), and which check an object in a few instructions. */
+	const struct mm_zone *z = &a->zone[ZONE_NORMAL];
+	uintptr_t off = (uintptr_t)p - (uintptr_t)z->base;
+	if (__builtin_expect(off < z->bytes && z->slabs != NULL, 1)) {
+		struct slab_cache *sc = __atomic_load_n(&z->slabs[off >> PAGE_SHIFT].cache,
+							__ATOMIC_ACQUIRE);
+		/* p's frame names sc: only the boundary is left to check. */
+		if (__builtin_expect(sc && sc->kmalloc_class && slub_is_boundary(sc, p), 1)) {
+			slub_free_fast(sc, (void *)p, caller, true);
+			return 0;
+		}
 	}
 	if (a->slab_policy->kfree)
 		return a->slab_policy->kfree(a, p, caller, who);

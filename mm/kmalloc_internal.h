@@ -11,6 +11,8 @@
 
 struct kmalloc_set {
 	struct slab_cache *cache[KMALLOC_NR_CLASSES];
+	/* The policy's own kmalloc (SLOB), next to the caches kmalloc reads. */
+	void *(*policy_kmalloc)(struct mm_arena *a, size_t size, void *caller);
 	bool own_desc_cache;        /* kmalloc_init created a->desc_cache */
 	/*
 	 * Counters of kvmalloc_get_stats, bumped with relaxed atomics by any

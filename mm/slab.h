@@ -32,6 +32,7 @@
 /* Other creation flags. */
 #define SLAB_F_NO_MERGE    0x100u  /* never share a cache with another */
 #define SLAB_F_HWCACHE_ALIGN 0x200u /* align objects to 64 bytes */
+#define SLAB_F_NO_SHEAVES  0x400u  /* SLUB: no sheaves, the per-thread freelist only */
 
 #define SLAB_NAME_MAX 32
 #define SLAB_MAX_ALIASES 8

@@ -21,7 +21,7 @@ static bool slab_mergeable(const struct slab_cache *c, size_t size, size_t align
 {
 	if (c->debug || c->ctor || (c->flags & SLAB_F_NO_MERGE))
 		return false;
-	if ((c->flags & SLAB_F_HWCACHE_ALIGN) != (flags & SLAB_F_HWCACHE_ALIGN))
+	if ((c->flags ^ flags) & (SLAB_F_HWCACHE_ALIGN | SLAB_F_NO_SHEAVES))
 		return false;
 	if (c->zone->id != zone || c->stride % align)
 		return false;
@@ -46,17 +46,28 @@ static bool slab_name_taken(struct mm_arena *a, const char *name)
  * are never used: fresh anonymous pages (zero, and resident only once
  * touched) keep the unused slots from costing memory, which a zeroed heap
  * block would not.
+ *
+ * Each descriptor starts at its own offset into its first page (a colour,
+ * as SLAB colours slabs): page-aligned descriptors would put every cache's
+ * hot first line, and each thread's slot, in the same L1 set, and a dozen
+ * kmalloc caches used together would evict one another there.
  */
-static struct slab_cache *slab_desc_alloc(void)
+#define SLAB_DESC_COLOURS 61u   /* cache lines in a page, less a few; odd */
+
+static struct slab_cache *slab_desc_alloc(struct mm_arena *a)
 {
-	void *p = mmap(NULL, sizeof(struct slab_cache), PROT_READ | PROT_WRITE,
+	void *p = mmap(NULL, sizeof(struct slab_cache) + PAGE_SIZE, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
+	if (p == MAP_FAILED)
+		return NULL;
+	unsigned colour = (a->slab_desc_colour++ * 7u) % SLAB_DESC_COLOURS;
+	return (struct slab_cache *)((char *)p + colour * 64u);
 }
 
 static void slab_desc_free(struct slab_cache *c)
 {
-	munmap(c, sizeof(*c));
+	munmap((void *)((uintptr_t)c & ~(uintptr_t)(PAGE_SIZE - 1)),
+	       sizeof(struct slab_cache) + PAGE_SIZE);
 }
 
 /* The per-thread drain of a cache (c->percpu): a leaving thread's slot. */
@@ -72,7 +83,7 @@ static struct slab_cache *slab_cache_new(struct mm_arena *a, const char *name,
 					 size_t align)
 {
 	struct slab_cache *c;
-	c = slab_desc_alloc();
+	c = slab_desc_alloc(a);
 	if (!c)
 		return NULL;
 	c->arena = a;

@@ -51,7 +51,9 @@ enum slab_list {
 };
 
 struct slab {
-	struct slab_cache *cache;   /* NULL: the frame heads no slab */
+	/* NULL: the frame is in no slab. A tail frame's descriptor holds only
+	 * this and frame (its head's); the rest is the head's. */
+	struct slab_cache *cache;
 	void *freelist;             /* holder's free objects (hardened chain) */
 	void *_Atomic remote;       /* frees by other threads (hardened chain) */
 	struct slab *next, *prev;   /* node lists; next also links cpu partial */
@@ -68,18 +70,42 @@ struct slab_list_head {
 };
 
 /*
- * A userspace kmem_cache_cpu: touched only by its thread. Besides the cpu
- * slab, a thread holds the slabs it used up (full) and the ones it freed
+ * A sheaf: an array of free objects a thread allocates from and frees into
+ * with a plain load and store, the objects themselves untouched (no free
+ * pointer is read or written), as Linux's SLUB sheaves.
+ */
+#define SLAB_SHEAF_MAX 60
+struct slab_sheaf {
+	unsigned size;              /* objects in objs[0 .. size), top last */
+	unsigned capacity;          /* the cache's sheaf_capacity */
+	void *objs[SLAB_SHEAF_MAX];
+};
+
+/*
+ * The barn: full sheaves' objects the cache's threads share, kept in one
+ * array under barn_lock, so a sheaf traded with the barn is one copy under
+ * the lock and no sheaf needs memory of its own. At most barn_max objects.
+ */
+#define SLAB_BARN_MAX 1024
+
+/*
+ * A userspace kmem_cache_cpu: touched only by its thread. In front, the
+ * main and spare sheaves (NULL until the thread's first miss; swapped by
+ * pointer). Behind them the cpu slab they are refilled from and flushed
+ * into; besides the cpu slab, a thread holds the slabs it used up (full) and the ones it freed
  * into (partial), so that a batch of frees and the allocations after it
  * take no lock and rebuild no freelist. Full slabs cost no memory (their
  * objects are in use); partial ones are capped by cpu_partial_max.
  */
 struct slab_cpu {
+	struct slab_sheaf *main, *spare;
 	void *freelist;             /* free objects of the cpu slab */
 	uintptr_t slab_base;        /* address of the cpu slab (0: none) */
 	struct slab *slab;
 	struct slab_list_head partial, full;
 	uint64_t alloc_slow, free_slow, free_remote;
+	uint64_t sheaf_refills, sheaf_flushes; /* sheaves filled from and emptied to slabs */
+	struct slab_sheaf sheaf[2];
 } __attribute__((aligned(64)));
 
 /* Owner tracking record (flag U), one for alloc and one for free. */
@@ -90,16 +116,19 @@ struct slab_track {
 };
 
 struct slab_cache {
-	/* Hot fields first: the fast path reads only these and its slot. */
-	const struct slab_policy *policy; /* slub_policy: the fast paths serve it */
+	/* Hot fields first, in the descriptor's first cache line: the fast
+	 * paths and kfree read only these and their slot. */
 	uintptr_t slab_mask;        /* ~(slab bytes - 1): slabs are size-aligned */
-	uintptr_t random;           /* free-pointer hardening key */
 	uintptr_t zone_base;        /* the zone's direct map and descriptors, */
 	uintptr_t zone_bytes;       /* so a free finds its slab with no lookup */
 	struct slab *zone_slabs;
 	unsigned slab_used;         /* objects * stride: bytes of a slab in objects */
-	unsigned offset;            /* free pointer offset inside a slot */
 	unsigned stride;            /* bytes from one object slot to the next */
+	uint32_t reciprocal;        /* for offset / stride without a division */
+	int kmalloc_class;          /* class + 1 for kmalloc's caches, else 0 */
+	const struct slab_policy *policy; /* slub_policy: the fast paths serve it */
+	uintptr_t random;           /* free-pointer hardening key */
+	unsigned offset;            /* free pointer offset inside a slot */
 	unsigned debug;             /* SLAB_F_DEBUG_MASK bits in force */
 	unsigned order;
 	unsigned objects;           /* per slab */
@@ -107,12 +136,11 @@ struct slab_cache {
 	unsigned align;
 	unsigned red_left;          /* left red zone bytes (Z) before the object */
 	unsigned track_offset;      /* where the two slab_track records start (U) */
-	uint32_t reciprocal;        /* for offset / stride without a division */
 	unsigned flags;             /* creation flags */
 	unsigned min_partial;
-	int kmalloc_class;          /* class + 1 for kmalloc's caches, else 0 */
 	unsigned cpu_partial_max;   /* slabs a thread keeps on its partial list */
 	unsigned cpu_full_max;      /* and on its full list */
+	unsigned sheaf_capacity;    /* objects per sheaf; 0: no sheaves */
 	void (*ctor)(void *);
 	struct mm_arena *arena;
 	struct mm_zone *zone;
@@ -127,6 +155,9 @@ struct slab_cache {
 	_Atomic uint64_t remote_frees;
 
 	pthread_mutex_t shared_lock; /* serializes users of the shared slot */
+	pthread_mutex_t barn_lock;
+	unsigned barn_nr, barn_max;
+	void *barn[SLAB_BARN_MAX];
 	struct mm_percpu_owner percpu;
 	char name[SLAB_NAME_MAX];
 	unsigned refs;               /* one per name: the own name and each alias */
@@ -137,6 +168,13 @@ struct slab_cache {
 
 	struct slab_cpu cpu[MM_MAX_THREADS + 1];
 };
+
+/* A sheaf's size is written by its thread only, and read by slabinfo from
+ * any thread: relaxed stores (one plain move) keep that race-free. */
+static inline void slab_sheaf_set_size(struct slab_sheaf *sh, unsigned n)
+{
+	__atomic_store_n(&sh->size, n, __ATOMIC_RELAXED);
+}
 
 /* Free pointer: ptr ^ random ^ bswap(address where it is stored). */
 static inline void **slab_fp_addr(const struct slab_cache *c, void *obj)
@@ -182,6 +220,25 @@ static inline uintptr_t slab_base(const struct slab_cache *c, const struct slab 
 static inline unsigned slab_obj_index(const struct slab_cache *c, uintptr_t offset)
 {
 	return (unsigned)(((uint64_t)offset * c->reciprocal) >> 32);
+}
+
+/* obj is an object boundary of a live slab of SLUB cache c: a mask, a
+ * shift, a multiply and the cache named by obj's frame's descriptor (every
+ * frame of a slab names it: slab_new), no lookup. Other policies' caches
+ * have slab_used 0 and never match. */
+static inline bool slub_is_boundary(const struct slab_cache *c, const void *obj)
+{
+	uintptr_t off = (uintptr_t)obj & ~c->slab_mask;
+	return off < c->slab_used && (uintptr_t)slab_obj_index(c, off) * c->stride == off;
+}
+
+static inline bool slub_is_object(const struct slab_cache *c, const void *obj)
+{
+	uintptr_t in_zone = (uintptr_t)obj - c->zone_base;
+	if (!slub_is_boundary(c, obj) || in_zone >= c->zone_bytes)
+		return false;
+	const struct slab *s = &c->zone_slabs[in_zone >> PAGE_SHIFT];
+	return __atomic_load_n(&s->cache, __ATOMIC_RELAXED) == c;
 }
 
 /* The slot start of the object at obj (the object follows the left red zone). */
@@ -275,7 +332,22 @@ void slab_quarantine_locked(struct slab_cache *c, struct slab *s, const char *wh
 void slab_discard(struct slab_cache *c, struct slab *s);
 struct slab *slab_new(struct slab_cache *c);
 
-/* slab_cpu.c */
+/* slub_alloc.c, slub_free.c: one object from and to the thread's cpu slab
+ * and what it holds (slot idx, which the caller owns), behind the sheaves. */
+void *slub_take(struct slab_cache *c, int idx);
+void slub_put(struct slab_cache *c, void *obj, int idx);
+
+/* slub_sheaf.c */
+unsigned slub_sheaf_capacity(size_t object_size);
+void *slub_sheaf_alloc(struct slab_cache *c, int idx);
+void slub_sheaf_free(struct slab_cache *c, void *obj, int idx);
+/* Empties slot idx's sheaves into the slabs; and the barn. */
+void slub_sheaf_flush(struct slab_cache *c, int idx);
+void slub_barn_flush(struct slab_cache *c);
+/* Free objects in sheaves and the barn (slabinfo's held_objs). */
+unsigned long slub_sheaf_held(struct slab_cache *c);
+
+/* slub_cpu.c */
 void slab_release_list_locked(struct slab_cache *c, struct slab_list_head *h);
 void slab_park_full(struct slab_cache *c, struct slab_cpu *cpu);
 void slab_held_unfull(struct slab_cache *c, struct slab_cpu *cpu, struct slab *s);

@@ -69,6 +69,8 @@ void slab_discard(struct slab_cache *c, struct slab *s)
 	slab_unlist_locked(c, s);
 	uint32_t frame = s->frame;
 	__atomic_store_n(&s->cache, NULL, __ATOMIC_RELEASE);
+	for (unsigned i = 1; i < 1u << c->order; i++)
+		__atomic_store_n(&s[i].cache, NULL, __ATOMIC_RELEASE);
 	memset(s, 0, sizeof(*s));
 	atomic_store(&s->owner, SLAB_OWNER_NODE);
 	mm_frames_free(c->zone, frame, c->order);
@@ -115,6 +117,13 @@ struct slab *slab_new(struct slab_cache *c)
 		head = obj;
 	}
 	s->freelist = head;
+	/* The tail frames' descriptors name the cache too (and their head),
+	 * so that kfree finds the cache of any address in one load. */
+	for (unsigned i = 1; i < 1u << c->order; i++) {
+		struct slab *t = &c->zone->slabs[fi + i];
+		t->frame = (uint32_t)fi;
+		__atomic_store_n(&t->cache, c, __ATOMIC_RELEASE);
+	}
 	__atomic_store_n(&s->cache, c, __ATOMIC_RELEASE);
 	c->nr_slabs++;
 	c->slabs_allocated++;

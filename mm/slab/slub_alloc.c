@@ -1,15 +1,15 @@
 /*
- * SLUB allocation: the per-thread fast path (pop the cpu freelist) and the
- * slow path behind it (remote frees into the cpu slab, the thread's held
+ * SLUB allocation: the entry (slub_fast.h's fast path: pop the main
+ * sheaf) and its miss path, and behind the
+ * sheaves (slub_sheaf.c) the per-thread one (pop the cpu freelist) and the
+ * slow path behind that (remote frees into the cpu slab, the thread's held
  * slabs, the node partial list, a new slab). slab_alloc is every policy's
  * entry: debug caches go to slab_debug.c, other policies' caches (which
- * never have a cpu freelist) to their policy.
+ * never have a sheaf) to their policy.
  */
 #include <errno.h>
-#include "slab_internal.h"
+#include "slub_fast.h"
 
-#define likely(x) __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
 
 static void *slab_alloc_slow(struct slab_cache *c, int idx)
 {
@@ -57,31 +57,29 @@ static void *slab_alloc_slow(struct slab_cache *c, int idx)
 	return obj;
 }
 
-static void *slab_alloc_shared(struct slab_cache *c)
+/*
+ * One object from the thread's cpu freelist (SLUB's per-thread path), or
+ * from the slow path behind it. A use-after-free write into a free object
+ * shows up as a next pointer outside the cpu slab: that object is handed
+ * out, the rest of the chain dropped rather than followed.
+ */
+void *slub_take(struct slab_cache *c, int idx)
 {
-	pthread_mutex_lock(&c->shared_lock);
-	void *obj = slab_alloc_slow(c, SLAB_SHARED_SLOT);
-	pthread_mutex_unlock(&c->shared_lock);
-	return obj;
-}
-
-/* Everything the inline fast path does not handle: debug caches, threads
- * without a slot, an empty cpu freelist, a corrupt free pointer. */
-static __attribute__((noinline)) void *slab_alloc_miss(struct slab_cache *c, void *caller)
-{
-	if (c->debug)
-		return slab_alloc_debug(c, caller);
-	if (c->policy->alloc)   /* another policy's cache */
-		return c->policy->alloc(c, caller);
-	int idx = mm_thread_idx();
-	if (idx < 0)
-		return slab_alloc_shared(c);
 	struct slab_cpu *cpu = &c->cpu[idx];
 	void *obj = cpu->freelist;
-	if (obj) {
-		/* A use-after-free write into a free object shows up as a next
-		 * pointer outside the cpu slab: hand out this object, drop the
-		 * rest of the chain rather than follow it. */
+	if (likely(obj)) {
+		void *next = slab_get_fp(c, obj);
+		if (likely(((uintptr_t)next & c->slab_mask) == cpu->slab_base || !next)) {
+			cpu->freelist = next;
+			/* As SLUB's prefetch_freepointer: the next pop reads
+			 * there, and a chain of cold objects would otherwise
+			 * cost one cache miss after another. In integers:
+			 * when the list has just emptied, NEXT is NULL, and
+			 * NULL plus an offset is undefined in C (a prefetch of
+			 * a bad address itself is harmless). */
+			__builtin_prefetch((const void *)((uintptr_t)next + c->offset));
+			return obj;
+		}
 		slab_report_object(c, cpu->slab, obj, "Freepointer corrupt; rest of freelist leaked");
 		cpu->freelist = NULL;
 		c->bad_frees++;
@@ -90,41 +88,35 @@ static __attribute__((noinline)) void *slab_alloc_miss(struct slab_cache *c, voi
 	return slab_alloc_slow(c, idx);
 }
 
-/*
- * The fast path: pop the cpu freelist. Debug caches never have a cpu
- * freelist, so they fall through to the miss path without a test here.
- */
-static inline __attribute__((always_inline)) void *slab_alloc_inline(struct slab_cache *c,
-								     void *caller)
+static void *slab_alloc_shared(struct slab_cache *c)
 {
-	int i = mm_thread_idx_plus1;
-	if (likely(i > 0)) {
-		struct slab_cpu *cpu = &c->cpu[i - 1];
-		void *obj = cpu->freelist;
-		if (likely(obj)) {
-			void *next = slab_get_fp(c, obj);
-			if (likely(((uintptr_t)next & c->slab_mask) == cpu->slab_base || !next)) {
-				cpu->freelist = next;
-				/* As SLUB's prefetch_freepointer: the next pop reads
-				 * there, and a chain of cold objects would otherwise
-				 * cost one cache miss after another. In integers:
-				 * when the list has just emptied, NEXT is NULL, and
-				 * NULL plus an offset is undefined in C (a prefetch
-				 * of a bad address itself is harmless). */
-				__builtin_prefetch((const void *)((uintptr_t)next + c->offset));
-				return obj;
-			}
-		}
-	}
-	return slab_alloc_miss(c, caller);
+	pthread_mutex_lock(&c->shared_lock);
+	void *obj = slub_take(c, SLAB_SHARED_SLOT);
+	pthread_mutex_unlock(&c->shared_lock);
+	return obj;
+}
+
+/* Everything the inline fast path (slub_fast.h) does not handle: debug
+ * caches, other policies' caches, threads without a slot, an empty main
+ * sheaf. */
+__attribute__((noinline)) void *slab_alloc_miss(struct slab_cache *c, void *caller)
+{
+	if (c->debug)
+		return slab_alloc_debug(c, caller);
+	if (c->policy->alloc)   /* another policy's cache */
+		return c->policy->alloc(c, caller);
+	int idx = mm_thread_idx();
+	if (idx < 0)
+		return slab_alloc_shared(c);
+	return slub_sheaf_alloc(c, idx);
 }
 
 void *slab_alloc_caller(struct slab_cache *c, void *caller)
 {
-	return slab_alloc_inline(c, caller);
+	return slub_alloc_fast(c, caller);
 }
 
 void *slab_alloc(struct slab_cache *c)
 {
-	return slab_alloc_inline(c, __builtin_return_address(0));
+	return slub_alloc_fast(c, __builtin_return_address(0));
 }

@@ -1,14 +1,14 @@
 /*
- * SLUB freeing: the per-thread fast paths (objects of the cpu slab or of a
- * slab the thread holds), remote frees into slabs other threads hold, and
+ * SLUB freeing: the entry (slub_fast.h's fast path: push onto the main
+ * sheaf) and its miss path, and, behind the
+ * sheaves (slub_sheaf.c), the per-thread paths (objects of the cpu slab or
+ * of a slab the thread holds), remote frees into slabs other threads hold, and
  * frees into node-held slabs, which the freeing thread adopts. slab_free is
  * every policy's entry: other policies' caches (slab_used 0, so no fast
  * path matches) and debug caches go on from the miss path.
  */
-#include "slab_internal.h"
+#include "slub_fast.h"
 
-#define likely(x) __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
 
 static void slab_free_remote(struct slab_cache *c, struct slab *s, void *obj)
 {
@@ -106,8 +106,48 @@ static void slab_free_slow(struct slab_cache *c, void *obj, int idx)
 	}
 }
 
-static __attribute__((noinline)) void slab_free_miss(struct slab_cache *c, void *obj,
-							  void *caller)
+/*
+ * One object back to its slab by SLUB's per-thread paths: onto the cpu
+ * freelist when it is of the cpu slab, onto the freelist of a slab this
+ * thread holds, or by the slow path (remote frees, node-held slabs, and
+ * every report of a bad pointer). Slot idx is the caller's.
+ */
+void slub_put(struct slab_cache *c, void *obj, int idx)
+{
+	struct slab_cpu *cpu = &c->cpu[idx];
+	uintptr_t head = (uintptr_t)obj & c->slab_mask;
+	uintptr_t off = (uintptr_t)obj - head;
+	bool boundary = off < c->slab_used &&
+			(uintptr_t)slab_obj_index(c, off) * c->stride == off;
+	if (head == cpu->slab_base) {
+		if (likely(boundary && obj != cpu->freelist)) {
+			slab_set_fp(c, obj, cpu->freelist);
+			cpu->freelist = obj;
+			return;
+		}
+	} else if (head - c->zone_base < c->zone_bytes) {
+		struct slab *s = &c->zone_slabs[(head - c->zone_base) >> PAGE_SHIFT];
+		if (likely(s->cache == c && boundary &&
+			   atomic_load_explicit(&s->owner, memory_order_relaxed) == idx &&
+			   obj != s->freelist && s->inuse)) {
+			slab_set_fp(c, obj, s->freelist);
+			s->freelist = obj;
+			s->inuse--;
+			if (unlikely(s->list == SLAB_LIST_CPU_FULL))
+				slab_held_unfull(c, cpu, s);
+			return;
+		}
+	}
+	if (obj == cpu->freelist) {
+		slab_report_object(c, cpu->slab, obj, "Object already free");
+		c->bad_frees++;
+		return;
+	}
+	slab_free_slow(c, obj, idx);
+}
+
+/* Everything the inline fast path (slub_fast.h) does not handle. */
+__attribute__((noinline)) void slab_free_miss(struct slab_cache *c, void *obj, void *caller)
 {
 	if (!obj)
 		return;
@@ -121,66 +161,20 @@ static __attribute__((noinline)) void slab_free_miss(struct slab_cache *c, void 
 	}
 	int idx = mm_thread_idx();
 	if (idx >= 0) {
-		struct slab_cpu *cpu = &c->cpu[idx];
-		if (obj == cpu->freelist) {
-			slab_report_object(c, cpu->slab, obj, "Object already free");
-			c->bad_frees++;
-			return;
-		}
-		slab_free_slow(c, obj, idx);
+		slub_sheaf_free(c, obj, idx);
 		return;
 	}
 	pthread_mutex_lock(&c->shared_lock);
-	slab_free_slow(c, obj, SLAB_SHARED_SLOT);
+	slub_put(c, obj, SLAB_SHARED_SLOT);
 	pthread_mutex_unlock(&c->shared_lock);
-}
-
-/*
- * The fast paths: an object of this thread's cpu slab goes on the cpu
- * freelist; an object of another slab this thread holds goes on that
- * slab's freelist. Slabs are aligned to their size, so the slab is
- * found with a mask and its descriptor with a shift. Both check that the
- * pointer is an object boundary and not the freelist head.
- */
-static inline __attribute__((always_inline)) void slab_free_inline(struct slab_cache *c,
-								   void *obj, void *caller)
-{
-	int i = mm_thread_idx_plus1;
-	if (likely(i > 0)) {
-		struct slab_cpu *cpu = &c->cpu[i - 1];
-		uintptr_t head = (uintptr_t)obj & c->slab_mask;
-		uintptr_t off = (uintptr_t)obj - head;
-		bool boundary = off < c->slab_used &&
-				(uintptr_t)slab_obj_index(c, off) * c->stride == off;
-		if (likely(head == cpu->slab_base)) {
-			if (likely(boundary && obj != cpu->freelist)) {
-				slab_set_fp(c, obj, cpu->freelist);
-				cpu->freelist = obj;
-				return;
-			}
-		} else if (head - c->zone_base < c->zone_bytes) {
-			struct slab *s = &c->zone_slabs[(head - c->zone_base) >> PAGE_SHIFT];
-			if (likely(s->cache == c && boundary &&
-				   atomic_load_explicit(&s->owner, memory_order_relaxed) == i - 1 &&
-				   obj != s->freelist && s->inuse)) {
-				slab_set_fp(c, obj, s->freelist);
-				s->freelist = obj;
-				s->inuse--;
-				if (unlikely(s->list == SLAB_LIST_CPU_FULL))
-					slab_held_unfull(c, cpu, s);
-				return;
-			}
-		}
-	}
-	slab_free_miss(c, obj, caller);
 }
 
 void slab_free_caller(struct slab_cache *c, void *obj, void *caller)
 {
-	slab_free_inline(c, obj, caller);
+	slub_free_fast(c, obj, caller, false);
 }
 
 void slab_free(struct slab_cache *c, void *obj)
 {
-	slab_free_inline(c, obj, __builtin_return_address(0));
+	slub_free_fast(c, obj, __builtin_return_address(0), false);
 }

@@ -8,18 +8,42 @@
  */
 #include "slab_internal.h"
 
+/* The barn holds up to SLAB_BARN_BYTES of objects (at least four sheaves):
+ * enough that a thread's batch of a thousand small objects, or a few
+ * hundred large ones, goes round without touching a slab. */
+#define SLAB_BARN_BYTES (4096u << 10)
+
 static int slub_cache_init(struct slab_cache *c, size_t size, size_t align, int order)
 {
-	return slab_cache_layout(c, size, align, order);
+	int rc = slab_cache_layout(c, size, align, order);
+	if (rc)
+		return rc;
+	if (!c->debug && !(c->flags & SLAB_F_NO_SHEAVES)) {
+		c->sheaf_capacity = slub_sheaf_capacity(c->object_size);
+		unsigned max = SLAB_BARN_BYTES / c->stride;
+		if (max < 4 * c->sheaf_capacity)
+			max = 4 * c->sheaf_capacity;
+		c->barn_max = max < SLAB_BARN_MAX ? max : SLAB_BARN_MAX;
+	}
+	pthread_mutex_init(&c->barn_lock, NULL);
+	return 0;
+}
+
+static void slub_drain(struct slab_cache *c, int idx)
+{
+	slub_sheaf_flush(c, idx);
+	slab_cpu_flush(c, idx);
 }
 
 /* Slabs that still hold objects are reported and leaked: handing them to
  * the buddy would let a stale pointer write into someone else's frame. */
 static void slub_cache_fini(struct slab_cache *c)
 {
+	slub_barn_flush(c);
 	for (int i = 0; i <= MM_MAX_THREADS; i++)
-		slab_cpu_flush(c, i);
+		slub_drain(c, i);
 	slub_shrink(c);
+	pthread_mutex_destroy(&c->barn_lock);
 	pthread_mutex_lock(&c->node_lock);
 	unsigned long leaked = c->partial.nr + c->full.nr;
 	pthread_mutex_unlock(&c->node_lock);
@@ -68,6 +92,7 @@ static void slub_get_info(struct slab_cache *c, struct slab_cache_info *info)
 			info->cpu_slabs++;
 	}
 	info->free_remote = atomic_load(&c->remote_frees);
+	info->held_objs = slub_sheaf_held(c);
 }
 
 
@@ -81,5 +106,5 @@ const struct slab_policy slub_policy = {
 	.shrink = slub_shrink,
 	.validate = slub_validate,
 	.get_info = slub_get_info,
-	.drain = slab_cpu_flush,
+	.drain = slub_drain,
 };

@@ -1,6 +1,7 @@
 /*
  * SLUB's shrinking: empty slabs go back to the buddy, those this thread and
- * the shared slot hold too, while the node lists keep nothing empty. Run
+ * the shared slot hold too (after this thread's sheaves and the barn have
+ * given their objects back), while the node lists keep nothing empty. Run
  * when a user asks (slab_cache_shrink, slab_shrink_all) and as a cache goes
  * away.
  */
@@ -8,7 +9,12 @@
 
 size_t slub_shrink(struct slab_cache *c)
 {
+	/* Objects first (the barn's go to this thread's held slabs), then
+	 * the slabs that hold them. */
 	int idx = mm_thread_idx();
+	if (idx >= 0)
+		slub_sheaf_flush(c, idx);
+	slub_barn_flush(c);
 	if (idx >= 0)
 		slab_cpu_flush(c, idx);
 	pthread_mutex_lock(&c->shared_lock);

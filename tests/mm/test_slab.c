@@ -88,7 +88,8 @@ Test(slab, bad_parameters_are_refused)
 Test(slab, free_pointer_is_hardened)
 {
 	struct mm_arena *a = fixture_arena(4);
-	struct slab_cache *c = fixture_cache(a, "hard", 64, SLAB_F_NO_MERGE);
+	/* The free pointer is the per-thread freelist's: no sheaf in front. */
+	struct slab_cache *c = fixture_cache(a, "hard", 64, SLAB_F_NO_MERGE | SLAB_F_NO_SHEAVES);
 	void *x = slab_alloc(c), *y = slab_alloc(c);
 	slab_free(c, x);
 	slab_free(c, y);   /* y's free pointer now leads to x */
@@ -244,7 +245,8 @@ Test(slab, constructor_runs_once_per_new_object)
 Test(slab, slabinfo_is_version_2_1)
 {
 	struct mm_arena *a = fixture_arena(4);
-	struct slab_cache *c = fixture_cache(a, "bio-312", 312, SLAB_F_NO_MERGE);
+	/* No sheaf refilled ahead of the twelve objects: one slab. */
+	struct slab_cache *c = fixture_cache(a, "bio-312", 312, SLAB_F_NO_MERGE | SLAB_F_NO_SHEAVES);
 	void *objs[12];
 	for (int i = 0; i < 12; i++)
 		objs[i] = slab_alloc(c);
@@ -383,7 +385,9 @@ Test(slab_bad_calls, hidden_double_free_never_reaches_the_buddy)
 Test(slab_bad_calls, write_after_free_into_free_pointer_is_caught)
 {
 	struct mm_arena *a = fixture_arena(4);
-	struct slab_cache *c = fixture_cache(a, "uaf", 64, SLAB_F_NO_MERGE);
+	/* A sheaf holds freed objects by address, their bytes untouched; the
+	 * free pointer is written when they reach the slab's freelist. */
+	struct slab_cache *c = fixture_cache(a, "uaf", 64, SLAB_F_NO_MERGE | SLAB_F_NO_SHEAVES);
 	report_capture_start();
 	char *x = slab_alloc(c);
 	slab_free(c, x);
