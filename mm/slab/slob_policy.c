@@ -83,7 +83,7 @@ static const char *slob_cache_free_locked(struct slob_arena *sa, struct slab_cac
 {
 	struct slab *s = slob_lookup(sa, obj);
 	if (!s)
-		return "Object is not in a SLOB page (foreign pointer)";
+		return "Object is not in a slab page (foreign pointer)";
 	if (s->list == SLAB_LIST_SLOB_BIG) {
 		if (obj != mm_frame_ptr(sa->zone, s->frame))
 			return "Invalid object pointer";
@@ -149,11 +149,13 @@ static void slob_cache_get_info(struct slab_cache *c, struct slab_cache_info *in
 	info->bad_frees = atomic_load(&c->bad_frees);
 	info->size = c->object_size;
 	info->objsize = c->stride;
+	/* No slabs of its own: a sum of num_slabs * pagesperslab over the
+	 * caches plus slob_arena_stats' pages_held counts each frame once. */
 	if (slob_cache_big(c)) {
-		/* Each object is a block of its own: those are countable. */
 		info->objperslab = 1;
 		info->pagesperslab = 1u << c->order;
-		info->active_slabs = info->num_slabs = info->active_objs;
+		info->uncounted = "slabs: each object is a block of pagesperslab pages, "
+				  "counted in slob_arena_stats";
 	} else {
 		info->uncounted = "slabs: SLOB pages are shared by every cache and kmalloc "
 				  "(slob_arena_stats counts them)";
