@@ -74,7 +74,9 @@ Test(xquery, slabinfo)
 	bool seen_test = false, seen_p2m = false;
 
 	EXPECT_KEYS(r, "caches");
-	cr_assert_gt(json_array_size(json_object_get(r, "caches")), 5);
+	/* SLOB has no kmalloc caches: the arena's own and this test's remain. */
+	cr_assert_gt(json_array_size(json_object_get(r, "caches")),
+		     strcmp(slab_policy_name(s.arena), "slob") ? 5 : 1);
 	json_array_foreach(json_object_get(r, "caches"), i, cache) {
 		EXPECT_KEYS(cache, "name", "active-objs", "num-objs", "objsize", "objperslab",
 			    "pagesperslab", "active-slabs", "num-slabs", "aliases", "debug",
