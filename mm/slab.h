@@ -143,6 +143,23 @@ int slab_cache_tune(struct mm_arena *a, const char *name, const struct slab_tuna
  * SLAB_REAP_MS). Returns frames freed. */
 #define SLAB_REAP_MS 2000
 size_t slab_reap(struct mm_arena *a);
+/*
+ * SLOB's numbers, which are the arena's: its pages are shared by every cache
+ * and by kmalloc. pages[] are the partially free pages of the small (blocks
+ * < 256 B), medium (< 1 KiB) and large (< 4 KiB) lists; free_bytes their
+ * free space. -EOPNOTSUPP when the arena runs another policy.
+ */
+struct slob_arena_stats {
+	unsigned long pages[3];
+	unsigned long full_pages;       /* pages with no free unit */
+	unsigned long big_blocks;       /* blocks of whole pages (>= a page) */
+	unsigned long big_pages;        /* the frames those hold */
+	unsigned long pages_held;       /* every frame SLOB holds now */
+	unsigned long free_bytes;
+	uint64_t pages_allocated, pages_freed; /* small-block pages from and to the buddy */
+	uint64_t bad_frees;             /* refused frees (kmalloc's and caches') */
+};
+int slob_arena_stats(struct mm_arena *a, struct slob_arena_stats *out);
 /* Calls fn for each cache of the arena (merged caches once), in creation order. */
 void slab_for_each_cache(struct mm_arena *a, void (*fn)(struct slab_cache *c, void *arg),
 			 void *arg);

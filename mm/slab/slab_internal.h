@@ -48,6 +48,8 @@ enum slab_list {
 	SLAB_LIST_PARTIAL,    /* node partial list */
 	SLAB_LIST_FULL,       /* node full list */
 	SLAB_LIST_QUARANTINE, /* corrupt: kept away from the buddy for good */
+	SLAB_LIST_SLOB_PAGE,  /* a SLOB page of small blocks (cache NULL; slob_internal.h) */
+	SLAB_LIST_SLOB_BIG,   /* head of a SLOB block of whole pages (cache NULL) */
 };
 
 struct slab {
@@ -62,6 +64,7 @@ struct slab {
 	_Atomic int8_t owner;       /* thread index holding it, or SLAB_OWNER_NODE */
 	uint8_t list;               /* enum slab_list */
 	uint32_t frame;             /* head frame index in zone */
+	uint32_t slob_size;         /* SLOB_BIG: bytes asked for (fits the padding) */
 };
 
 struct slab_list_head {

@@ -35,6 +35,38 @@ struct slab_cache *fixture_cache(struct mm_arena *a, const char *name, size_t si
 	return c;
 }
 
+bool fixture_policy_is(struct mm_arena *a, const char *name)
+{
+	return !strcmp(slab_policy_name(a), name);
+}
+
+void fixture_require_policy(struct mm_arena *a, const char *name)
+{
+	if (fixture_policy_is(a, name))
+		return;
+	const char *runs = slab_policy_name(a);
+	fixture_finish(a);
+	cr_skip_test("about %s's internals; the arena runs %s", name, runs);
+}
+
+static void fixture_validate_one(struct slab_cache *c, void *arg)
+{
+	if (slab_cache_validate(c))
+		*(int *)arg = -1;
+}
+
+int fixture_validate_of(struct mm_arena *a, const void *p)
+{
+	struct slab_cache *c = slab_cache_of(a, p);
+	if (c)
+		return slab_cache_validate(c);
+	cr_assert(fixture_policy_is(a, "slob"), "%p is in no cache under %s", p,
+		  slab_policy_name(a));
+	int rc = 0;
+	slab_for_each_cache(a, fixture_validate_one, &rc);
+	return rc;
+}
+
 void fixture_check_i1(struct mm_arena *a)
 {
 	uint64_t counts[MM_NR_ZONES][FRAME_NR_OWNER_STATES];

@@ -7,6 +7,7 @@
 #ifndef TESTS_MM_FIXTURE_H
 #define TESTS_MM_FIXTURE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "mm/arena.h"
 
@@ -17,6 +18,16 @@ struct mm_arena *fixture_arena_cfg(const struct mm_arena_config *cfg);
 /* A slab cache with the order chosen for it; fails the test if refused. */
 struct slab_cache *fixture_cache(struct mm_arena *a, const char *name, size_t size,
 				 unsigned flags);
+/* The arena's slab policy is name ("slub", "slab", "slob"): for the few
+ * assertions about one policy's internals. */
+bool fixture_policy_is(struct mm_arena *a, const char *name);
+/* Ends a test about another policy's internals: finishes the arena and
+ * skips the rest unless the arena runs policy name. */
+void fixture_require_policy(struct mm_arena *a, const char *name);
+/* slab_cache_validate of p's cache; under a policy whose objects have no
+ * cache of their own (SLOB: slab_cache_of is NULL), of every cache of the
+ * arena, which checks the pages they share. */
+int fixture_validate_of(struct mm_arena *a, const void *p);
 /* Asserts I1 on every zone. */
 void fixture_check_i1(struct mm_arena *a);
 /*

@@ -280,10 +280,15 @@ Test(kvmalloc, small_sizes_fall_back_to_frames_when_no_slab_fits)
 	size_t nr_odd;
 	uint32_t *odd = fragment_zone(z, &nr_odd);
 
-	cr_assert_null(kmalloc(a, 2048), "kmalloc-2k found a slab on a fragmented zone");
+	/* SLOB serves 2 KiB from single frames, which the zone still has. */
+	bool slob = fixture_policy_is(a, "slob");
+	void *k = kmalloc(a, 2048);
+	cr_assert(slob ? k != NULL : k == NULL, "kmalloc-2k %s a slab on a fragmented zone",
+		  k ? "found" : "found no");
+	kfree(a, k);
 	uint8_t *small = kvzalloc(a, 2048);
 	cr_assert_not_null(small, "kvzalloc(2 KiB) on a fragmented zone: %s", strerror(errno));
-	cr_assert_str_eq(kvmalloc_kind(a, small), "contig");
+	cr_assert_str_eq(kvmalloc_kind(a, small), slob ? "kmalloc" : "contig");
 	uint8_t *large = kvmalloc(a, 8192);
 	cr_assert_not_null(large, "kvmalloc(8 KiB) on a fragmented zone: %s", strerror(errno));
 	cr_assert_str_eq(kvmalloc_kind(a, large), "scattered");
@@ -294,7 +299,7 @@ Test(kvmalloc, small_sizes_fall_back_to_frames_when_no_slab_fits)
 	kvfree(a, small);
 	kvfree(a, large);
 	struct kvmalloc_stats st = stats(a);
-	cr_assert_eq(st.frees_contig, 1);
+	cr_assert_eq(st.frees_contig, slob ? 0 : 1);
 	cr_assert_eq(st.frees_scattered, 1);
 	unfragment_zone(z, odd, nr_odd);
 	fixture_finish(a);
@@ -487,7 +492,7 @@ Test(kvmalloc, double_kvfree_is_detected)
 	report_capture_stop();
 	cr_assert_neq(report_capture_text()[0], 0, "double kvfree of a kmalloc object not reported");
 	void *again = kmalloc(a, 64);
-	cr_assert_eq(slab_cache_validate(slab_cache_of(a, again)), 0);
+	cr_assert_eq(fixture_validate_of(a, again), 0);
 	kfree(a, again);
 	fixture_finish(a);
 }

@@ -138,6 +138,10 @@ static uint64_t model_unexplained_vmm(struct model *m)
 		slab_cache_get_info(l.c[i], &info);
 		slab_frames += (uint64_t)info.num_slabs * info.pagesperslab;
 	}
+	/* SLOB's pages are the arena's, shared by its caches and kmalloc. */
+	struct slob_arena_stats slob;
+	if (slob_arena_stats(m->a, &slob) == 0)
+		slab_frames += slob.pages_held;
 	return counts[ZONE_NORMAL][FRAME_VMM] - slab_frames - m->frames;
 }
 
@@ -251,8 +255,11 @@ static bool model_alloc_one(struct model *m, struct model_alloc *al)
 		al->p = kmalloc(m->a, size);
 		if (!al->p)
 			return false;
-		MODEL_ASSERT(m, ksize(m->a, al->p) == kmalloc_class_size(kmalloc_class(size)),
-			     "ksize of kmalloc(%zu) is %zu", size, ksize(m->a, al->p));
+		/* SLOB has no size classes: ksize is the size asked for. */
+		size_t want = fixture_policy_is(m->a, "slob") ? size :
+			      kmalloc_class_size(kmalloc_class(size));
+		MODEL_ASSERT(m, ksize(m->a, al->p) == want, "ksize of kmalloc(%zu) is %zu", size,
+			     ksize(m->a, al->p));
 		al->kind = M_KMALLOC;
 		al->size = ksize(m->a, al->p);
 		al->frames = 0;

@@ -75,7 +75,9 @@ Test(xquery, slabinfo)
 
 	EXPECT_KEYS(r, "policy", "caches");
 	cr_assert_str_eq(json_string_value(json_object_get(r, "policy")), slab_policy_name(s.arena));
-	cr_assert_gt(json_array_size(json_object_get(r, "caches")), 5);
+	/* SLOB has no kmalloc caches: the arena's own and this test's remain. */
+	cr_assert_gt(json_array_size(json_object_get(r, "caches")),
+		     strcmp(slab_policy_name(s.arena), "slob") ? 5 : 1);
 	json_array_foreach(json_object_get(r, "caches"), i, cache) {
 		EXPECT_KEYS(cache, "name", "policy", "active-objs", "num-objs", "objsize", "objperslab",
 			    "pagesperslab", "active-slabs", "num-slabs", "aliases", "debug",

@@ -390,7 +390,8 @@ void mm_load_finish(struct mm_load *l)
 		if (info.active_objs)
 			stress_fail("%s: %lu objects still in use at the end", CACHE_NAME,
 				    info.active_objs);
-		if (!info.free_remote && !stress_failed())
+		/* SLOB has one lock and no remote frees to count. */
+		if (!info.free_remote && strcmp(info.policy, "slob") && !stress_failed())
 			stress_fail("%s: no remote free reached the slow path", CACHE_NAME);
 		slab_cache_destroy(l->cache, CACHE_NAME);
 	}

@@ -19,6 +19,10 @@ void test_need_kvm(void);
 void test_need_qemu(void);
 /* QEMU alone, for what it runs without KVM (TCG): a failure when CI=true. */
 void test_need_qemu_binary(void);
+/* Skips the test, saying why, when arena a's slab runs POLICY: for the few
+ * tests whose premise one policy's way of holding memory cannot give. */
+struct mm_arena;
+void test_skip_under_slab(const struct mm_arena *a, const char *policy, const char *why);
 /* Makes a fresh private directory NAME-XXXXXX under $TMPDIR (or the
  * system's temporary directory) and puts its path in buf. */
 #include <stddef.h>
