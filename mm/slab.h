@@ -164,6 +164,10 @@ int slob_arena_stats(struct mm_arena *a, struct slob_arena_stats *out);
 void slab_for_each_cache(struct mm_arena *a, void (*fn)(struct slab_cache *c, void *arg),
 			 void *arg);
 
+/* Frames the slab holds now, whatever the policy: every cache's slabs, and
+ * SLOB's pages, which are the arena's rather than a cache's. */
+size_t slab_frames_held(struct mm_arena *a);
+
 /* /proc/slabinfo version 2.1 text; returns the length the full text needs. */
 size_t slab_format_slabinfo(struct mm_arena *a, char *buf, size_t len);
 

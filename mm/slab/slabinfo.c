@@ -23,6 +23,23 @@ void slab_cache_get_info(struct slab_cache *c, struct slab_cache_info *info)
 	pthread_mutex_unlock(&c->node_lock);
 }
 
+static void slab_add_frames(struct slab_cache *c, void *arg)
+{
+	struct slab_cache_info i;
+	slab_cache_get_info(c, &i);
+	*(size_t *)arg += i.num_slabs * i.pagesperslab;
+}
+
+size_t slab_frames_held(struct mm_arena *a)
+{
+	size_t frames = 0;
+	struct slob_arena_stats st;
+	slab_for_each_cache(a, slab_add_frames, &frames);
+	if (slob_arena_stats(a, &st) == 0)
+		frames += st.pages_held;
+	return frames;
+}
+
 static void slabinfo_row(struct slab_cache *c, void *arg)
 {
 	struct textbuf *tb = arg;

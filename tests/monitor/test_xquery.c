@@ -73,7 +73,8 @@ Test(xquery, slabinfo)
 	json_t *cache;
 	bool seen_test = false, seen_p2m = false;
 
-	EXPECT_KEYS(r, "policy", "caches");
+	EXPECT_KEYS(r, "policy", "frames", "caches");
+	cr_assert_eq((size_t)INT(r, "frames"), slab_frames_held(s.arena));
 	cr_assert_str_eq(json_string_value(json_object_get(r, "policy")), slab_policy_name(s.arena));
 	/* SLOB has no kmalloc caches: the arena's own and this test's remain. */
 	cr_assert_gt(json_array_size(json_object_get(r, "caches")),

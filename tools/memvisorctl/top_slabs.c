@@ -62,7 +62,7 @@ static int compare(const void *pa, const void *pb)
 	return strcmp(a->name, b->name);
 }
 
-static void summary(FILE *f, const char *policy, const struct row *rows, size_t n, bool sort_slow)
+static void summary(FILE *f, json_t *info, const struct row *rows, size_t n, bool sort_slow)
 {
 	uint64_t active = 0, total = 0, slabs = 0, bytes = 0;
 	size_t used = 0;
@@ -75,7 +75,12 @@ static void summary(FILE *f, const char *policy, const struct row *rows, size_t 
 		bytes += rows[i].slabs * rows[i].pages * PAGE_SIZE;
 		used += rows[i].active != 0;
 	}
+	/* Every frame the slab holds, SLOB's shared pages too, when the
+	 * monitor says (older ones did not). */
+	if (json_is_integer(json_object_get(info, "frames")))
+		bytes = (uint64_t)json_integer_value(json_object_get(info, "frames")) * PAGE_SIZE;
 	ctl_format_size(size, sizeof(size), bytes);
+	const char *policy = ctl_json_str(info, "policy");
 	fprintf(f, "Slab caches (%s), busiest by %s\n", policy ? policy : "?",
 		sort_slow ? "slow-path events" : "active objects");
 	fprintf(f, "  %zu caches (%zu in use)  objects %" PRIu64 " / %" PRIu64 " active (%.1f%%)  %" PRIu64
@@ -105,7 +110,7 @@ void top_panel_slabs(FILE *f, json_t *slabs, json_t *prev, double seconds, bool 
 	}
 	by_slow = sort_slow;
 	qsort(rows, n, sizeof(*rows), compare);
-	summary(f, ctl_json_str(slabs, "policy"), rows, n, sort_slow);
+	summary(f, slabs, rows, n, sort_slow);
 	fprintf(f, "  %6s %6s %4s %5s %5s %4s %8s %7s %6s  %s\n", "OBJS", "ACTIVE", "USE", "OBJSZ", "SLABS",
 		"O/S", "CACHE", "SLOW", "SLOW/s", "NAME");
 	/* The columns before NAME take 63 cells; the name gets what is left

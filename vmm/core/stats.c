@@ -15,7 +15,7 @@
 
 struct slab_totals {
 	unsigned caches;
-	unsigned long objs, slabs, pages;
+	unsigned long objs, slabs;
 };
 
 static void stats_add_cache(struct slab_cache *c, void *arg)
@@ -27,7 +27,6 @@ static void stats_add_cache(struct slab_cache *c, void *arg)
 	t->caches++;
 	t->objs += info.active_objs;
 	t->slabs += info.num_slabs;
-	t->pages += info.num_slabs * info.pagesperslab;
 }
 
 /* Prints a formatter's text through a buffer from the arena. */
@@ -74,9 +73,11 @@ static void stats_print(struct vm *vm, FILE *f, bool full)
 		stats_print_text(vm, f, slab_format_slabinfo);
 	}
 	else
-		fprintf(f, "memvisor: slab (%s): %u caches, %lu objects in %lu slabs (%lu KiB); "
+		/* The KiB are every frame the slab holds: SLOB's pages are
+		 * shared by all caches and are in no cache's slabs. */
+		fprintf(f, "memvisor: slab (%s): %u caches, %lu objects in %lu slabs (%zu KiB); "
 			"--stats for slabinfo\n", slab_policy_name(vm->arena), t.caches, t.objs,
-			t.slabs, t.pages * 4);
+			t.slabs, slab_frames_held(vm->arena) * 4);
 }
 
 /* What slow readers cost: only said when something was lost. The run has

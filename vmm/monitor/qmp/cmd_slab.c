@@ -101,7 +101,8 @@ json_t *qmp_cmd_slabinfo(struct qmp_session *s, json_t *args, struct qmp_error *
 		json_decref(w.caches);
 		return NULL;
 	}
-	return json_pack("{s:s,s:o}", "policy", slab_policy_name(a), "caches", w.caches);
+	return json_pack("{s:s,s:I,s:o}", "policy", slab_policy_name(a), "frames",
+			 (json_int_t)slab_frames_held(a), "caches", w.caches);
 }
 
 static bool slab_tunable(json_t *args, const char *key, unsigned *out, struct qmp_error *err)
