@@ -14,7 +14,6 @@
 #include <unistd.h>
 #include <sys/prctl.h>
 #include "test_env.h"
-#include "mm/slab.h"
 
 const char *test_build_path(const char *rel)
 {
@@ -76,12 +75,6 @@ void test_need_qemu_binary(void)
 		path += n + (path[n] == ':');
 	}
 	unavailable(TEST_QEMU " is not installed (Debian package qemu-system-x86; make deps)", false);
-}
-
-void test_skip_under_slab(const struct mm_arena *a, const char *policy, const char *why)
-{
-	if (!strcmp(slab_policy_name(a), policy))
-		cr_skip_test("under the %s slab policy %s", policy, why);
 }
 
 void test_need_qemu(void)

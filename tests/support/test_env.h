@@ -20,9 +20,12 @@ void test_need_qemu(void);
 /* QEMU alone, for what it runs without KVM (TCG): a failure when CI=true. */
 void test_need_qemu_binary(void);
 /* Skips the test, saying why, when arena a's slab runs POLICY: for the few
- * tests whose premise one policy's way of holding memory cannot give. */
-struct mm_arena;
-void test_skip_under_slab(const struct mm_arena *a, const char *policy, const char *why);
+ * tests whose premise one policy's way of holding memory cannot give.
+ * Inline: only suites that link the memory manager use it. */
+#define test_skip_under_slab(a, policy, why) do {					\
+	if (!strcmp(slab_policy_name(a), (policy)))					\
+		cr_skip_test("under the %s slab policy %s", (policy), (why));		\
+} while (0)
 /* Makes a fresh private directory NAME-XXXXXX under $TMPDIR (or the
  * system's temporary directory) and puts its path in buf. */
 #include <stddef.h>

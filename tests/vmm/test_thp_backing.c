@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include "mm/slab.h"
 #include "tests/support/test_env.h"
 #include "mm/mm.h"
 #include "mm/thp_file.h"

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "mm/slab.h"
 #include "tests/support/test_env.h"
 #include "mm/mm.h"
 #include "vmm/memory/balloon_mem.h"
