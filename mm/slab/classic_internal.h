@@ -7,11 +7,10 @@
  *   classic_reap.c     tunables, the reaper and its thread
  *   classic_array.c    the array caches: alloc, free, refill, flush, drain
  *   classic_slab.c     layout, colouring, index freelists, node lists
- *   classic_offslab.c  the arena's pool of off-slab index arrays
  *
  * Locks, outer first: caches_lock (tune, reap), shared_lock (the slot of
  * threads without an index), node_lock (lists, shared array, counters),
- * the pool's lock, the zone's.
+ * the zone's.
  *
  * Per slab (struct slab): freelist points at the index array, inuse is
  * Linux's "active" (objects handed out; the free indices are
@@ -27,10 +26,6 @@
 
 #define CLASSIC_COLOUR_OFF 64            /* a cache line */
 #define CLASSIC_OFFSLAB_MIN (PAGE_SIZE / 8) /* objects this big keep their index off-slab */
-/* An off-slab index array: at most 64 objects (>= 512 bytes in <= 32 KiB)
- * of one byte each, in chunks of 16 bytes. */
-#define CLASSIC_POOL_CHUNK 16
-#define CLASSIC_POOL_CLASSES 4
 #define CLASSIC_SLAB_MAX_ORDER 1         /* Linux's slab_max_order with > 32 MiB */
 
 /*
@@ -69,16 +64,14 @@ struct classic_cache {
 	unsigned idx_size;               /* bytes per index: 1 or 2 */
 	bool off_slab;
 	unsigned mgmt;                   /* on-slab: bytes before object 0 past the
-					  * colour; off-slab: the array's chunk */
+					  * colour; off-slab: the array's bytes */
 	/* Written under caches_lock and node_lock by tune; each thread reads
 	 * them (relaxed) on its slow path to adopt them. */
 	unsigned limit, batchcount, sharedfactor;
 };
 
-/* The arena's: the reaper thread and the pool of off-slab index arrays. */
+/* The arena's: the reaper thread. */
 struct classic_arena {
-	pthread_mutex_t pool_lock;
-	struct slab_list_head pool[CLASSIC_POOL_CLASSES]; /* pages with free chunks */
 	pthread_mutex_t reap_lock;
 	pthread_cond_t reap_cond;
 	bool stop;
@@ -134,11 +127,6 @@ void classic_drain_slot(struct slab_cache *c, int idx);
 /* Gives n objects from the bottom (the coldest) of the shared array back
  * to their slabs, node lock held. */
 void classic_shared_drain_locked(struct slab_cache *c, unsigned n);
-
-/* classic_offslab.c */
-void classic_pool_init(struct classic_arena *ca);
-void *classic_pool_alloc(struct mm_arena *a, unsigned bytes);
-void classic_pool_free(struct mm_arena *a, void *p, unsigned bytes);
 
 /* classic_reap.c */
 int classic_tune(struct slab_cache *c, const struct slab_tunables *t);

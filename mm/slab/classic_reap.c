@@ -137,7 +137,6 @@ int classic_arena_init(struct mm_arena *a)
 	struct classic_arena *ca = calloc(1, sizeof(*ca));
 	if (!ca)
 		return -ENOMEM;
-	classic_pool_init(ca);
 	pthread_mutex_init(&ca->reap_lock, NULL);
 	pthread_condattr_t attr;
 	pthread_condattr_init(&attr);
@@ -149,7 +148,6 @@ int classic_arena_init(struct mm_arena *a)
 	if (rc) {
 		pthread_cond_destroy(&ca->reap_cond);
 		pthread_mutex_destroy(&ca->reap_lock);
-		pthread_mutex_destroy(&ca->pool_lock);
 		a->slab_policy_data = NULL;
 		free(ca);
 		return -rc;
@@ -158,8 +156,7 @@ int classic_arena_init(struct mm_arena *a)
 }
 
 /* After the last cache: the reaper is woken (mm_destroy does not wait for
- * its period) and joined; the pool is empty unless a cache leaked slabs,
- * whose arrays then stay with the arena's frames. */
+ * its period) and joined. */
 void classic_arena_fini(struct mm_arena *a)
 {
 	struct classic_arena *ca = a->slab_policy_data;
@@ -172,7 +169,6 @@ void classic_arena_fini(struct mm_arena *a)
 	pthread_join(ca->reaper, NULL);
 	pthread_cond_destroy(&ca->reap_cond);
 	pthread_mutex_destroy(&ca->reap_lock);
-	pthread_mutex_destroy(&ca->pool_lock);
 	a->slab_policy_data = NULL;
 	free(ca);
 }

@@ -29,7 +29,7 @@ static unsigned classic_estimate(const struct slab_cache *c, bool off_slab, unsi
 		/* >= 512-byte objects in <= 32 KiB: at most 64, one byte each. */
 		num = bytes / stride;
 		*idx_size = 1;
-		*mgmt = (unsigned)ALIGN_UP(num ? num : 1, CLASSIC_POOL_CHUNK);
+		*mgmt = (unsigned)num;
 		*left = bytes - num * stride;
 		return (unsigned)num;
 	}
@@ -151,6 +151,29 @@ static void classic_relist(struct slab_cache *c, struct slab *s)
 	s->list = want;
 }
 
+/*
+ * Where an off-slab index array lives: in the zone's slab descriptors, one
+ * per frame, of which a slab uses only its head's. Order 0 (at most 8
+ * objects of >= 512 bytes) takes the head's remote word, which only SLUB
+ * uses; a larger order (at most 8 << order objects) the tail frames'
+ * descriptors past the first one's cache field, which stays NULL, so no
+ * lookup can take a tail for a slab. Linux kept these arrays in a kmalloc
+ * cache; here that could recurse (kmalloc's caches are SLAB caches too) or
+ * find its cache destroyed before a user's cache that outlived kmalloc, and
+ * extra frames would be VMM frames no slab accounts for. The descriptors
+ * cost nothing more and live as long as the zone.
+ */
+static void *classic_offslab_array(struct slab_cache *c, struct slab *s)
+{
+	if (!c->order)
+		return (void *)&s->remote;
+	return (void *)&c->zone->slabs[s->frame + 1].freelist;
+}
+_Static_assert(sizeof(void *) >= (PAGE_SIZE / CLASSIC_OFFSLAB_MIN), "order-0 off-slab array");
+/* Order o >= 1 has (2^o - 1) tail descriptors for 8 << o bytes. */
+_Static_assert(sizeof(struct slab) - offsetof(struct slab, freelist) >=
+	       2 * (PAGE_SIZE / CLASSIC_OFFSLAB_MIN), "order-1 off-slab array");
+
 /* cache_grow: a new slab with the next colour, on the free list. */
 static struct slab *classic_grow(struct slab_cache *c)
 {
@@ -168,11 +191,7 @@ static struct slab *classic_grow(struct slab_cache *c)
 	s->objects = (uint16_t)c->objects;
 	char *base = mm_frame_ptr(c->zone, s->frame);
 	if (cc->off_slab) {
-		s->freelist = classic_pool_alloc(c->arena, cc->mgmt);
-		if (!s->freelist) {
-			mm_frames_free(c->zone, (uint32_t)fi, c->order);
-			return NULL;
-		}
+		s->freelist = classic_offslab_array(c, s);
 		s->first = (uint16_t)colour;
 	} else {
 		s->freelist = base + colour;
@@ -201,10 +220,11 @@ static void classic_destroy(struct slab_cache *c, struct slab *s)
 	uint32_t frame = s->frame;
 	void *array = s->freelist;
 	__atomic_store_n(&s->cache, NULL, __ATOMIC_RELEASE);
+	/* Tail descriptors go back as the buddy found them: zero. */
+	if (cc->off_slab && c->order)
+		memset(array, 0, cc->mgmt);
 	memset(s, 0, sizeof(*s));
 	atomic_store(&s->owner, SLAB_OWNER_NODE);
-	if (cc->off_slab)
-		classic_pool_free(c->arena, array, cc->mgmt);
 	mm_frames_free(c->zone, frame, c->order);
 	cc->free_objects -= c->objects;
 	c->nr_slabs--;
