@@ -35,6 +35,11 @@ struct slab_cache *fixture_cache(struct mm_arena *a, const char *name, size_t si
 	return c;
 }
 
+bool fixture_slub(const struct mm_arena *a)
+{
+	return !strcmp(slab_policy_name(a), "slub");
+}
+
 void fixture_check_i1(struct mm_arena *a)
 {
 	uint64_t counts[MM_NR_ZONES][FRAME_NR_OWNER_STATES];

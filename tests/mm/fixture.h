@@ -7,6 +7,7 @@
 #ifndef TESTS_MM_FIXTURE_H
 #define TESTS_MM_FIXTURE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "mm/arena.h"
 
@@ -17,6 +18,10 @@ struct mm_arena *fixture_arena_cfg(const struct mm_arena_config *cfg);
 /* A slab cache with the order chosen for it; fails the test if refused. */
 struct slab_cache *fixture_cache(struct mm_arena *a, const char *name, size_t size,
 				 unsigned flags);
+/* The arena's caches are SLUB's: tests of SLUB's own internals (cpu
+ * slabs, free pointers inside free objects, its slab orders) guard those
+ * assertions with it, so the suite runs under every policy. */
+bool fixture_slub(const struct mm_arena *a);
 /* Asserts I1 on every zone. */
 void fixture_check_i1(struct mm_arena *a);
 /*

@@ -280,10 +280,14 @@ Test(kvmalloc, small_sizes_fall_back_to_frames_when_no_slab_fits)
 	size_t nr_odd;
 	uint32_t *odd = fragment_zone(z, &nr_odd);
 
-	cr_assert_null(kmalloc(a, 2048), "kmalloc-2k found a slab on a fragmented zone");
+	/* SLAB's calculate_slab_order puts kmalloc-2k in order-0 slabs,
+	 * which single free frames still make: there kmalloc serves it. */
+	bool slub = fixture_slub(a);
+	if (slub)
+		cr_assert_null(kmalloc(a, 2048), "kmalloc-2k found a slab on a fragmented zone");
 	uint8_t *small = kvzalloc(a, 2048);
 	cr_assert_not_null(small, "kvzalloc(2 KiB) on a fragmented zone: %s", strerror(errno));
-	cr_assert_str_eq(kvmalloc_kind(a, small), "contig");
+	cr_assert_str_eq(kvmalloc_kind(a, small), slub ? "contig" : "kmalloc");
 	uint8_t *large = kvmalloc(a, 8192);
 	cr_assert_not_null(large, "kvmalloc(8 KiB) on a fragmented zone: %s", strerror(errno));
 	cr_assert_str_eq(kvmalloc_kind(a, large), "scattered");
@@ -294,7 +298,7 @@ Test(kvmalloc, small_sizes_fall_back_to_frames_when_no_slab_fits)
 	kvfree(a, small);
 	kvfree(a, large);
 	struct kvmalloc_stats st = stats(a);
-	cr_assert_eq(st.frees_contig, 1);
+	cr_assert_eq(st.frees_contig, slub ? 1 : 0);
 	cr_assert_eq(st.frees_scattered, 1);
 	unfragment_zone(z, odd, nr_odd);
 	fixture_finish(a);

@@ -117,7 +117,8 @@ Test(slab_threads, cross_thread_frees_leave_caches_consistent, .timeout = 60)
 	cr_assert_eq(slab_cache_validate(c), 0);
 	struct slab_cache_info info;
 	slab_cache_get_info(c, &info);
-	cr_assert_gt(info.free_remote, 0, "the test must exercise remote frees");
+	if (fixture_slub(a))   /* SLAB has no remote frees: arrays take any object */
+		cr_assert_gt(info.free_remote, 0, "the test must exercise remote frees");
 	slab_cache_shrink(c);
 	slab_cache_get_info(c, &info);
 	cr_assert_eq(info.num_slabs, 0, "every object was freed, exiting threads gave their slabs back");
