@@ -156,8 +156,9 @@ static void classic_relist(struct slab_cache *c, struct slab *s)
  * per frame, of which a slab uses only its head's. Order 0 (at most 8
  * objects of >= 512 bytes) takes the head's remote word, which only SLUB
  * uses; a larger order (at most 8 << order objects) the tail frames'
- * descriptors past the first one's cache field, which stays NULL, so no
- * lookup can take a tail for a slab. Linux kept these arrays in a kmalloc
+ * descriptors from the first one's freelist field on. Lookups reach a slab
+ * through its head (the compound marks) and never read a tail's
+ * descriptor, and the bytes are zeroed as the slab goes. Linux kept these arrays in a kmalloc
  * cache; here that could recurse (kmalloc's caches are SLAB caches too) or
  * find its cache destroyed before a user's cache that outlived kmalloc, and
  * extra frames would be VMM frames no slab accounts for. The descriptors
