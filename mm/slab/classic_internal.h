@@ -6,6 +6,7 @@
  *   classic_policy.c   the table; a cache's setup, teardown, numbers, checks
  *   classic_reap.c     tunables, the reaper and its thread
  *   classic_array.c    the array caches: alloc, free, refill, flush, drain
+ *   classic_validate.c the check of lists, slabs and index arrays
  *   classic_slab.c     layout, colouring, index freelists, node lists
  *
  * Locks, outer first: caches_lock (tune, reap), shared_lock (the slot of
@@ -83,6 +84,13 @@ static inline struct classic_cache *classic_of(const struct slab_cache *c)
 	return c->policy_data;
 }
 
+/* The node list of slabs at fill level l (partial, full or free). */
+static inline struct slab_list_head *classic_list(struct slab_cache *c, enum slab_list l)
+{
+	return l == SLAB_LIST_PARTIAL ? &c->partial :
+	       l == SLAB_LIST_FULL ? &c->full : &classic_of(c)->slabs_free;
+}
+
 static inline unsigned classic_idx_get(const struct classic_cache *cc, const struct slab *s,
 				       unsigned i)
 {
@@ -117,6 +125,8 @@ void classic_set_tunables(struct slab_cache *c, unsigned limit, unsigned batchco
 unsigned classic_take_locked(struct slab_cache *c, void **dst, unsigned want);
 void classic_free_block_locked(struct slab_cache *c, void **objs, unsigned n);
 size_t classic_free_slabs_locked(struct slab_cache *c, unsigned long max);
+
+/* classic_validate.c: returns the number of problems found (reported). */
 int classic_validate_slabs_locked(struct slab_cache *c);
 
 /* classic_array.c */
