@@ -50,6 +50,7 @@ enum slab_list {
 	SLAB_LIST_QUARANTINE, /* corrupt: kept away from the buddy for good */
 	SLAB_LIST_SLOB_PAGE,  /* a SLOB page of small blocks (cache NULL; slob_internal.h) */
 	SLAB_LIST_SLOB_BIG,   /* head of a SLOB block of whole pages (cache NULL) */
+	SLAB_LIST_FREE,       /* SLAB's node list of slabs with no object in use */
 };
 
 struct slab {
@@ -63,6 +64,8 @@ struct slab {
 	uint16_t objects;
 	_Atomic int8_t owner;       /* thread index holding it, or SLAB_OWNER_NODE */
 	uint8_t list;               /* enum slab_list */
+	uint16_t first;             /* offset of object 0 (SLAB: colour and on-slab
+				     * index array); 0 under the other policies */
 	uint32_t frame;             /* head frame index in zone */
 	uint32_t slob_size;         /* SLOB_BIG: bytes asked for (fits the padding) */
 };

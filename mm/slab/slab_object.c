@@ -18,7 +18,7 @@ struct slab *slab_of(struct mm_arena *a, const void *p)
 
 bool slab_obj_valid(const struct slab_cache *c, const struct slab *s, const void *obj)
 {
-	uintptr_t base = slab_base(c, s) + c->red_left;
+	uintptr_t base = slab_base(c, s) + s->first + c->red_left;
 	if ((uintptr_t)obj < base)
 		return false;
 	uintptr_t off = (uintptr_t)obj - base;

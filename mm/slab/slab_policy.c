@@ -10,6 +10,7 @@
 
 static const struct slab_policy *const slab_policies[MM_SLAB_NR_POLICIES] = {
 	[MM_SLAB_SLUB] = &slub_policy,
+	[MM_SLAB_SLAB] = &classic_policy,
 	[MM_SLAB_SLOB] = &slob_policy,
 };
 
