@@ -137,8 +137,13 @@ check-arrows: all
 # are counted per suite and summed up at the end (tools/skip-summary.sh), so a
 # green run says what it did not test. The stress program runs last and
 # counts like a suite; it needs no /dev/kvm, so it never skips.
+# The suites of POLICY_SUITES and the stress program run again under each
+# other slab policy (MEMVISOR_SLAB, read when the code leaves the policy to
+# the default): the same tests, parameterised by the policy that serves them.
 SKIP_LOG := $(BUILD)/tests/skipped
 STRESS_SECONDS ?= 5
+OTHER_SLAB_POLICIES := slab slob
+POLICY_SUITES := $(BUILD)/tests/mm.test $(BUILD)/tests/vmm.test $(BUILD)/tests/monitor.test
 test: all hugepages linux-guest $(DEPS_TEST)
 	@failed=; tools/check-arrows.sh $(BUILD) || failed=" check-arrows"; \
 	tools/check-dev-wrapper.sh || failed="$$failed check-dev-wrapper"; \
@@ -152,6 +157,16 @@ test: all hugepages linux-guest $(DEPS_TEST)
 	echo "== $(STRESS) --seconds $(STRESS_SECONDS)"; \
 	$(TEST_ENV) timeout --kill-after=5 $(SUITE_TIMEOUT) $(STRESS) --seconds $(STRESS_SECONDS) \
 		|| failed="$$failed $(STRESS)"; \
+	for p in $(OTHER_SLAB_POLICIES); do \
+		for t in $(POLICY_SUITES); do \
+			echo "== MEMVISOR_SLAB=$$p $$t"; \
+			MEMVISOR_SLAB=$$p MEMVISOR_SKIP_LOG=$(SKIP_LOG) $(TEST_ENV) \
+				tools/run-suite.sh $(SUITE_TIMEOUT) $$t $(TEST_FLAGS) || failed="$$failed $$t($$p)"; \
+		done; \
+		echo "== MEMVISOR_SLAB=$$p $(STRESS) --seconds $(STRESS_SECONDS)"; \
+		MEMVISOR_SLAB=$$p $(TEST_ENV) timeout --kill-after=5 $(SUITE_TIMEOUT) $(STRESS) \
+			--seconds $(STRESS_SECONDS) || failed="$$failed $(STRESS)($$p)"; \
+	done; \
 	tools/skip-summary.sh $(SKIP_LOG) || failed="$$failed skips"; \
 	if [ -n "$$failed" ]; then echo "memvisor: failed suites:$$failed" >&2; exit 1; fi
 

@@ -70,6 +70,12 @@ Test(cli, every_option)
 	cr_assert(cfg.stats);
 	cr_assert_eq(cfg.slab_policy, MM_SLAB_SLUB);
 	cr_assert_str_eq(cfg.kvm_device, "/dev/null");
+	cr_assert_eq(PARSE(&cfg, err, "--slab", "slab", "guest.elf"), CLI_RUN, "%s", err);
+	cr_assert_eq(cfg.slab_policy, MM_SLAB_SLAB);
+	cr_assert_eq(PARSE(&cfg, err, "--slab=slob", "guest.elf"), CLI_RUN, "%s", err);
+	cr_assert_eq(cfg.slab_policy, MM_SLAB_SLOB);
+	cr_assert_eq(PARSE(&cfg, err, "guest.elf"), CLI_RUN, "%s", err);
+	cr_assert_eq(cfg.slab_policy, MM_SLAB_DEFAULT, "no --slab: $MEMVISOR_SLAB, else SLUB");
 	cr_assert_eq(PARSE(&cfg, err, "guest.elf", "--mem=64M", "--hugepages=on"), CLI_RUN,
 		     "options after the image are accepted: %s", err);
 	cr_assert_eq(cfg.mem_bytes, 64ULL << 20);
@@ -144,6 +150,7 @@ Test(cli, bad_command_lines)
 	ASSERT_ERROR("--hugepages maybe: want auto, on or off", "--hugepages", "maybe", "x");
 	ASSERT_ERROR("--normal-backing 2m: want auto, thp or 4k", "--normal-backing", "2m", "x");
 	ASSERT_ERROR("--slab magic: unknown policy", "--slab", "magic", "x");
+	ASSERT_ERROR("--slab : unknown policy", "--slab", "", "x");
 	ASSERT_ERROR("--slab SLUB: unknown policy", "--slab", "SLUB", "x");
 	ASSERT_ERROR("--monitor : want a path of 1 to 107 bytes", "--monitor", "", "x");
 	ASSERT_ERROR("want a path of 1 to 107 bytes (a Unix socket's limit)", "--monitor",
