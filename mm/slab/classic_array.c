@@ -18,9 +18,6 @@
 #include <string.h>
 #include "classic_internal.h"
 
-#define likely(x) __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
-
 /* Gives the n oldest objects of ac back to their slabs. */
 static void classic_ac_release(struct slab_cache *c, struct array_cache *ac, unsigned n)
 {

@@ -36,6 +36,9 @@
 #include "mm/slab.h"
 #include "slab_policy.h"
 
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
 #define SLAB_MAX_ORDER 3             /* like PAGE_ALLOC_COSTLY_ORDER */
 #define SLAB_OWNER_NODE (-1)
 #define SLAB_SHARED_SLOT MM_MAX_THREADS /* slot for threads without an index */

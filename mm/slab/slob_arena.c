@@ -44,7 +44,9 @@ void slob_arena_fini(struct mm_arena *a)
 
 int slob_arena_stats(struct mm_arena *a, struct slob_arena_stats *out)
 {
-	struct slob_arena *sa = a && a->slab_policy == &slob_policy ? slob_arena(a) : NULL;
+	/* The arena runs SLOB when SLOB set it up (no arrow back to its table). */
+	struct slob_arena *sa = a && a->slab_policy->arena_init == slob_arena_init ?
+				slob_arena(a) : NULL;
 	if (!sa || !out)
 		return -EOPNOTSUPP;
 	pthread_mutex_lock(&sa->lock);

@@ -9,9 +9,6 @@
 
 #include "slab_internal.h"
 
-#define likely(x) __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
-
 void *slab_alloc_miss(struct slab_cache *c, void *caller);
 void slab_free_miss(struct slab_cache *c, void *obj, void *caller);
 

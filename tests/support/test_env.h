@@ -24,7 +24,7 @@ void test_need_qemu_binary(void);
  * Inline: only suites that link the memory manager use it. */
 #define test_skip_under_slab(a, policy, why) do {					\
 	if (!strcmp(slab_policy_name(a), (policy)))					\
-		cr_skip_test("under the %s slab policy %s", (policy), (why));		\
+		cr_skip_test("with --slab %s: %s", (policy), (why));		\
 } while (0)
 /* Makes a fresh private directory NAME-XXXXXX under $TMPDIR (or the
  * system's temporary directory) and puts its path in buf. */
