@@ -43,11 +43,13 @@ run: $(DEPS_BUILD) all $(BUILD)/guest/hello.elf
 #   make fuzz       build/fuzz/NAME_fuzz for each of FUZZ_TARGETS: libFuzzer (clang),
 #                   everything built again in build/fuzz/ with coverage, ASan and
 #                   UBSan. monitor: the bytes a QMP client sends; balloon: what a
-#                   guest does to its balloon (registers, rings, PFNs)
+#                   guest does to its balloon (registers, rings, PFNs); slab: a
+#                   program of cache, kmalloc and kvmalloc calls on one or two
+#                   threads, under each slab policy, against a model of the live objects
 #   make fuzz-run   runs each for FUZZ_SECONDS (60) from the seeds in
 #                   fuzz/corpus/NAME; what it learns goes to build/fuzz/corpus/NAME,
 #                   never into the kept seeds
-FUZZ_TARGETS := monitor balloon
+FUZZ_TARGETS := monitor balloon slab
 FUZZ_SECONDS ?= 60
 FUZZ_SANITIZE := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
