@@ -702,11 +702,9 @@ static void op_bad(struct input *in)
 		kvfree(st.a, foreign);
 		break;
 	case 2:
-		/* Known bug, left out until it is fixed: with flag U,
-		 * slab_debug_report reads the owner records at the reported
-		 * pointer plus the cache's track offset, past the end of
-		 * whatever a foreign pointer points to. */
-		if (sl->c && !(sl->debug & SLAB_F_TRACK)) {
+		/* Flag U included: the report reads owner records only at
+		 * objects of the cache (once read past a foreign pointer). */
+		if (sl->c) {
 			what = "slab_free of a foreign pointer";
 			slab_free(sl->c, foreign);
 		}

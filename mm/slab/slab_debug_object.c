@@ -75,7 +75,9 @@ void slab_debug_report(struct slab_cache *c, struct slab *s, void *obj, const ch
 		       const void *where)
 {
 	char info[256] = "";
-	if (c->debug & SLAB_F_TRACK) {
+	/* The owner records are read only where they are: at an object of
+	 * this cache (a foreign pointer's "records" could lie anywhere). */
+	if ((c->debug & SLAB_F_TRACK) && s && s->cache == c && slab_obj_valid(c, s, obj)) {
 		struct slab_track *t = slab_tracks(c, obj);
 		snprintf(info, sizeof(info),
 			 "INFO: Allocated in 0x%lx tid=%d\nINFO: Freed in 0x%lx tid=%d\n",

@@ -88,6 +88,26 @@ Test(slab_debug, foreign_pointer_is_reported)
 	finish(a, c);
 }
 
+/* With flag U a report shows the owner records, which only an object of
+ * the cache has: a foreign pointer's report must not read past it (the
+ * records of a 20000-byte object lie 20000 bytes on; found by slab_fuzz). */
+Test(slab_debug, foreign_pointer_report_reads_no_owner_records)
+{
+	struct mm_arena *a = fixture_arena(4);
+	struct slab_cache *c = fixture_cache(a, "fu-cache", 20000, SLAB_F_CONSISTENCY | SLAB_F_TRACK);
+	static char small[16];
+	report_capture_start();
+	slab_free(c, small);
+	cr_assert(report_capture_has("fu-cache", small, "foreign pointer"), "%s", report_capture_text());
+	cr_assert_null(strstr(report_capture_text(), "INFO: Allocated"), "%s", report_capture_text());
+	char *x = slab_alloc(c);
+	slab_free(c, x);
+	slab_free(c, x);   /* an object of the cache: its records are shown */
+	cr_assert(report_capture_has("fu-cache", x, "already free"), "%s", report_capture_text());
+	cr_assert_not_null(strstr(report_capture_text(), "INFO: Freed in"), "%s", report_capture_text());
+	finish(a, c);
+}
+
 static __attribute__((noinline)) void *allocate_here(struct slab_cache *c)
 {
 	void *p = slab_alloc(c);
