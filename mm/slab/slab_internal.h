@@ -99,22 +99,22 @@ struct slab_sheaf {
 
 /*
  * A userspace kmem_cache_cpu: touched only by its thread. In front, the
- * main and spare sheaves (NULL until the thread's first miss; swapped by
- * pointer). Behind them the cpu slab they are refilled from and flushed
+ * main sheaf (sheaf[0]) and the spare (sheaf[1]), in place: the fast paths
+ * find the main one without loading a pointer (their capacity is 0 until
+ * the thread's first miss, so nothing is pushed before). Behind them the cpu slab they are refilled from and flushed
  * into; besides the cpu slab, a thread holds the slabs it used up (full) and the ones it freed
  * into (partial), so that a batch of frees and the allocations after it
  * take no lock and rebuild no freelist. Full slabs cost no memory (their
  * objects are in use); partial ones are capped by cpu_partial_max.
  */
 struct slab_cpu {
-	struct slab_sheaf *main, *spare;
 	void *freelist;             /* free objects of the cpu slab */
 	uintptr_t slab_base;        /* address of the cpu slab (0: none) */
 	struct slab *slab;
 	struct slab_list_head partial, full;
 	uint64_t alloc_slow, free_slow, free_remote;
 	uint64_t sheaf_refills, sheaf_flushes; /* sheaves filled from and emptied to slabs */
-	struct slab_sheaf sheaf[2];
+	struct slab_sheaf sheaf[2];   /* main, spare */
 } __attribute__((aligned(64)));
 
 /* Owner tracking record (flag U), one for alloc and one for free. */

@@ -19,13 +19,11 @@ static inline __attribute__((always_inline)) void *slub_alloc_fast(struct slab_c
 {
 	int i = mm_thread_idx_plus1;
 	if (likely(i > 0)) {
-		struct slab_sheaf *sh = c->cpu[i - 1].main;
-		if (likely(sh != NULL)) {
-			unsigned n = sh->size;
-			if (likely(n)) {
-				slab_sheaf_set_size(sh, n - 1);
-				return sh->objs[n - 1];
-			}
+		struct slab_sheaf *sh = &c->cpu[i - 1].sheaf[0];
+		unsigned n = sh->size;
+		if (likely(n)) {
+			slab_sheaf_set_size(sh, n - 1);
+			return sh->objs[n - 1];
 		}
 	}
 	return slab_alloc_miss(c, caller);
@@ -43,8 +41,8 @@ static inline __attribute__((always_inline)) void slub_free_fast(struct slab_cac
 {
 	int i = mm_thread_idx_plus1;
 	if (likely(i > 0)) {
-		struct slab_sheaf *sh = c->cpu[i - 1].main;
-		if (likely(sh != NULL && (checked || slub_is_object(c, obj)))) {
+		struct slab_sheaf *sh = &c->cpu[i - 1].sheaf[0];
+		if (likely(checked || slub_is_object(c, obj))) {
 			unsigned n = sh->size;
 			if (likely(n < sh->capacity && (n == 0 || sh->objs[n - 1] != obj))) {
 				sh->objs[n] = obj;

@@ -26,47 +26,66 @@ unsigned slub_sheaf_capacity(size_t object_size)
 	return 4;
 }
 
-static struct slab_sheaf *sheaf_slot_init(struct slab_cache *c, struct slab_cpu *cpu)
+/* The thread's first miss gives its sheaves their capacity. */
+static void sheaf_slot_init(struct slab_cache *c, struct slab_cpu *cpu)
 {
 	cpu->sheaf[0].capacity = cpu->sheaf[1].capacity = c->sheaf_capacity;
-	cpu->main = &cpu->sheaf[0];
-	cpu->spare = &cpu->sheaf[1];
-	return cpu->main;
 }
 
-static void sheaf_swap(struct slab_cpu *cpu)
+/* Moves the objects of sheaf from (the other one empty) into sheaf to:
+ * the sheaves stay in place, so the fast paths load no pointer to them. */
+static void sheaf_move(struct slab_sheaf *to, struct slab_sheaf *from)
 {
-	struct slab_sheaf *t = cpu->main;
-	cpu->main = cpu->spare;
-	cpu->spare = t;
+	memcpy(to->objs, from->objs, from->size * sizeof(void *));
+	slab_sheaf_set_size(to, from->size);
+	slab_sheaf_set_size(from, 0);
 }
 
-/* A full sheaf's worth (or what there is) from the barn into empty sh. */
-static bool barn_take(struct slab_cache *c, struct slab_sheaf *sh)
+/* Empty sh filled from the barn, barn lock held; false if it had none. */
+static bool barn_take_locked(struct slab_cache *c, struct slab_sheaf *sh)
 {
-	pthread_mutex_lock(&c->barn_lock);
 	unsigned n = c->barn_nr < sh->capacity ? c->barn_nr : sh->capacity;
 	c->barn_nr -= n;
 	memcpy(sh->objs, &c->barn[c->barn_nr], n * sizeof(void *));
-	pthread_mutex_unlock(&c->barn_lock);
 	slab_sheaf_set_size(sh, n);
 	return n > 0;
 }
 
-/* Full sh into the barn if it has room; sh is then empty. */
-static bool barn_give(struct slab_cache *c, struct slab_sheaf *sh)
+/* Both empty sheaves of a thread filled from the barn at once: one lock
+ * for twice the objects, as a batch of allocations wants. */
+static bool barn_take(struct slab_cache *c, struct slab_cpu *cpu)
 {
-	bool room;
 	pthread_mutex_lock(&c->barn_lock);
-	room = c->barn_max - c->barn_nr >= sh->size;
-	if (room) {
-		memcpy(&c->barn[c->barn_nr], sh->objs, sh->size * sizeof(void *));
-		c->barn_nr += sh->size;
-	}
+	bool got = barn_take_locked(c, &cpu->sheaf[0]);
+	if (got)
+		barn_take_locked(c, &cpu->sheaf[1]);
 	pthread_mutex_unlock(&c->barn_lock);
-	if (room)
-		slab_sheaf_set_size(sh, 0);
-	return room;
+	return got;
+}
+
+/* sh into the barn if it has room for it, barn lock held; sh is then
+ * empty. */
+static bool barn_give_locked(struct slab_cache *c, struct slab_sheaf *sh)
+{
+	if (c->barn_max - c->barn_nr < sh->size)
+		return false;
+	memcpy(&c->barn[c->barn_nr], sh->objs, sh->size * sizeof(void *));
+	c->barn_nr += sh->size;
+	slab_sheaf_set_size(sh, 0);
+	return true;
+}
+
+/* A full main sheaf into the barn, and the spare with it when the barn
+ * has room for both: one lock for twice the objects, as a batch of frees
+ * wants. */
+static bool barn_give(struct slab_cache *c, struct slab_cpu *cpu)
+{
+	pthread_mutex_lock(&c->barn_lock);
+	bool gave = barn_give_locked(c, &cpu->sheaf[0]);
+	if (gave)
+		barn_give_locked(c, &cpu->sheaf[1]);
+	pthread_mutex_unlock(&c->barn_lock);
+	return gave;
 }
 
 /* Empty sh filled from the slabs. The objects go in so that the first
@@ -102,12 +121,13 @@ void *slub_sheaf_alloc(struct slab_cache *c, int idx)
 	struct slab_cpu *cpu = &c->cpu[idx];
 	if (!c->sheaf_capacity)
 		return slub_take(c, idx);
-	struct slab_sheaf *sh = cpu->main ? cpu->main : sheaf_slot_init(c, cpu);
+	struct slab_sheaf *sh = &cpu->sheaf[0], *spare = &cpu->sheaf[1];
+	if (!sh->capacity)
+		sheaf_slot_init(c, cpu);
 	if (!sh->size) {
-		if (cpu->spare->size) {
-			sheaf_swap(cpu);
-			sh = cpu->main;
-		} else if (!barn_take(c, sh)) {
+		if (spare->size) {
+			sheaf_move(sh, spare);
+		} else if (!barn_take(c, cpu)) {
 			sheaf_refill(c, idx, sh);
 			if (!sh->size) {
 				errno = ENOMEM;
@@ -128,7 +148,9 @@ void slub_sheaf_free(struct slab_cache *c, void *obj, int idx)
 		slub_put(c, obj, idx);
 		return;
 	}
-	struct slab_sheaf *sh = cpu->main ? cpu->main : sheaf_slot_init(c, cpu);
+	struct slab_sheaf *sh = &cpu->sheaf[0], *spare = &cpu->sheaf[1];
+	if (!sh->capacity)
+		sheaf_slot_init(c, cpu);
 	if (sh->size && sh->objs[sh->size - 1] == obj) {
 		struct slab *s = &c->zone_slabs[(((uintptr_t)obj & c->slab_mask) - c->zone_base) >>
 						PAGE_SHIFT];
@@ -137,10 +159,9 @@ void slub_sheaf_free(struct slab_cache *c, void *obj, int idx)
 		return;
 	}
 	if (sh->size == sh->capacity) {
-		if (!cpu->spare->size) {
-			sheaf_swap(cpu);
-			sh = cpu->main;
-		} else if (!barn_give(c, sh)) {
+		if (!spare->size) {
+			sheaf_move(spare, sh);
+		} else if (!barn_give(c, cpu)) {
 			slab_cpu_count(&cpu->sheaf_flushes);
 			sheaf_empty(c, idx, sh);
 		}
@@ -152,10 +173,8 @@ void slub_sheaf_free(struct slab_cache *c, void *obj, int idx)
 void slub_sheaf_flush(struct slab_cache *c, int idx)
 {
 	struct slab_cpu *cpu = &c->cpu[idx];
-	if (cpu->main) {
-		sheaf_empty(c, idx, cpu->main);
-		sheaf_empty(c, idx, cpu->spare);
-	}
+	sheaf_empty(c, idx, &cpu->sheaf[0]);
+	sheaf_empty(c, idx, &cpu->sheaf[1]);
 }
 
 /* The barn's objects go back through this thread's paths (another

@@ -9,6 +9,11 @@
 
 size_t slub_shrink(struct slab_cache *c)
 {
+	/* Counted from here: flushing the sheaves and the thread's slabs
+	 * frees empty slabs too. */
+	pthread_mutex_lock(&c->node_lock);
+	unsigned long before = c->slabs_freed;
+	pthread_mutex_unlock(&c->node_lock);
 	/* Objects first (the barn's go to this thread's held slabs), then
 	 * the slabs that hold them. */
 	int idx = mm_thread_idx();
@@ -22,7 +27,6 @@ size_t slub_shrink(struct slab_cache *c)
 	pthread_mutex_unlock(&c->shared_lock);
 
 	pthread_mutex_lock(&c->node_lock);
-	unsigned long before = c->slabs_freed;
 	/* Full slabs may hold remote frees that make them partial or empty. */
 	for (struct slab *s = c->full.first, *next; s; s = next) {
 		next = s->next;

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include "fixture.h"
+#include "tests/support/test_env.h"
 #include "mm/arena.h"
 
 static struct mm_zone *normal(struct mm_arena *a)
@@ -520,7 +521,11 @@ Test(pcp, the_frame_check_is_never_wrong_while_a_cache_churns, .timeout = 60)
 	cr_assert_eq(pthread_create(&t, NULL, churn_run, &c), 0);
 	while (atomic_load(&c.rounds) < 10)
 		;
-	for (int i = 0; i < 2000; i++) {
+	/* 2000 checks, and more until one has given a verdict: on a loaded
+	 * machine the churning thread may hold every one of the first 2000
+	 * busy (the check is never wrong, but it may have to wait). */
+	double until = test_now() + 20;
+	for (int i = 0; i < 2000 || (ok == 0 && test_now() < until); i++) {
 		int rc = mm_zone_check_frames(c.z, counts);
 		ok += rc == 0;
 		busy += rc == -EBUSY;
@@ -529,8 +534,8 @@ Test(pcp, the_frame_check_is_never_wrong_while_a_cache_churns, .timeout = 60)
 	unsigned long rounds = atomic_load(&c.rounds);
 	atomic_store(&c.stop, true);
 	pthread_join(t, NULL);
-	cr_log_info("2000 checks while churning (%lu rounds): %u ok, %u busy\n", rounds, ok, busy);
-	cr_assert_eq(wrong, 0, "%u of 2000 checks said MISMATCH while a cache churned", wrong);
+	cr_log_info("checks while churning (%lu rounds): %u ok, %u busy\n", rounds, ok, busy);
+	cr_assert_eq(wrong, 0, "%u checks said MISMATCH while a cache churned", wrong);
 	cr_assert_gt(ok, 0, "the check never gave a verdict");
 	cr_assert_eq(mm_zone_check_frames(c.z, counts), 0, "a quiet zone is checked exactly");
 	fixture_finish(a);
