@@ -46,7 +46,6 @@
 #define BENCH_TS_THREADS 8u
 #define BENCH_TS_OBJECTS 10000u
 #define BENCH_TS_ROUNDS 20u
-#define BENCH_TS_REPS 3u
 /* Fragmentation: objects of sizes in [8, 1024] (memory: ~520 MiB live at
  * once for a million), then a random 90 % freed in a fixed order. */
 #define BENCH_FRAG_OBJECTS 1000000u
@@ -102,11 +101,15 @@ static inline double bench_best(uint64_t (*fn)(void *arg), void *arg, uint64_t o
 	return bench_best_n(fn, arg, ops, bench_reps());
 }
 
-/* Whether to run the fragmentation row: BENCH_FRAG=0 skips it (run.sh runs
- * it in the first round only, its figures being sizes, not times). */
-static inline int bench_frag_wanted(void)
+/*
+ * Whether to run the rows that run.sh wants once, not once per round:
+ * fragmentation (its figures are sizes, not times) and thread start-up
+ * (already the mean of BENCH_TS_ROUNDS rounds, a quarter of a second each
+ * under glibc and jemalloc). BENCH_ONCE=0 skips them.
+ */
+static inline int bench_once_rows(void)
 {
-	const char *s = getenv("BENCH_FRAG");
+	const char *s = getenv("BENCH_ONCE");
 	return !s || strcmp(s, "0") != 0;
 }
 
@@ -353,17 +356,14 @@ static inline uint64_t bench_thread_startup(void *argp)
 	return bench_now_ns() - t0;
 }
 
-/* Best of BENCH_TS_REPS repetitions, in ms per round. */
+/* ms per round, the mean of BENCH_TS_ROUNDS (one repetition: a round of
+ * glibc's or jemalloc's takes a quarter of a second; run.sh's rounds give
+ * the best of several). */
 static inline double bench_thread_startup_ms(const struct bench_alloc_ops *ops,
 					     const uint32_t *sizes)
 {
 	struct bench_ts ts = { ops, sizes };
-	uint64_t best = UINT64_MAX;
-	for (unsigned r = 0; r < BENCH_TS_REPS; r++) {
-		uint64_t t = bench_thread_startup(&ts);
-		best = t < best ? t : best;
-	}
-	return (double)best / 1e6 / BENCH_TS_ROUNDS;
+	return (double)bench_thread_startup(&ts) / 1e6 / BENCH_TS_ROUNDS;
 }
 
 /*
