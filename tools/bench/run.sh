@@ -142,8 +142,9 @@ END {
 	rhead = rhead "  slub / best peer"
 
 	print ""
-	print "memvisor per slab policy beside each malloc (lower is better everywhere);"
-	print "best of " reps " runs in each of " rounds " rounds (thread start-up and after-freeing: first round); slub-nosh: SLUB caches made with SLAB_F_NO_SHEAVES"
+	print "memvisor per slab policy beside each malloc (lower is better everywhere); best of " reps
+	print "runs (SLOB: 3) in each of " rounds " rounds; thread start-up and after-freeing: first round only;"
+	print "slub-nosh: SLUB caches made with SLAB_F_NO_SHEAVES"
 	print head
 	print "alloc+free pairs, ns per pair"
 	row("  slab vs malloc, 64 B, single", "pair 64 single")
