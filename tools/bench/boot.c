@@ -6,6 +6,12 @@
  * line), and the VMM's own memory: the process's peak RSS minus the guest
  * RAM it touched where that RAM is counted in RSS (hugetlb pages are not).
  *
+ * Then, once per slab policy (--slab slub|slab|slob), the VMM's caches after
+ * booting a 1 GiB guest (idle.elf) with the monitor: x-query-slabinfo's
+ * sum of num-slabs x pagesperslab x 4 KiB over the caches (SLOB's caches
+ * share its pages and count none), and beside it the frames the VMM holds
+ * for itself (x-query-frames' "vmm"), which counts SLOB's pages too.
+ *
  * usage: boot BUILD_DIR    (BUILD_DIR holds memvisor and the guest images)
  * One JSON object per line on stdout, then a table, as tools/bench/run.sh.
  */
@@ -13,10 +19,13 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -147,6 +156,336 @@ static long run_one(enum vmm v, const char *image, const char *cmdline, char *ou
 	return ru.ru_maxrss;
 }
 
+/* ---- the VMM's caches after boot, per slab policy, over the monitor ---- */
+
+#define SLAB_GUEST_MIB 1024
+#define MONITOR_LIMIT_S 30.0
+#define PAGE_BYTES 4096ull
+
+struct monitor_vm {
+	pid_t pid;
+	int qmp;
+	char dir[96], sock[108], out[128], err[128];
+	size_t len;
+	char buf[1 << 18];    /* x-query-slabinfo's answer is one line */
+};
+
+struct slab_boot {
+	bool ok, skipped;
+	char policy[16];                /* what x-query-slabinfo says runs */
+	unsigned long caches, pages;    /* caches, their slabs' frames */
+	unsigned long vmm_frames;       /* x-query-frames: "vmm" over the zones */
+	char why[200];
+};
+
+/* The first line of a file ("" if none). */
+static void file_first_line(const char *path, char *line, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	line[0] = '\0';
+	if (f) {
+		if (!fgets(line, (int)len, f))
+			line[0] = '\0';
+		fclose(f);
+	}
+	line[strcspn(line, "\n")] = '\0';
+}
+
+static bool file_has(const char *path, const char *text)
+{
+	char buf[4096];
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return strstr(buf, text) != NULL;
+}
+
+static void monitor_vm_stop(struct monitor_vm *vm)
+{
+	if (vm->qmp >= 0) {
+		/* Ask nicely first, so the VMM's own exit paths run. */
+		static const char quit[] = "{\"execute\": \"quit\"}\n";
+		if (send(vm->qmp, quit, sizeof(quit) - 1, MSG_NOSIGNAL) > 0)
+			usleep(100000);
+		close(vm->qmp);
+	}
+	if (vm->pid > 0) {
+		kill(vm->pid, SIGKILL);
+		waitpid(vm->pid, NULL, 0);
+	}
+	unlink(vm->sock);
+	unlink(vm->out);
+	unlink(vm->err);
+	rmdir(vm->dir);
+}
+
+/* The next QMP line that is not an event, NUL-terminated in place at the
+ * start of vm->buf (dropped by the next call); NULL on EOF or timeout. */
+static char *monitor_line(struct monitor_vm *vm, size_t *consumed)
+{
+	double end = now_ms() + MONITOR_LIMIT_S * 1e3;
+	if (*consumed) {
+		memmove(vm->buf, vm->buf + *consumed, vm->len - *consumed);
+		vm->len -= *consumed;
+		*consumed = 0;
+	}
+	for (;;) {
+		char *nl = memchr(vm->buf, '\n', vm->len);
+		if (nl) {
+			*nl = '\0';
+			*consumed = (size_t)(nl - vm->buf) + 1;
+			if (!strstr(vm->buf, "\"event\""))
+				return vm->buf;
+			memmove(vm->buf, vm->buf + *consumed, vm->len - *consumed);
+			vm->len -= *consumed;
+			*consumed = 0;
+			continue;
+		}
+		if (vm->len == sizeof(vm->buf) - 1 || now_ms() > end)
+			return NULL;
+		ssize_t r = recv(vm->qmp, vm->buf + vm->len, sizeof(vm->buf) - 1 - vm->len, 0);
+		if (r <= 0)
+			return NULL;
+		vm->len += (size_t)r;
+	}
+}
+
+static char *monitor_cmd(struct monitor_vm *vm, const char *text, size_t *consumed)
+{
+	size_t n = strlen(text);
+	if (send(vm->qmp, text, n, MSG_NOSIGNAL) != (ssize_t)n)
+		return NULL;
+	return monitor_line(vm, consumed);
+}
+
+/* memvisor with --slab policy and --monitor, running idle.elf in a 1 GiB
+ * guest; true once the guest has printed and the monitor has greeted. */
+static bool monitor_vm_start(struct monitor_vm *vm, const char *policy, char *why, size_t len)
+{
+	char mem[16], img[512], bin[512];
+	memset(vm, 0, offsetof(struct monitor_vm, buf));
+	vm->qmp = -1;
+	const char *tmp = getenv("TMPDIR");
+	snprintf(vm->dir, sizeof(vm->dir), "%s/boot-slab-XXXXXX", tmp && *tmp ? tmp : P_tmpdir);
+	if (!mkdtemp(vm->dir)) {
+		snprintf(why, len, "mkdtemp: %s", strerror(errno));
+		vm->dir[0] = '\0';
+		return false;
+	}
+	snprintf(vm->sock, sizeof(vm->sock), "%s/qmp.sock", vm->dir);
+	snprintf(vm->out, sizeof(vm->out), "%s/console", vm->dir);
+	snprintf(vm->err, sizeof(vm->err), "%s/stderr", vm->dir);
+	snprintf(mem, sizeof(mem), "%dM", SLAB_GUEST_MIB);
+	snprintf(img, sizeof(img), "%s/guest/idle.elf", build_dir);
+	snprintf(bin, sizeof(bin), "%s/memvisor", build_dir);
+	char *argv[] = { bin, "--mem", mem, "--hugepages", "off", "--slab", (char *)policy,
+			 "--monitor", vm->sock, img, NULL };
+
+	vm->pid = fork();
+	if (vm->pid < 0) {
+		snprintf(why, len, "fork: %s", strerror(errno));
+		return false;
+	}
+	if (vm->pid == 0) {
+		int out = open(vm->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int err = open(vm->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(out, 1);
+		dup2(err, 2);
+		alarm(RUN_LIMIT_S);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	double end = now_ms() + MONITOR_LIMIT_S * 1e3;
+	while (!file_has(vm->out, "idle: ")) {
+		if (now_ms() > end || waitpid(vm->pid, NULL, WNOHANG) == vm->pid) {
+			char line[160];
+			file_first_line(vm->err, line, sizeof(line));
+			snprintf(why, len, "the guest did not start: %s", *line ? line : "no message");
+			return false;
+		}
+		usleep(2000);
+	}
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", vm->sock);
+	while ((vm->qmp = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0 &&
+	       connect(vm->qmp, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		close(vm->qmp);
+		vm->qmp = -1;
+		if (now_ms() > end) {
+			snprintf(why, len, "no monitor socket at %s", vm->sock);
+			return false;
+		}
+		usleep(2000);
+	}
+	struct timeval tv = { .tv_sec = 5 };
+	setsockopt(vm->qmp, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	size_t used = 0;
+	if (!monitor_line(vm, &used) ||
+	    !monitor_cmd(vm, "{\"execute\": \"qmp_capabilities\"}\n", &used)) {
+		snprintf(why, len, "no QMP greeting");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * A walk over a flat JSON answer: on_key sees every object key with its
+ * depth (the answer's "return" object is depth 2, the entries of an array
+ * in it depth 4) and the text after the colon; on_close sees each object
+ * as it closes, with the depth it had. Enough for the monitor's answers,
+ * whose keys and names hold no escaped quotes.
+ */
+struct json_walk {
+	void (*on_key)(struct json_walk *w, int depth, const char *key, const char *val);
+	void (*on_close)(struct json_walk *w, int depth);
+};
+
+static void json_walk(struct json_walk *w, const char *s)
+{
+	int depth = 0;
+	char key[64];
+	for (const char *p = s; *p; p++) {
+		if (*p == '"') {
+			const char *e = p + 1;
+			while (*e && *e != '"')
+				e += e[0] == '\\' && e[1] ? 2 : 1;
+			if (!*e)
+				return;
+			const char *q = e + 1;
+			while (*q == ' ')
+				q++;
+			if (*q == ':' && (size_t)(e - p - 1) < sizeof(key)) {
+				snprintf(key, sizeof(key), "%.*s", (int)(e - p - 1), p + 1);
+				w->on_key(w, depth, key, q + 1);
+			}
+			p = e;
+		} else if (*p == '{' || *p == '[') {
+			depth++;
+		} else if (*p == '}' || *p == ']') {
+			if (*p == '}' && w->on_close)
+				w->on_close(w, depth);
+			depth--;
+		}
+	}
+}
+
+struct slab_walk {
+	struct json_walk w;
+	struct slab_boot *r;
+	unsigned long num_slabs, pagesperslab;
+};
+
+static void slab_key(struct json_walk *w, int depth, const char *key, const char *val)
+{
+	struct slab_walk *s = (struct slab_walk *)w;
+	if (depth == 2 && !strcmp(key, "policy"))
+		sscanf(val, " \"%15[^\"]\"", s->r->policy);
+	else if (depth == 4 && !strcmp(key, "num-slabs"))
+		s->num_slabs = strtoul(val, NULL, 10);
+	else if (depth == 4 && !strcmp(key, "pagesperslab"))
+		s->pagesperslab = strtoul(val, NULL, 10);
+}
+
+static void slab_close(struct json_walk *w, int depth)
+{
+	struct slab_walk *s = (struct slab_walk *)w;
+	if (depth != 4)
+		return;
+	s->r->pages += s->num_slabs * s->pagesperslab;
+	s->r->caches++;
+	s->num_slabs = s->pagesperslab = 0;
+}
+
+static void frames_key(struct json_walk *w, int depth, const char *key, const char *val)
+{
+	struct slab_walk *s = (struct slab_walk *)w;
+	if (depth == 4 && !strcmp(key, "vmm"))
+		s->r->vmm_frames += strtoul(val, NULL, 10);
+}
+
+static void slab_after_boot(const char *policy, struct slab_boot *r)
+{
+	static struct monitor_vm vm;
+	size_t used = 0;
+	char *line;
+
+	memset(r, 0, sizeof(*r));
+	if (!monitor_vm_start(&vm, policy, r->why, sizeof(r->why))) {
+		/* A memvisor built without the policy refuses the option. */
+		r->skipped = strstr(r->why, "--slab") != NULL;
+		goto out;
+	}
+	line = monitor_cmd(&vm, "{\"execute\": \"x-query-slabinfo\"}\n", &used);
+	if (!line || !strstr(line, "\"return\"")) {
+		snprintf(r->why, sizeof(r->why), "x-query-slabinfo: %.120s", line ? line : "no answer");
+		goto out;
+	}
+	struct slab_walk s = { { slab_key, slab_close }, r, 0, 0 };
+	json_walk(&s.w, line);
+	line = monitor_cmd(&vm, "{\"execute\": \"x-query-frames\"}\n", &used);
+	if (!line || !strstr(line, "\"return\"")) {
+		snprintf(r->why, sizeof(r->why), "x-query-frames: %.120s", line ? line : "no answer");
+		goto out;
+	}
+	s.w = (struct json_walk){ frames_key, NULL };
+	json_walk(&s.w, line);
+	r->ok = true;
+out:
+	monitor_vm_stop(&vm);
+}
+
+/* One row per slab policy memvisor has; returns how many failed. */
+static int slab_rows(void)
+{
+	static const char *const policies[] = { "slub", "slab", "slob" };
+	enum { NR = sizeof(policies) / sizeof(policies[0]) };
+	struct slab_boot r[NR];
+	int failed = 0;
+
+	for (int i = 0; i < NR; i++) {
+		slab_after_boot(policies[i], &r[i]);
+		if (r[i].skipped) {
+			fprintf(stderr, "bench: VMM caches under %s skipped: %s\n", policies[i],
+				r[i].why);
+			continue;
+		}
+		if (!r[i].ok) {
+			fprintf(stderr, "bench: VMM caches under %s: %s\n", policies[i], r[i].why);
+			failed++;
+			continue;
+		}
+		printf("{\"bench\": \"vmm_slab_after_boot\", \"impl\": \"memvisor\", "
+		       "\"policy\": \"%s\", \"asked\": \"%s\", \"guest_mib\": %d, "
+		       "\"measure\": \"x-query-slabinfo: sum of num-slabs x pagesperslab x 4 KiB\", "
+		       "\"caches\": %lu, \"slab_pages\": %lu, \"slab_bytes\": %llu, "
+		       "\"vmm_frames\": %lu, \"vmm_frames_bytes\": %llu}\n",
+		       r[i].policy, policies[i], SLAB_GUEST_MIB, r[i].caches, r[i].pages,
+		       r[i].pages * PAGE_BYTES, r[i].vmm_frames, r[i].vmm_frames * PAGE_BYTES);
+		fflush(stdout);
+	}
+	printf("\nVMM caches after booting a %d MiB guest with the monitor, per slab policy\n"
+	       "(slab: x-query-slabinfo's num-slabs x pagesperslab, none under SLOB, whose\n"
+	       " caches share its pages; VMM frames: x-query-frames' vmm, every frame the VMM\n"
+	       " holds for itself, SLOB's pages included)\n", SLAB_GUEST_MIB);
+	printf("%-30s%12s%12s%12s\n", "", "caches", "slab KiB", "VMM KiB");
+	for (int i = 0; i < NR; i++) {
+		if (r[i].ok)
+			printf("%-30s%12lu%12llu%12llu\n", r[i].policy, r[i].caches,
+			       r[i].pages * PAGE_BYTES / 1024, r[i].vmm_frames * PAGE_BYTES / 1024);
+		else
+			printf("%-30s%12s%12s%12s   (%s)\n", policies[i], "-", "-", "-",
+			       r[i].skipped ? "not built in" : "failed");
+	}
+	return failed;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -216,7 +555,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	build_dir = argv[1];
-	if (!bench_have_kvm("boot"))
+	if (!bench_have_kvm("boot (VMMs side by side, and the VMM caches after boot per slab policy)"))
 		return 0;
 	struct result res[NR_VMM];
 	int failed = 0;
@@ -272,5 +611,6 @@ int main(int argc, char **argv)
 		       res[MV_PREALLOC].touch_mibs / res[QEMU].touch_mibs);
 	if (res[MV_HUGE].ok)
 		printf("%-34s%18s   (goal: first line < 5 ms, overhead < 2 MiB)\n", "", "");
+	failed += slab_rows();
 	return failed ? 1 : 0;
 }

@@ -1,6 +1,9 @@
 /*
  * The peers' side of the allocator benchmarks: the same loops as memvisor's
- * slab and kmalloc benchmarks, on plain malloc/free. Built once per malloc
+ * slab and kmalloc benchmarks, on plain malloc/free: pairs, producer-consumer
+ * (one thread mallocs, another frees), thread start-up, metadata per live
+ * 64-byte object and fragmentation (RSS after freeing 90 % of a million
+ * objects and asking the malloc to give memory back). Built once per malloc
  * (glibc, jemalloc, mimalloc, tcmalloc) by linking the library that replaces
  * malloc; PEER_NAME names the build and PEER_LIB is the shared object that
  * must define malloc, checked at start so a link-order mistake cannot pass
@@ -8,6 +11,8 @@
  */
 #include <dlfcn.h>
 #include <gnu/libc-version.h>
+#include <malloc.h>
+#include <stdbool.h>
 #include <sys/mman.h>
 #include "bench.h"
 
@@ -81,6 +86,20 @@ static uint64_t mixed_batch(void *argp)
 	}
 	return bench_now_ns() - t0;
 }
+
+static void *ops_malloc(void *ctx, size_t size)
+{
+	(void)ctx;
+	return malloc(size);
+}
+
+static void ops_free(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
+
+static const struct bench_alloc_ops malloc_ops = { ops_malloc, ops_free, NULL };
 
 /* The library that defines the malloc this binary calls, and its version. */
 static void identify(const char **lib, char *version, size_t len)
@@ -156,6 +175,85 @@ static void overhead(void)
 		   ident, size, n, rss1 - rss0, per_obj, 100.0 * per_obj / (double)size);
 }
 
+static void prodcons(unsigned reps)
+{
+	double ns = bench_best(bench_prodcons_rep, (void *)&malloc_ops, BENCH_PC_OBJECTS);
+	bench_json("producer_consumer", PEER_NAME,
+		   "%s, \"size\": %u, \"ring\": %u, \"ns_per_object\": %.2f"
+		   ", \"objects\": %u, \"reps\": %u",
+		   ident, BENCH_PC_SIZE, BENCH_RING_SLOTS, ns, BENCH_PC_OBJECTS, reps);
+}
+
+static void thread_startup(void)
+{
+	double ms = bench_thread_startup_ms(&malloc_ops, mixed);
+	bench_json("thread_startup", PEER_NAME,
+		   "%s, \"sizes\": \"%u..%u\", \"threads\": %u, \"objects_per_thread\": %u"
+		   ", \"batch\": %u, \"rounds\": %u, \"ms_per_round\": %.3f",
+		   ident, BENCH_MIXED_MIN, BENCH_MIXED_MAX, BENCH_TS_THREADS, BENCH_TS_OBJECTS,
+		   BENCH_BATCH, BENCH_TS_ROUNDS, ms);
+}
+
+/*
+ * Asks this binary's malloc to give free memory back to the system, as
+ * memvisor's row calls slab_shrink_all; returns what was called ("none"
+ * when the library has no such call here).
+ */
+static const char *release_memory(void)
+{
+	int (*je_mallctl)(const char *, void *, size_t *, void *, size_t) =
+		(int (*)(const char *, void *, size_t *, void *, size_t))dlsym(RTLD_DEFAULT, "mallctl");
+	void (*mi_collect)(bool) = (void (*)(bool))dlsym(RTLD_DEFAULT, "mi_collect");
+	void (*tc_release)(void) = (void (*)(void))dlsym(RTLD_DEFAULT,
+							 "MallocExtension_ReleaseFreeMemory");
+
+	if (!strcmp(PEER_NAME, "glibc")) {
+		malloc_trim(0);
+		return "malloc_trim(0)";
+	}
+	/* 4096 is MALLCTL_ARENAS_ALL: every arena's dirty and muzzy pages. */
+	if (je_mallctl && je_mallctl("arena.4096.purge", NULL, NULL, NULL, 0) == 0)
+		return "mallctl(arena.4096.purge)";
+	if (mi_collect) {
+		mi_collect(true);
+		return "mi_collect(true)";
+	}
+	if (tc_release) {
+		tc_release();
+		return "MallocExtension_ReleaseFreeMemory()";
+	}
+	return "none";
+}
+
+/*
+ * Fragmentation: a million objects of 8..1024 bytes, a random 90 % freed in
+ * a fixed order, the malloc asked to give memory back; the RSS growth over
+ * the start is what it still holds, set against the bytes still live.
+ */
+static void fragmentation(void)
+{
+	struct bench_frag f;
+	size_t n = bench_frag_objects();
+	bench_frag_setup(&f, n);
+	long rss0 = bench_rss_bytes();
+	bench_frag_run(&malloc_ops, &f);
+	long rss_freed = bench_rss_bytes();
+	const char *release = release_memory();
+	long rss1 = bench_rss_bytes();
+	double held = (double)(rss1 - rss0);
+	bench_json("fragmentation", PEER_NAME,
+		   "%s, \"sizes\": \"%u..%u\", \"objects\": %zu, \"fewer_objects_because\": \"%s\""
+		   ", \"freed\": %zu, \"measure\": \"rss growth after %s\", \"release\": \"%s\""
+		   ", \"rss_growth_before_release_bytes\": %ld, \"held_bytes\": %.0f"
+		   ", \"live_bytes\": %llu, \"held_per_live\": %.3f"
+		   ", \"alloc_ms\": %.1f, \"free_ms\": %.1f",
+		   ident, BENCH_FRAG_MIN, BENCH_FRAG_MAX, f.n,
+		   n < BENCH_FRAG_OBJECTS ? "under 2 GiB available" : "", f.freed, release, release,
+		   rss_freed - rss0, held, (unsigned long long)f.live_bytes,
+		   held / (double)f.live_bytes, f.alloc_ms, f.free_ms);
+	bench_frag_finish(&malloc_ops, &f);
+}
+
 int main(void)
 {
 	const char *lib;
@@ -194,5 +292,12 @@ int main(void)
 		   ", \"ns_per_op\": %.2f, \"ops\": %u, \"reps\": %u",
 		   ident, BENCH_MIXED_MIN, BENCH_MIXED_MAX, BENCH_BATCH, ns,
 		   BENCH_BATCH * BENCH_BATCH_ROUNDS, reps);
+
+	prodcons(reps);
+	if (bench_once_rows()) {
+		thread_startup();
+		/* Last: it leaves the heap as fragmented as it measured it. */
+		fragmentation();
+	}
 	return 0;
 }
