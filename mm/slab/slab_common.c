@@ -25,6 +25,11 @@ static bool slab_mergeable(const struct slab_cache *c, size_t size, size_t align
 		return false;
 	if (c->zone->id != zone || c->stride % align)
 		return false;
+	/* SLUB's objects start at the slab, which is page-aligned, so a
+	 * stride of the alignment keeps every one aligned; SLAB's start after
+	 * a colour and the index array, aligned only as the cache was asked. */
+	if (c->policy != &slub_policy && c->align % align)
+		return false;
 	size = ALIGN_UP(size, align);
 	return size <= c->object_size && c->object_size - size < sizeof(void *);
 }

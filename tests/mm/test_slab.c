@@ -219,6 +219,30 @@ Test(slab, compatible_caches_merge_with_aliases)
 
 /* Each name of a merged cache is its creator's: destroying one forgets that
  * name and no other, so it can be created again and the others cannot. */
+/* A cache that merges into another keeps the alignment it asked for, under
+ * every policy (SLAB's objects follow a colour and an index array: found by
+ * slab_fuzz). */
+Test(slab, a_merged_cache_keeps_its_alignment)
+{
+	struct mm_arena *a = fixture_arena(8);
+	struct slab_cache_params loose = { .size = 256, .align = 8, .order = -1 };
+	struct slab_cache_params strict = { .size = 256, .align = 256, .order = -1 };
+	struct slab_cache *c8 = slab_cache_create(a, "loose-256", &loose);
+	struct slab_cache *c256 = slab_cache_create(a, "strict-256", &strict);
+	cr_assert_not_null(c8);
+	cr_assert_not_null(c256);
+	void *objs[64];
+	for (int i = 0; i < 64; i++) {
+		objs[i] = slab_alloc(c256);
+		cr_assert_eq((uintptr_t)objs[i] % 256, 0, "%p not aligned to 256", objs[i]);
+	}
+	for (int i = 0; i < 64; i++)
+		slab_free(c256, objs[i]);
+	slab_cache_destroy(c256, "strict-256");
+	slab_cache_destroy(c8, "loose-256");
+	fixture_finish(a);
+}
+
 Test(slab, destroying_an_alias_forgets_that_name)
 {
 	struct mm_arena *a = fixture_arena(4);
