@@ -256,9 +256,11 @@ static inline void *slab_obj_slot(const struct slab_cache *c, void *obj)
 	return (char *)obj - c->red_left;
 }
 
-/* The slab descriptor of p if p lies in a slab of zone z, else NULL.
- * Lock-free: a slab's frames keep their compound marks while it lives. */
-static inline struct slab *slab_of_zone(const struct mm_zone *z, const void *p)
+/* The descriptor of the head frame of the VMM block (slab, SLOB page or
+ * block) that p lies in, in zone z, or NULL; *frame is p's own frame.
+ * Lock-free: a block's frames keep their compound marks while it lives. */
+static inline struct slab *slab_head_of_zone(const struct mm_zone *z, const void *p,
+					     uint32_t *frame)
 {
 	uintptr_t off = (uintptr_t)p - (uintptr_t)z->base;
 	if (!z->present || off >= z->bytes || !z->slabs)
@@ -272,8 +274,16 @@ static inline struct slab *slab_of_zone(const struct mm_zone *z, const void *p)
 	}
 	if (frame_state_get(&z->buddy.frames[head]) != FRAME_VMM)
 		return NULL;
-	struct slab *s = &z->slabs[head];
-	return __atomic_load_n(&s->cache, __ATOMIC_ACQUIRE) ? s : NULL;
+	*frame = idx;
+	return &z->slabs[head];
+}
+
+/* The slab descriptor of p if p lies in a slab of zone z, else NULL. */
+static inline struct slab *slab_of_zone(const struct mm_zone *z, const void *p)
+{
+	uint32_t frame;
+	struct slab *s = slab_head_of_zone(z, p, &frame);
+	return s && __atomic_load_n(&s->cache, __ATOMIC_ACQUIRE) ? s : NULL;
 }
 
 #define ALIGN_UP(x, a) (((x) + (a) - 1) / (a) * (a))

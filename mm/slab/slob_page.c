@@ -126,23 +126,13 @@ static slobidx_t *slob_next(const slobidx_t *b)
 
 struct slab *slob_lookup(struct slob_arena *sa, const void *p)
 {
-	struct mm_zone *z = sa->zone;
-	if (!mm_zone_contains(z, p))
-		return NULL;
-	uint32_t idx = mm_ptr_frame(z, p), head = idx;
-	const struct frame *f = &z->buddy.frames[idx];
-	if (__atomic_load_n(&f->flags, __ATOMIC_RELAXED) & FRAME_F_COMPOUND) {
-		head = __atomic_load_n(&f->owner, __ATOMIC_RELAXED);
-		if (head >= z->buddy.nr_frames)
-			return NULL;
-	}
-	if (frame_state_get(&z->buddy.frames[head]) != FRAME_VMM)
-		return NULL;
-	struct slab *s = &z->slabs[head];
+	uint32_t idx;
+	struct slab *s = slab_head_of_zone(sa->zone, p, &idx);
 	/* SLUB's slabs (debug caches) have a cache; only ours have none. */
-	if (__atomic_load_n(&s->cache, __ATOMIC_ACQUIRE) || s->frame != head)
+	if (!s || __atomic_load_n(&s->cache, __ATOMIC_ACQUIRE) ||
+	    s != &sa->zone->slabs[s->frame])
 		return NULL;
-	if (s->list == SLAB_LIST_SLOB_PAGE && head == idx)
+	if (s->list == SLAB_LIST_SLOB_PAGE && s->frame == idx)
 		return s;
 	return s->list == SLAB_LIST_SLOB_BIG ? s : NULL;
 }
