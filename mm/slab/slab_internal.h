@@ -360,8 +360,10 @@ void slub_put(struct slab_cache *c, void *obj, int idx);
 unsigned slub_sheaf_capacity(size_t object_size);
 void *slub_sheaf_alloc(struct slab_cache *c, int idx);
 void slub_sheaf_free(struct slab_cache *c, void *obj, int idx);
-/* Empties slot idx's sheaves into the slabs; and the barn. */
+/* Empties slot idx's sheaves into the slabs; into the barn while it has
+ * room (retire: a thread is leaving); and the barn into the slabs. */
 void slub_sheaf_flush(struct slab_cache *c, int idx);
+void slub_sheaf_retire(struct slab_cache *c, int idx);
 void slub_barn_flush(struct slab_cache *c);
 /* Free objects in sheaves and the barn (slabinfo's held_objs). */
 unsigned long slub_sheaf_held(struct slab_cache *c);

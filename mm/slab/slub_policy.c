@@ -29,9 +29,12 @@ static int slub_cache_init(struct slab_cache *c, size_t size, size_t align, int 
 	return 0;
 }
 
+/* A thread is leaving: its sheaves go to the barn while it has room (the
+ * next thread to start takes them from there, no slab touched), its slabs
+ * back to the node lists. */
 static void slub_drain(struct slab_cache *c, int idx)
 {
-	slub_sheaf_flush(c, idx);
+	slub_sheaf_retire(c, idx);
 	slab_cpu_flush(c, idx);
 }
 
@@ -40,8 +43,10 @@ static void slub_drain(struct slab_cache *c, int idx)
 static void slub_cache_fini(struct slab_cache *c)
 {
 	slub_barn_flush(c);
-	for (int i = 0; i <= MM_MAX_THREADS; i++)
-		slub_drain(c, i);
+	for (int i = 0; i <= MM_MAX_THREADS; i++) {
+		slub_sheaf_flush(c, i);
+		slab_cpu_flush(c, i);
+	}
 	slub_shrink(c);
 	pthread_mutex_destroy(&c->barn_lock);
 	pthread_mutex_lock(&c->node_lock);

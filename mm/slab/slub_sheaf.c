@@ -177,6 +177,21 @@ void slub_sheaf_flush(struct slab_cache *c, int idx)
 	sheaf_empty(c, idx, &cpu->sheaf[1]);
 }
 
+void slub_sheaf_retire(struct slab_cache *c, int idx)
+{
+	struct slab_cpu *cpu = &c->cpu[idx];
+	for (int k = 0; k < 2; k++) {
+		struct slab_sheaf *sh = &cpu->sheaf[k];
+		if (!sh->size)
+			continue;
+		pthread_mutex_lock(&c->barn_lock);
+		bool gave = barn_give_locked(c, sh);
+		pthread_mutex_unlock(&c->barn_lock);
+		if (!gave)
+			sheaf_empty(c, idx, sh);
+	}
+}
+
 /* The barn's objects go back through this thread's paths (another
  * thread's slab gets them as remote frees); the shared slot serves a
  * thread without an index. */

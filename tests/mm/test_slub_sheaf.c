@@ -162,6 +162,8 @@ static void *alloc_free_exit(void *arg)
 	return NULL;
 }
 
+/* A leaving thread's sheaves go to the barn (the next thread starts from
+ * there), and nothing stays in its slot. */
 Test(slub_sheaf, an_exiting_thread_empties_its_sheaves)
 {
 	struct mm_arena *a = slub_arena(16);
@@ -170,6 +172,7 @@ Test(slub_sheaf, an_exiting_thread_empties_its_sheaves)
 	pthread_create(&th, NULL, alloc_free_exit, c);
 	pthread_join(th, NULL);
 	cr_assert_eq(held(c), c->barn_nr, "only the barn holds objects after the thread left");
+	cr_assert_geq(c->barn_nr, 100, "the thread's 100 frees went to the barn");
 	slab_cache_destroy(c, "exit");
 	fixture_finish(a);
 }
