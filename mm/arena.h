@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <pthread.h>
 #include "buddy.h"
+#include "compaction_zone.h"
 #include "hugetlb.h"
 #include "mmthread.h"
 
@@ -81,7 +82,8 @@ struct mm_zone {
 	struct pcp_slot *pcp;       /* MM_MAX_THREADS slots */
 	struct mm_percpu_owner pcp_owner;
 	struct slab *slabs;         /* slab's: descriptors, one per frame, touched lazily */
-	void *frames_map;           /* mapping holding frames, pageblocks */
+	struct mm_compact_zone compact; /* compaction's counters and skip hints */
+	void *frames_map;           /* mapping holding frames, pageblocks, skip hints */
 	size_t frames_map_bytes;
 	struct mm_arena *arena;
 };

@@ -120,6 +120,19 @@ int buddy_split_allocated(struct buddy_zone *z, uint32_t idx);
 /* Changes the state of an allocated block's head (guest <-> ballooned ...). */
 int buddy_set_state(struct buddy_zone *z, uint32_t idx, enum frame_state st);
 
+/*
+ * For compaction (buddy_isolate.c), with the zone lock held. Takes the free
+ * block headed by idx off the free lists as 2^order allocated order-0 frames
+ * in state FRAME_VMM (the compactor's until it gives each back with
+ * buddy_free_locked or turns it into a guest frame); returns the block's
+ * order, or BUDDY_EINVAL if idx heads no block on the lists.
+ */
+long buddy_isolate_free_locked(struct buddy_zone *z, uint32_t idx);
+/* Gives an allocated order-0 frame a new owner state and owner (a GFN for
+ * FRAME_GUEST): 0, or BUDDY_EINVAL if idx is not such a frame. */
+int buddy_frame_assign_locked(struct buddy_zone *z, uint32_t idx, enum frame_state st,
+			      uint32_t owner);
+
 /* Head of the block containing idx, or BUDDY_EINVAL. Walks back if needed. */
 long buddy_block_head(const struct buddy_zone *z, uint32_t idx);
 

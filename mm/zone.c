@@ -126,9 +126,10 @@ int mm_zone_setup(struct mm_arena *a, enum mm_zone_id id, size_t bytes, uint64_t
 	 * this keeps it so if a host's shmem_enabled forces huge pages). */
 	if (thp)
 		madvise(base, bytes, MADV_NOHUGEPAGE);
-	/* Descriptors and pageblock types in one zero-filled anonymous mapping:
-	 * pages of it the buddy never writes are never backed. */
-	size_t fm_bytes = buddy_frames_bytes(nr_frames) + buddy_nr_pageblocks(nr_frames);
+	/* Descriptors, pageblock types and compaction's skip hints (a byte per
+	 * pageblock each) in one zero-filled anonymous mapping: pages of it the
+	 * buddy never writes are never backed. */
+	size_t fm_bytes = buddy_frames_bytes(nr_frames) + 2 * (size_t)buddy_nr_pageblocks(nr_frames);
 	fm_bytes = (fm_bytes + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
 	void *fm = mmap(NULL, fm_bytes, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -144,6 +145,7 @@ int mm_zone_setup(struct mm_arena *a, enum mm_zone_id id, size_t bytes, uint64_t
 		munmap(fm, fm_bytes);
 		goto out_unmap;
 	}
+	z->compact.skip = pageblock_mt + buddy_nr_pageblocks(nr_frames);
 	z->id = id;
 	z->memfd = fd;
 	z->thp = thp;

@@ -1,0 +1,54 @@
+/*
+ * What compaction.c (the run: request, budget, stop, counters) and
+ * compaction_scan.c (the two scanners and the targets between them) share:
+ * the state of one run, Linux's struct compact_control.
+ */
+#ifndef MM_COMPACTION_INTERNAL_H
+#define MM_COMPACTION_INTERNAL_H
+
+#include "compaction.h"
+
+/* Target runs a run holds at once; a free block is one run of frames. */
+#define COMPACT_POOL_RUNS 32
+
+struct compact_run {
+	uint32_t idx, nr;           /* nr isolated order-0 frames from idx */
+};
+
+struct compact_control {
+	struct mm_zone *z;
+	const struct mm_compact_request *req;
+	struct mm_compact_result *res;
+	uint32_t migrate_pb;        /* pageblock the migrate scanner is on */
+	uint32_t free_pb;           /* lowest pageblock the free scanner started */
+	uint32_t free_next;         /* where it goes on inside free_pb */
+	/* Free blocks of this order and more are not targets: breaking one up
+	 * to make another at the bottom gains nothing (the kernel's
+	 * suitable_migration_target). */
+	unsigned free_order_limit;
+	struct compact_run pool[COMPACT_POOL_RUNS];
+	unsigned pool_runs;
+};
+
+/* Relaxed adds to a zone counter: the zone's allocators never wait on them. */
+#define COMPACT_COUNT(z, field, n) \
+	__atomic_fetch_add(&(z)->compact.stats.field, (uint64_t)(n), __ATOMIC_RELAXED)
+
+/*
+ * compaction_scan.c. compact_next_source finds the next movable guest
+ * frame in the migrate scanner's pageblock at or after *pos (splitting
+ * small guest blocks through the request's splitter); false when the
+ * pageblock has none left. compact_take_target gives an isolated target,
+ * running the free scanner when there is none; false when the scanners
+ * met. compact_move_one does one move of src (owner gfn) into a target and
+ * returns the mover's verdict (or -ESTALE when src changed before the
+ * call). compact_release_targets gives every unused target back.
+ */
+bool compact_next_source(struct compact_control *cc, uint32_t *pos, uint32_t *src, uint32_t *gfn);
+bool compact_take_target(struct compact_control *cc, uint32_t *dst);
+int compact_move_one(struct compact_control *cc, uint32_t src, uint32_t gfn, uint32_t dst);
+void compact_release_targets(struct compact_control *cc);
+/* With the zone lock held: whether a free block of order or more exists. */
+bool compact_order_free_locked(const struct mm_zone *z, unsigned order);
+
+#endif
