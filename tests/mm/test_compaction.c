@@ -131,8 +131,10 @@ static bool keep_none(uint32_t gfn)
 	return false;
 }
 
-/* Every backed GFN: its frame is a guest frame it owns, with its content. */
-static void guest_verify(struct fake_guest *g)
+/* Every backed GFN: its frame is a guest frame it owns, with its content;
+ * I1 holds. While another thread allocates, the I1 check may answer
+ * "busy" (busy_ok), never "mismatch". */
+static void guest_verify_i1(struct fake_guest *g, bool busy_ok)
 {
 	cr_assert_eq(g->bad, 0, "the mover was given %d frames it must not move", g->bad);
 	for (uint32_t gfn = 0; gfn < g->nr_gfns; gfn++) {
@@ -144,7 +146,18 @@ static void guest_verify(struct fake_guest *g)
 		cr_assert_eq(f->owner, gfn, "gfn %u: frame %u owned by %u", gfn, idx, f->owner);
 		cr_assert(intact(g->z, idx, gfn), "gfn %u: content lost at frame %u", gfn, idx);
 	}
-	fixture_check_i1(g->a);
+	if (!busy_ok) {
+		fixture_check_i1(g->a);
+		return;
+	}
+	uint64_t counts[MM_NR_ZONES][FRAME_NR_OWNER_STATES];
+	int rc = mm_arena_check_frames(g->a, counts);
+	cr_assert(rc == 0 || rc == -EBUSY, "I1: mismatch while compaction and allocations ran");
+}
+
+static void guest_verify(struct fake_guest *g)
+{
+	guest_verify_i1(g, false);
 }
 
 static void guest_finish(struct fake_guest *g)
@@ -533,4 +546,118 @@ Test(extfrag, debugfs_texts_exact)
 	cr_assert_eq(buddy_free(&z->buddy, 0, 0), 0);
 	cr_assert_eq(buddy_free(&z->buddy, 1024, 3), 0);
 	fixture_finish(a);
+}
+
+/* ---- concurrency ---- */
+
+struct churn {
+	struct mm_arena *a;
+	struct mm_zone *z;
+	int stop;
+	unsigned long rounds, i1_wrong, i1_checks, lost;
+};
+
+/* Allocates and frees frames of orders 0-2, movable guest ones (which the
+ * mover finds out of date: no GFN of the fake guest) and unmovable ones,
+ * checking I1 as it goes: "busy" is allowed, a mismatch never. */
+static void *churn_thread(void *arg)
+{
+	struct churn *c = arg;
+	struct { long idx; unsigned order; } held[64];
+	unsigned nr = 0, seed = 12345;
+
+	while (!__atomic_load_n(&c->stop, __ATOMIC_RELAXED)) {
+		seed = seed * 1103515245 + 12345;
+		unsigned r = seed >> 16;
+		if (nr < 64 && (r & 1)) {
+			unsigned order = r % 3;
+			bool movable = r & 4;
+			long idx = mm_frames_alloc(c->z, order, movable ? MT_MOVABLE : MT_UNMOVABLE,
+						   movable ? FRAME_GUEST : FRAME_VMM, false);
+			if (idx >= 0) {
+				c->z->buddy.frames[idx].owner = 0xfffff000u;
+				held[nr].idx = idx;
+				held[nr].order = order;
+				nr++;
+			}
+		} else if (nr) {
+			unsigned k = r % nr;
+			if (mm_frames_free(c->z, (uint32_t)held[k].idx, held[k].order))
+				c->lost++;
+			held[k] = held[--nr];
+		}
+		if (++c->rounds % 256 == 0) {
+			uint64_t counts[MM_NR_ZONES][FRAME_NR_OWNER_STATES];
+			int rc = mm_arena_check_frames(c->a, counts);
+			c->i1_checks++;
+			if (rc && rc != -EBUSY)
+				c->i1_wrong++;
+		}
+	}
+	while (nr) {
+		nr--;
+		if (mm_frames_free(c->z, (uint32_t)held[nr].idx, held[nr].order))
+			c->lost++;
+	}
+	mm_pcp_drain(c->z);
+	return NULL;
+}
+
+Test(compaction, concurrent_allocations_lose_nothing)
+{
+	struct fake_guest *g = guest_fill(32);
+	struct mm_zone *z = g->z;
+	guest_take_all(g);
+	guest_free_some(g, keep_even);
+
+	/* Static: an assertion ends the test while the thread still runs. */
+	static struct churn c;
+	c = (struct churn){ .a = g->a, .z = z };
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, churn_thread, &c), 0);
+	struct mm_compact_result res;
+	uint64_t moved = 0;
+	for (int i = 0; i < 12; i++) {
+		struct mm_compact_request req = request(g, i % 3 ? MM_COMPACT_FULL : PAGEBLOCK_ORDER);
+		cr_assert_eq(mm_compact_zone(z, &req, &res), 0);
+		moved += res.moved;
+		guest_verify_i1(g, true);
+	}
+	__atomic_store_n(&c.stop, 1, __ATOMIC_RELAXED);
+	pthread_join(t, NULL);
+	cr_assert_gt(moved, 0);
+	cr_assert_gt(c.i1_checks, 0);
+	cr_assert_eq(c.i1_wrong, 0, "I1 said mismatch %lu times while compaction ran", c.i1_wrong);
+	cr_assert_eq(c.lost, 0, "%lu frees refused", c.lost);
+	guest_verify(g);
+	struct mm_compact_result last;
+	struct mm_compact_request req = request(g, MM_COMPACT_FULL);
+	cr_assert_eq(mm_compact_zone(z, &req, &last), 0);
+	guest_verify(g);
+	guest_finish(g);
+}
+
+static int busy_move(void *ctx, struct mm_zone *z, uint32_t src, uint32_t dst)
+{
+	struct fake_guest *g = ctx;
+	struct mm_compact_request req = request(g, MM_COMPACT_FULL);
+	struct mm_compact_result res;
+	/* A second run on the same zone from inside the first: refused. */
+	if (mm_compact_zone(z, &req, &res) != -EBUSY)
+		g->bad++;
+	return test_move(ctx, z, src, dst);
+}
+
+Test(compaction, one_run_per_zone)
+{
+	struct fake_guest *g = guest_fill(8);
+	guest_take_all(g);
+	guest_free_some(g, keep_even);
+	struct mm_compact_request req = request(g, PAGEBLOCK_ORDER);
+	struct mm_compact_result res;
+	req.move = busy_move;
+	cr_assert_eq(mm_compact_zone(g->z, &req, &res), 0);
+	cr_assert(res.target_reached);
+	guest_verify(g);
+	guest_finish(g);
 }
