@@ -7,6 +7,8 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include "mm/compaction.h"
+#include "mm/extfrag.h"
 #include "mm/slab.h"
 #include "session.h"
 
@@ -161,6 +163,17 @@ Test(commands, hmp_info_texts)
 	t = text_of(mm_format_frames);
 	expect_hmp("info frames", t);
 	cr_assert(strstr(t, "check ok"));
+	free(t);
+	t = text_of(mm_format_compaction);
+	expect_hmp("info compaction", t);
+	cr_assert(!strncmp(t, "pgmigrate_success 0\n", 20), "%s", t);
+	free(t);
+	t = text_of(mm_format_extfrag_index);
+	expect_hmp("info extfrag", t);
+	cr_assert(!strncmp(t, "Node 0, zone   Normal ", 22), "%s", t);
+	free(t);
+	t = text_of(mm_format_unusable_index);
+	expect_hmp("info unusable", t);
 	free(t);
 	size_t n = guest_mem_format_p2m(s.gm, NULL, 0) + 1;
 	t = malloc(n);

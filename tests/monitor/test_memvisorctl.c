@@ -171,6 +171,7 @@ Test(memvisorctl, top_once_prints_three_panels)
 	expect_in(r.out, "memvisor top", "top --once");
 	expect_in(r.out, "Frame states", "top --once");
 	expect_in(r.out, "Buddy free blocks per order", "top --once");
+	expect_in(r.out, "2 MiB blocks: extfrag index ", "top --once");
 	expect_in(r.out, "Slab caches (", "top --once");
 	expect_in(r.out, "), busiest by active objects", "top --once");
 	expect_in(r.out, "VM running", "top --once");

@@ -47,7 +47,8 @@ Test(protocol, commands_refused_before_capabilities)
 	static const char *const commands[] = {
 		"query-status", "stop", "cont", "quit", "query-memory-size-summary",
 		"human-monitor-command", "x-query-buddyinfo", "x-query-slabinfo", "x-query-frames",
-		"x-query-p2m", "x-query-regions", "x-slabinfo-tune", "no-such-command",
+		"x-query-p2m", "x-query-regions", "x-slabinfo-tune", "x-query-compaction",
+		"x-query-extfrag", "no-such-command",
 	};
 	char req[128];
 

@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include "mm/compaction.h"
 #include "mm/slab.h"
 #include "session.h"
 
@@ -154,6 +155,43 @@ Test(xquery, slabinfo_tune)
 	cr_assert_eq(INT(c, "sharedfactor"), 4);
 	json_decref(r);
 #undef TUNE
+}
+
+Test(xquery, compaction_counters)
+{
+	json_t *r = session_return(&s, "{\"execute\": \"x-query-compaction\"}");
+	EXPECT_KEYS(r, "zones");
+	cr_assert_eq(json_array_size(json_object_get(r, "zones")), 1);
+	json_t *z = json_array_get(json_object_get(r, "zones"), 0);
+	EXPECT_KEYS(z, "name", "migrate-scanned", "free-scanned", "isolated", "moved", "failed",
+		    "stalls", "success", "runs", "ns");
+	struct mm_compact_counters c;
+	mm_compact_counters(mm_zone_get(s.arena, ZONE_NORMAL), &c);
+	cr_assert_str_eq(json_string_value(json_object_get(z, "name")), "Normal");
+	cr_assert_eq((uint64_t)INT(z, "runs"), c.runs);
+	cr_assert_eq((uint64_t)INT(z, "moved"), c.moved);
+	json_decref(r);
+}
+
+Test(xquery, extfrag_indexes)
+{
+	struct mm_zone *zn = mm_zone_get(s.arena, ZONE_NORMAL);
+	json_t *r = session_return(&s, "{\"execute\": \"x-query-extfrag\"}");
+	EXPECT_KEYS(r, "zones");
+	json_t *z = json_array_get(json_object_get(r, "zones"), 0);
+	EXPECT_KEYS(z, "name", "extfrag-index", "unusable-index");
+	json_t *e = json_object_get(z, "extfrag-index"), *u = json_object_get(z, "unusable-index");
+	cr_assert_eq(json_array_size(e), zn->buddy.max_order + 1);
+	cr_assert_eq(json_array_size(u), zn->buddy.max_order + 1);
+	for (unsigned o = 0; o <= zn->buddy.max_order; o++) {
+		int ei = (int)json_integer_value(json_array_get(e, o));
+		int ui = (int)json_integer_value(json_array_get(u, o));
+		cr_assert(ei == -1000 || (ei >= 0 && ei <= 1000), "order %u: %d", o, ei);
+		cr_assert(ui >= 0 && ui <= 1000, "order %u: %d", o, ui);
+	}
+	/* A fresh zone has its max-order blocks free: every order would succeed. */
+	cr_assert_eq(json_integer_value(json_array_get(e, 0)), -1000);
+	json_decref(r);
 }
 
 Test(xquery, frames)

@@ -26,9 +26,13 @@ static const struct info_kind info_kinds[] = {
 	{ "frames", "x-query-frames", ctl_table_frames },
 	{ "regions", "x-query-regions", ctl_table_regions },
 	{ "balloon", "x-query-balloon", ctl_table_balloon },
+	{ "compaction", "x-query-compaction", NULL },
+	{ "extfrag", "x-query-extfrag", NULL },
+	{ "unusable", "x-query-extfrag", NULL },
 };
 
-const char ctl_info_names[] = "buddyinfo|pagetypeinfo|slabinfo|p2m|frames|regions|balloon";
+const char ctl_info_names[] =
+	"buddyinfo|pagetypeinfo|slabinfo|p2m|frames|regions|balloon|compaction|extfrag|unusable";
 
 static const struct info_kind *info_find(const char *name)
 {

@@ -25,6 +25,7 @@ static void snapshot_free(struct top_snapshot *s)
 	json_decref(s->frames);
 	json_decref(s->buddy);
 	json_decref(s->slabs);
+	json_decref(s->extfrag);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -32,8 +33,8 @@ static void snapshot_free(struct top_snapshot *s)
 static const char *snapshot_take(struct ctl *ctl, struct top_snapshot *s)
 {
 	static const char *const commands[] = { "query-status", "x-query-frames", "x-query-buddyinfo",
-						"x-query-slabinfo" };
-	json_t **slots[] = { &s->status, &s->frames, &s->buddy, &s->slabs };
+						"x-query-slabinfo", "x-query-extfrag" };
+	json_t **slots[] = { &s->status, &s->frames, &s->buddy, &s->slabs, &s->extfrag };
 
 	memset(s, 0, sizeof(*s));
 	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++) {
@@ -65,7 +66,7 @@ static char *compose(struct ctl *ctl, const struct top_snapshot *s, const struct
 		live ? "   q quit  a/s sort" : "");
 	top_panel_frames(f, s->frames, cols);
 	fputc('\n', f);
-	top_panel_buddy(f, s->buddy, cols);
+	top_panel_buddy(f, s->buddy, s->extfrag, cols);
 	fputc('\n', f);
 	fflush(f);
 	int used = 0;

@@ -15,13 +15,14 @@ struct top_snapshot {
 	json_t *frames;                 /* x-query-frames */
 	json_t *buddy;                  /* x-query-buddyinfo */
 	json_t *slabs;                  /* x-query-slabinfo */
+	json_t *extfrag;                /* x-query-extfrag */
 	long long at_ms;                /* when it was taken */
 };
 
 /* Frame states per zone (invariant I1), numbers and a bar. */
 void top_panel_frames(FILE *f, json_t *frames, int cols);
 /* Free blocks per order per zone, and a bar of free memory by order. */
-void top_panel_buddy(FILE *f, json_t *buddy, int cols);
+void top_panel_buddy(FILE *f, json_t *buddy, json_t *extfrag, int cols);
 /*
  * The slab caches, busiest first (by active objects, or by slow-path
  * events per second since prev, or in total without prev), at most

@@ -91,7 +91,21 @@ void top_panel_frames(FILE *f, json_t *frames, int cols)
 	}
 }
 
-void top_panel_buddy(FILE *f, json_t *buddy, int cols)
+/* The zone's two fragmentation indexes at pageblock order (2 MiB: what the
+ * second stage maps large), as the kernel prints them (x1000 -> 0.893). */
+static void fragmentation_line(FILE *f, json_t *zone)
+{
+	json_t *e = json_array_get(json_object_get(zone, "extfrag-index"), 9);
+	json_t *u = json_array_get(json_object_get(zone, "unusable-index"), 9);
+	if (!json_is_integer(e) || !json_is_integer(u))
+		return;
+	long long ev = json_integer_value(e), uv = json_integer_value(u);
+	fprintf(f, "  %-8s 2 MiB blocks: extfrag index %s%lld.%03lld, unusable index %lld.%03lld%s\n", "",
+		ev < 0 ? "-" : "", (ev < 0 ? -ev : ev) / 1000, (ev < 0 ? -ev : ev) % 1000, uv / 1000,
+		uv % 1000, ev < 0 ? " (one is free)" : ev > 500 ? " (fragmented: compaction would help)" : "");
+}
+
+void top_panel_buddy(FILE *f, json_t *buddy, json_t *extfrag, int cols)
 {
 	static const char glyphs[] = "0123456789ABCDEF";
 	json_t *z, *zones = json_object_get(buddy, "zones");
@@ -123,5 +137,6 @@ void top_panel_buddy(FILE *f, json_t *buddy, int cols)
 		ctl_format_size(size, sizeof(size), frames * 4096);
 		fprintf(f, " %9s\n", size);
 		bar(f, mem, glyphs, orders, bar_width(cols));
+		fragmentation_line(f, json_array_get(json_object_get(extfrag, "zones"), i));
 	}
 }

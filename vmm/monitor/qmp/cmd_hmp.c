@@ -10,6 +10,8 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include "mm/compaction.h"
+#include "mm/extfrag.h"
 #include "mm/kmalloc.h"
 #include "mm/slab.h"
 #include "vmm/monitor/qmp/internal.h"
@@ -37,6 +39,21 @@ static size_t hmp_frames(void *a, char *buf, size_t len)
 	return mm_format_frames(a, buf, len);
 }
 
+static size_t hmp_compaction(void *a, char *buf, size_t len)
+{
+	return mm_format_compaction(a, buf, len);
+}
+
+static size_t hmp_extfrag(void *a, char *buf, size_t len)
+{
+	return mm_format_extfrag_index(a, buf, len);
+}
+
+static size_t hmp_unusable(void *a, char *buf, size_t len)
+{
+	return mm_format_unusable_index(a, buf, len);
+}
+
 static size_t hmp_p2m(void *gm, char *buf, size_t len)
 {
 	return guest_mem_format_p2m(gm, buf, len);
@@ -52,6 +69,9 @@ static const struct hmp_info {
 	{ "pagetypeinfo", hmp_pagetypeinfo, false, "free blocks per migrate type (/proc/pagetypeinfo)" },
 	{ "slabinfo", hmp_slabinfo, false, "the slab caches (/proc/slabinfo 2.1)" },
 	{ "frames", hmp_frames, false, "frame states per zone (invariant I1)" },
+	{ "compaction", hmp_compaction, false, "compaction counters (/proc/vmstat compact_*)" },
+	{ "extfrag", hmp_extfrag, false, "fragmentation index per zone and order (extfrag_index)" },
+	{ "unusable", hmp_unusable, false, "unusable free space index per zone and order (unusable_index)" },
 	{ "p2m", hmp_p2m, true, "guest regions and their p2m leaves" },
 	{ "status", NULL, false, "the VM status (running|paused)" },
 	{ "balloon", NULL, false, "the logical VM size the balloon leaves (as QEMU's)" },

@@ -37,6 +37,8 @@ static const struct qmp_command commands[] = {
 	{ "x-query-slabinfo", qmp_cmd_slabinfo, NULL },
 	{ "x-slabinfo-tune", qmp_cmd_slab_tune, qmp_slab_tune_params },
 	{ "x-query-frames", qmp_cmd_frames, NULL },
+	{ "x-query-compaction", qmp_cmd_compaction, NULL },
+	{ "x-query-extfrag", qmp_cmd_extfrag, NULL },
 	{ "x-query-p2m", qmp_cmd_p2m, p2m_params },
 	{ "x-query-regions", qmp_cmd_regions, NULL },
 	{ "x-query-output", qmp_cmd_output, NULL },

@@ -112,6 +112,8 @@ json_t *qmp_cmd_slabinfo(struct qmp_session *s, json_t *args, struct qmp_error *
 json_t *qmp_cmd_slab_tune(struct qmp_session *s, json_t *args, struct qmp_error *err);
 extern const struct qmp_param qmp_slab_tune_params[];
 json_t *qmp_cmd_frames(struct qmp_session *s, json_t *args, struct qmp_error *err);
+json_t *qmp_cmd_compaction(struct qmp_session *s, json_t *args, struct qmp_error *err);
+json_t *qmp_cmd_extfrag(struct qmp_session *s, json_t *args, struct qmp_error *err);
 json_t *qmp_cmd_p2m(struct qmp_session *s, json_t *args, struct qmp_error *err);
 json_t *qmp_cmd_regions(struct qmp_session *s, json_t *args, struct qmp_error *err);
 
