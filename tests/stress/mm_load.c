@@ -318,7 +318,11 @@ static void *checker_main(void *arg)
 struct mm_load *mm_load_start(struct mm_arena *a)
 {
 	struct mm_load *l = calloc(1, sizeof(*l));
-	struct slab_cache_params p = { .size = OBJ_SIZE, .order = -1, .flags = SLAB_F_NO_MERGE };
+	/* Under SLUB, kmalloc's objects go round through the sheaves and the
+	 * barn; this cache has none, so its frees on other threads take the
+	 * lock-free remote path into slabs another thread holds. */
+	struct slab_cache_params p = { .size = OBJ_SIZE, .order = -1,
+				       .flags = SLAB_F_NO_MERGE | SLAB_F_NO_SHEAVES };
 
 	if (!l) {
 		stress_fail("mm load: out of memory");
