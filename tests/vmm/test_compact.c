@@ -122,7 +122,7 @@ static void fill(struct fixture *fx, uint64_t from, uint64_t to, unsigned gen)
 	}
 }
 
-/* What a test knows about a GFN it ballooned. */
+/* A GFN a test ballooned (or punched: its data is not checked). */
 static bool skip_gfn(const bool *ballooned, uint64_t g)
 {
 	return ballooned && ballooned[g];
@@ -394,10 +394,77 @@ Test(compact, ballooned_and_pending_frames_stay_then_deflate)
 	fill(&fx, 0, GUEST_FRAMES, 7);
 	res = compact_full(&fx);
 	cr_assert_eq(res.hash_mismatches, 0);
+
 	check_all(&fx, NULL, 7);
 	c = leaves(&fx);
 	cr_assert_geq(c.leaves_2m * 512 * 100, GUEST_FRAMES * 90ULL,
 		      "2M leaves %lu, 4K leaves %lu", (unsigned long)c.leaves_2m,
 		      (unsigned long)c.leaves_4k);
+	teardown(&fx);
+}
+
+/* Punched pages (free page reporting) move without a copy and stay
+ * punched: the guest reads zeros there, and the host keeps nothing. */
+Test(compact, punched_pages_move_and_stay_punched)
+{
+	struct fixture fx;
+	static bool punched[GUEST_FRAMES];
+
+	setup(&fx);
+	fill(&fx, 0, GUEST_FRAMES, 8);
+	for (uint64_t g = 0x1000; g < 0x3000; g += 7) {
+		cr_assert_eq(guest_mem_punch_page(fx.gm, g), 0);
+		punched[g] = true;
+	}
+	struct guest_compact_result res = compact_full(&fx);
+	cr_assert_gt(res.moved, 0);
+	uint64_t counts[MM_NR_ZONES][FRAME_NR_OWNER_STATES];
+	check_data(&fx, punched, 8);
+	check_p2m(&fx, NULL);
+	cr_assert_eq(mm_arena_check_frames(fx.arena, counts), 0, "I1");
+	gm_check_maps(fx.gm);
+	for (uint64_t g = 0x1000; g < 0x3000; g += 7) {
+		struct p2m_leaf l;
+		cr_assert_eq(p2m_lookup(guest_mem_p2m(fx.gm), g, &l), 0);
+		cr_assert(l.state & P2M_ST_PUNCHED, "gfn %#lx", (unsigned long)g);
+		const uint64_t *p = (const uint64_t *)(fx.hva + (g << 12));
+		for (unsigned i = 0; i < WORDS; i++)
+			cr_assert_eq(p[i], 0, "gfn %#lx reads zeros", (unsigned long)g);
+	}
+	/* Their ranges keep 4 KiB leaves; the others are large. */
+	cr_assert_geq(leaves(&fx).leaves_2m, 32 - 16);
+	teardown(&fx);
+}
+
+/* A range split by a balloon round trip (a pending page taken back) sits
+ * on its aligned run in order with 4 KiB leaves: promoted where it is,
+ * without a copy, before the scanners could scatter it. */
+Test(compact, a_range_in_order_is_promoted_in_place)
+{
+	struct fixture fx;
+	const uint64_t gfn = 0x300;
+
+	setup(&fx);
+	fill(&fx, 0, GUEST_FRAMES, 9);
+	struct p2m_leaf before, after;
+	cr_assert_eq(p2m_lookup(guest_mem_p2m(fx.gm), gfn, &before), 0);
+	cr_assert_eq(before.order, P2M_ORDER_2M);
+	uint64_t left = mm_maps_share(MM_MAPS_GUEST) - mm_maps_charged(MM_MAPS_GUEST);
+	cr_assert_eq(mm_maps_charge(MM_MAPS_GUEST, left), 0);
+	cr_assert_eq(balloon_mem_inflate(fx.gm, gfn), 0);
+	mm_maps_uncharge(MM_MAPS_GUEST, left);
+	cr_assert_eq(balloon_mem_deflate(fx.gm, gfn), 0);
+	cr_assert_eq(p2m_lookup(guest_mem_p2m(fx.gm), gfn, &after), 0);
+	cr_assert_eq(after.order, P2M_ORDER_4K, "the inflate split the leaf");
+	cr_assert_eq(after.hfn, before.hfn, "the pending frame came back");
+	fill(&fx, gfn, gfn + 1, 9);
+
+	struct guest_compact_result res = compact_full(&fx);
+	cr_assert_geq(res.promoted_ranges, res.steered_ranges + 1);
+	cr_assert_eq(p2m_lookup(guest_mem_p2m(fx.gm), gfn, &after), 0);
+	cr_assert_eq(after.order, P2M_ORDER_2M);
+	cr_assert_eq(after.hfn, before.hfn, "promoted where it was");
+	check_all(&fx, NULL, 9);
+	cr_assert_eq(leaves(&fx).leaves_2m, GUEST_BYTES / (2 * MIB));
 	teardown(&fx);
 }
