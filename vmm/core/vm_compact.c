@@ -25,9 +25,10 @@ int vm_control_compact(const struct vm_control *t, int order, uint64_t budget_ns
 	enum vm_run_state st = t->status(t->ctx);
 	if (st == VM_STATE_SHUTDOWN)
 		return -ESHUTDOWN;
-	/* Only a running guest can write a page while it moves; a paused
-	 * one stays paused, as its controller left it. */
-	bool pause = st == VM_STATE_RUNNING;
+	/* A paused guest stays paused, as its controller left it. One that
+	 * has not started is parked too: its vCPUs may start meanwhile, and
+	 * then stop at their first exit. */
+	bool pause = st != VM_STATE_PAUSED;
 	uint64_t t0 = vmc_now_ns();
 	if (pause && t->pause(t->ctx) == -ESHUTDOWN)
 		return -ESHUTDOWN;

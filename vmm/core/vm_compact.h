@@ -15,15 +15,14 @@
 
 struct vm_compact_result {
 	struct guest_compact_result gc;
-	uint64_t pause_ns;      /* the vCPUs parked for this call (0 if they were not running) */
-	bool paused_here;       /* they ran before and were parked for it */
+	uint64_t pause_ns;      /* the vCPUs parked for this call (0 if they were paused) */
+	bool paused_here;       /* they were not paused before, and were for it */
 };
 
 /*
  * Compacts zone Normal for t's guest (guest_compact.h: order, budget).
- * A running VM is paused for the call and resumed after; a VM stopped by
- * its controller stays stopped; one that has not started has nothing to
- * pause. Call it from the controller's thread, the one that runs stop and
+ * A running (or not yet started) VM is paused for the call and resumed
+ * after; a VM stopped by its controller stays stopped. Call it from the controller's thread, the one that runs stop and
  * cont, so nothing resumes the vCPUs meanwhile.
  * 0, -ESHUTDOWN (the run has ended), -ENODEV (no guest memory), or
  * guest_mem_compact's error.
