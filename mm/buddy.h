@@ -133,6 +133,15 @@ long buddy_isolate_free_locked(struct buddy_zone *z, uint32_t idx);
 int buddy_frame_assign_locked(struct buddy_zone *z, uint32_t idx, enum frame_state st,
 			      uint32_t owner);
 
+/*
+ * The inverse of buddy_split_allocated: the 2^order frames from idx (aligned
+ * to the order), each an allocated order-0 frame in one state, become one
+ * block headed by idx, which keeps its owner. The VMM joins a 2 MiB run of
+ * guest frames it promoted, so compaction leaves the run where it is.
+ * BUDDY_EINVAL (nothing changed) when a frame is not such a frame.
+ */
+int buddy_join_allocated(struct buddy_zone *z, uint32_t idx, unsigned order);
+
 /* Head of the block containing idx, or BUDDY_EINVAL. Walks back if needed. */
 long buddy_block_head(const struct buddy_zone *z, uint32_t idx);
 

@@ -86,6 +86,22 @@ int64_t gm_maps_delta(struct guest_mem *gm, const struct gm_region *r, uint64_t 
 	return delta;
 }
 
+uint64_t gm_maps_inside(struct guest_mem *gm, uint64_t g, uint64_t n, gm_backing_fn now, void *arg)
+{
+	struct gm_backing prev, cur;
+	uint64_t breaks = 0;
+
+	if (n < 2)
+		return 0;
+	now(gm, g, arg, &prev);
+	for (uint64_t i = 1; i < n; i++) {
+		now(gm, g + i, arg, &cur);
+		breaks += (uint64_t)gm_break(&prev, &cur);
+		prev = cur;
+	}
+	return breaks;
+}
+
 int gm_view_map(void *at, size_t len, const struct mm_zone *z, uint32_t idx)
 {
 	if (mmap(at, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, z->memfd,

@@ -51,7 +51,7 @@ static int gm_unit_find(struct guest_mem *gm, uint64_t gfn, struct gm_unit *u)
 }
 
 /* What backs one page of the view: its p2m leaf, or a placeholder. */
-static void gm_backing_now(struct guest_mem *gm, uint64_t gfn, void *arg, struct gm_backing *b)
+void gm_backing_now(struct guest_mem *gm, uint64_t gfn, void *arg, struct gm_backing *b)
 {
 	struct p2m_leaf l;
 

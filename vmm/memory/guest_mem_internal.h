@@ -33,6 +33,12 @@ struct guest_mem {
 	/* The balloon's per-GFN state (balloon_state.c), while a balloon is
 	 * attached; balloon_mem_forget drops it. */
 	struct bm_state *balloon;
+	/* Compaction's counters for this guest (guest_compact.c), added to
+	 * under the lock and read with relaxed loads by the monitor. */
+	struct gm_compact_counters {
+		uint64_t runs, moved, failed, hash_mismatches, stale, split_blocks;
+		uint64_t promoted_ranges, steered_ranges, bytes_copied, ns;
+	} compact;
 };
 
 /* Which zones a region may take frames from. */
@@ -100,6 +106,32 @@ typedef void (*gm_backing_fn)(struct guest_mem *gm, uint64_t gfn, void *arg,
 int64_t gm_maps_delta(struct guest_mem *gm, const struct gm_region *r, uint64_t g, uint64_t n,
 		      const struct gm_backing *first, const struct gm_backing *last,
 		      gm_backing_fn now, void *arg);
+/* The mapping boundaries inside [g, g + n) now: the mappings a range costs
+ * beyond its first, which a change of the whole range into one run of
+ * frames gives back (gm_maps_delta counts only its edges). */
+uint64_t gm_maps_inside(struct guest_mem *gm, uint64_t g, uint64_t n, gm_backing_fn now, void *arg);
+
+/* guest_inval.c: what backs gfn by the p2m alone (a placeholder where no
+ * leaf is); arg unused. A gm_backing_fn for ranges the balloon's per 2 MiB
+ * state says nothing about (zone Normal). */
+void gm_backing_now(struct guest_mem *gm, uint64_t gfn, void *arg, struct gm_backing *b);
+
+/* guest_copy.c: copies pages (4 KiB each) from src to dst and compares
+ * the XXH3 of each copy with its source's: 0, or -EIO on a mismatch. */
+int gm_copy_pages_checked(uint8_t *dst, const uint8_t *src, uint64_t pages);
+
+/* guest_promote.c: after the scanners, the 2 MiB ranges of zone Normal
+ * whose frames form an aligned run in order become one leaf and one
+ * mapping; with steer, ranges that do not are first moved whole into a
+ * free aligned 2 MiB block. Stops at deadline_ns (CLOCK_MONOTONIC) or
+ * when *stop reads non-zero. Adds what it did to res. */
+struct guest_compact_result;
+void gm_promote_ranges(struct guest_mem *gm, bool steer, uint64_t deadline_ns, const int *stop,
+		       struct guest_compact_result *res);
+/* The 512 guest frames from idx (aligned), which back the 2 MiB range at g
+ * in order, become one order-9 block: the scanners move order-0 frames and
+ * leave such blocks, so a range that is one 2 MiB leaf stays one. */
+int gm_range_join(struct mm_zone *z, uint32_t idx, uint64_t g);
 
 /* The region holding gfn, or NULL. */
 struct gm_region *gm_region_of(struct guest_mem *gm, uint64_t gfn);

@@ -1,11 +1,15 @@
 /*
- * Compaction and fragmentation over QMP: x-query-compaction (the kernel's
+ * Compaction and fragmentation over QMP: x-compact (one compaction of zone
+ * Normal with the vCPUs paused, and what it did), x-query-compaction (the kernel's
  * compact_* counters, per zone) and x-query-extfrag (the kernel's two
  * fragmentation indexes per zone and order, x1000 as integers). The numbers
  * are the ones `info compaction`, `info extfrag` and `info unusable` print.
  */
+#include <errno.h>
+#include <string.h>
 #include "mm/compaction.h"
 #include "mm/extfrag.h"
+#include "vmm/core/vm_compact.h"
 #include "vmm/monitor/qmp/internal.h"
 
 static json_t *compaction_zone(struct mm_zone *z)
@@ -78,4 +82,76 @@ json_t *qmp_cmd_extfrag(struct qmp_session *s, json_t *args, struct qmp_error *e
 {
 	(void)args, (void)err;
 	return per_zone(s, extfrag_zone);
+}
+
+const struct qmp_param qmp_compact_params[] = {
+	{ "zone", JSON_STRING, true },
+	{ "order", QMP_PARAM_ANY, true },
+	{ "budget-ms", JSON_INTEGER, true },
+	{ NULL, 0, false },
+};
+
+/* "order": an integer 0..max_order or "full" (the default). */
+static bool compact_order_arg(json_t *v, unsigned max_order, int *order)
+{
+	if (!v || (json_is_string(v) && !strcmp(json_string_value(v), "full"))) {
+		*order = MM_COMPACT_FULL;
+		return true;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > (json_int_t)max_order)
+		return false;
+	*order = (int)json_integer_value(v);
+	return true;
+}
+
+static json_t *compact_reply(const struct vm_compact_result *r)
+{
+	const struct guest_compact_result *g = &r->gc;
+
+	return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:b}",
+			 "zone", "Normal", "moved", (json_int_t)g->moved,
+			 "failed", (json_int_t)g->failed,
+			 "hash-mismatches", (json_int_t)g->hash_mismatches,
+			 "stale", (json_int_t)g->stale, "split-blocks", (json_int_t)g->split_blocks,
+			 "promoted-ranges", (json_int_t)g->promoted_ranges,
+			 "steered-ranges", (json_int_t)g->steered_ranges,
+			 "bytes-copied", (json_int_t)g->bytes_copied,
+			 "migrate-scanned", (json_int_t)g->migrate_scanned,
+			 "free-scanned", (json_int_t)g->free_scanned, "passes", (json_int_t)g->passes,
+			 "ns", (json_int_t)g->ns, "pause-ns", (json_int_t)r->pause_ns,
+			 "stop", mm_compact_stop_name(g->stop), "target-reached", g->target_reached);
+}
+
+json_t *qmp_cmd_compact(struct qmp_session *s, json_t *args, struct qmp_error *err)
+{
+	const struct vm_control *t = s->env->target;
+	struct mm_zone *z = mm_zone_get(t->arena(t->ctx), ZONE_NORMAL);
+	json_t *zone = json_object_get(args, "zone"), *budget = json_object_get(args, "budget-ms");
+	int order;
+
+	/* Zone Huge holds whole 2 MiB pages: nothing there to compact. */
+	if (zone && strcmp(json_string_value(zone), "Normal"))
+		return qmp_fail(err, "GenericError", "Parameter 'zone' expects 'Normal' (zone %s "
+				"cannot be compacted)", json_string_value(zone));
+	if (!z)
+		return qmp_fail(err, "GenericError", "There is no zone Normal");
+	if (!compact_order_arg(json_object_get(args, "order"), z->buddy.max_order, &order))
+		return qmp_fail(err, "GenericError", "Parameter 'order' expects an integer from 0 "
+				"to %u or 'full'", z->buddy.max_order);
+	if (budget && (json_integer_value(budget) < 0 ||
+		       json_integer_value(budget) > (json_int_t)(UINT64_MAX / 1000000)))
+		return qmp_fail(err, "GenericError", "Parameter 'budget-ms' expects a time in "
+				"milliseconds, 0 or more");
+	uint64_t budget_ns = budget ? (uint64_t)json_integer_value(budget) * 1000000
+				    : MM_COMPACT_NO_BUDGET;
+	struct vm_compact_result r;
+	int rc = vm_control_compact(t, order, budget_ns, &r);
+	if (rc == -ESHUTDOWN)
+		return qmp_fail(err, "GenericError", "The guest has shut down");
+	if (rc == -EBUSY)
+		return qmp_fail(err, "GenericError", "Compaction is already running on zone Normal");
+	if (rc)
+		return qmp_fail(err, "GenericError", "Cannot compact zone Normal: %s", strerror(-rc));
+	return compact_reply(&r);
 }

@@ -74,7 +74,7 @@ static bool dispatch_args(const struct qmp_command *cmd, json_t *args, struct qm
 			qmp_fail(err, "GenericError", "Parameter '%s' is missing", p->name);
 			return false;
 		}
-		if (json_typeof(v) != p->type) {
+		if (p->type != QMP_PARAM_ANY && json_typeof(v) != p->type) {
 			qmp_fail(err, "GenericError", "Invalid parameter type for '%s', expected: %s",
 				 p->name, dispatch_type_name(p->type));
 			return false;

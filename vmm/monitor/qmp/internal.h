@@ -64,9 +64,14 @@ json_t *qmp_fail(struct qmp_error *err, const char *cls, const char *fmt, ...)
 
 /* ---- commands (monitor/qmp/commands.c and qmp_cmd_*.c) ---- */
 
+/* A parameter of more than one type ("order": an integer or "full"):
+ * JSON_NULL, never a parameter's type otherwise. */
+#define QMP_PARAM_ANY JSON_NULL
+
 struct qmp_param {
 	const char *name;
-	json_type type;             /* JSON_STRING, JSON_INTEGER, JSON_ARRAY */
+	json_type type;             /* JSON_STRING, JSON_INTEGER, JSON_ARRAY; or
+				     * QMP_PARAM_ANY, which the handler checks */
 	bool optional;
 };
 
@@ -114,6 +119,8 @@ extern const struct qmp_param qmp_slab_tune_params[];
 json_t *qmp_cmd_frames(struct qmp_session *s, json_t *args, struct qmp_error *err);
 json_t *qmp_cmd_compaction(struct qmp_session *s, json_t *args, struct qmp_error *err);
 json_t *qmp_cmd_extfrag(struct qmp_session *s, json_t *args, struct qmp_error *err);
+extern const struct qmp_param qmp_compact_params[];
+json_t *qmp_cmd_compact(struct qmp_session *s, json_t *args, struct qmp_error *err);
 json_t *qmp_cmd_p2m(struct qmp_session *s, json_t *args, struct qmp_error *err);
 json_t *qmp_cmd_regions(struct qmp_session *s, json_t *args, struct qmp_error *err);
 
