@@ -20,6 +20,10 @@
  *                   DRIVER_OK
  *   7 Q N PFN16...  one buffer of N % 16 + 1 PFNs on queue Q % 2 (inflate,
  *                   deflate) through a well-formed descriptor, then notify
+ *   8 K             compaction of zone Normal (K % 12 - 1: full or a
+ *                   target order 0..10; K / 12 % 3: no budget, one step, 1 ms),
+ *                   as a vCPU pause would run it: every page the guest has
+ *                   not ballooned must read the same at its GPA afterwards
  * Operations 6 and 7 let the fuzzer reach the device's depths at once;
  * 0 and 2 let it break anything on the way.
  *
@@ -33,6 +37,8 @@
 #include <string.h>
 #include "mm/mm.h"
 #include "mm/slab.h"
+#include "vmm/memory/balloon_mem.h"
+#include "vmm/memory/guest_compact.h"
 #include "vmm/memory/guest_mem.h"
 #include "vmm/devices/virtio/balloon/balloon.h"
 #include "vmm/devices/virtio/mmio.h"
@@ -149,11 +155,47 @@ static void pfn_buffer(struct virtio_mmio *t, struct guest_mem *gm, struct input
 	virtio_mmio_notify(t, q);
 }
 
+/* Guest RAM before compaction, to compare with after. */
+static uint8_t ram_before[RAM];
+
+static void compact(struct guest_mem *gm, struct input *in)
+{
+	static const uint64_t budgets[] = { MM_COMPACT_NO_BUDGET, 0, 1000000 };
+	uint8_t k = u8(in);
+	int order = k % 12 - 1;   /* zone Normal's orders are 0..10 */
+	struct guest_compact_result res;
+	const uint8_t *ram = guest_mem_hva(gm, 0, RAM);
+
+	if (!ram)
+		abort();
+	memcpy(ram_before, ram, RAM);
+	int rc = guest_mem_compact(gm, order < 0 ? MM_COMPACT_FULL : order, budgets[k / 12 % 3],
+				   NULL, &res);
+	if (rc) {
+		fprintf(stderr, "balloon_fuzz: compaction refused order %d: %d\n", order, rc);
+		abort();
+	}
+	if (res.hash_mismatches) {
+		fprintf(stderr, "balloon_fuzz: %llu hash mismatches without injection\n",
+			(unsigned long long)res.hash_mismatches);
+		abort();
+	}
+	for (uint64_t gfn = 0; gfn < PAGES; gfn++) {
+		if (balloon_mem_is_ballooned(gm, gfn))
+			continue;
+		if (memcmp(ram + gfn * 4096, ram_before + gfn * 4096, 4096)) {
+			fprintf(stderr, "balloon_fuzz: GFN %llu changed under compaction\n",
+				(unsigned long long)gfn);
+			abort();
+		}
+	}
+}
+
 static void run(struct virtio_mmio *t, struct virtio_balloon *b, struct guest_mem *gm,
 		struct input *in)
 {
 	while (in->p < in->end) {
-		switch (u8(in) % 8) {
+		switch (u8(in) % 9) {
 		case 0: {
 			uint32_t off = (uint32_t)(u8(in) * 4u) % VIRTIO_MMIO_DEV_SIZE;
 			wr(t, off, u32(in));
@@ -184,6 +226,9 @@ static void run(struct virtio_mmio *t, struct virtio_balloon *b, struct guest_me
 			break;
 		case 6:
 			driver_setup(t, u8(in));
+			break;
+		case 8:
+			compact(gm, in);
 			break;
 		default:
 			pfn_buffer(t, gm, in);
