@@ -3,8 +3,10 @@
  * the VMM at once. The balloon guest cycles 256 MiB <-> 128 MiB and checks
  * its working set with XXH3 after every change; 16 clients ask every
  * x-query-* and info command in a loop; one client sends requests and never
- * reads a reply; stdout and stderr are pipes read slowly; the vCPUs are
- * stopped and resumed between cycles. At the end every frame-state answer
+ * reads a reply; stdout and stderr are pipes read slowly; zone Normal is
+ * compacted (x-compact, 50 ms at most) while the balloon has it scattered,
+ * the vCPUs paused for it and the guest's working set checked after; the
+ * vCPUs are stopped and resumed between cycles. At the end every frame-state answer
  * was consistent or busy, never wrong (I1), no guest line reported a bad
  * working set, the views cost what their regions say (I4), and quit ends
  * the process promptly with status 0.
@@ -240,6 +242,9 @@ Test(soak, everything_at_once_and_the_invariants_hold, .timeout = 600)
 	unsigned cycles = 0;
 	while (test_now() < stop_at) {
 		balloon_to(&ctl, RAM / 2, test_now() + 60);
+		/* Compaction while the guest checks its working set: the
+		 * balloon has just scattered zone Normal. */
+		json_decref(ok(&ctl, "{\"execute\": \"x-compact\", \"arguments\": {\"budget-ms\": 50}}"));
 		json_decref(ok(&ctl, "{\"execute\": \"stop\"}"));
 		usleep(100 * 1000);
 		json_decref(ok(&ctl, "{\"execute\": \"cont\"}"));
