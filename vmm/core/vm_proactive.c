@@ -143,6 +143,8 @@ int vm_proactive_start(struct vm_proactive *p, const struct vm_control *t)
 	int rc = pthread_create(&p->thread, NULL, pa_thread, p);
 	if (rc)
 		return -rc;
+	/* As the kernel's: what top and perf show for it. */
+	pthread_setname_np(p->thread, "kcompactd");
 	p->started = true;
 	return 0;
 }
