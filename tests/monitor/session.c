@@ -7,6 +7,7 @@
 #include <string.h>
 #include "mm/mm.h"
 #include "mm/slab.h"
+#include "vmm/core/vm_proactive.h"
 #include "session.h"
 
 #define MIB (1ULL << 20)
@@ -36,6 +37,28 @@ static int fake_resume(void *ctx)
 	s->resumes++;
 	s->state = VM_STATE_RUNNING;
 	return 0;
+}
+
+/* No vCPUs to park: the holds are counted, and must all be released. */
+static int fake_hold(void *ctx)
+{
+	struct session *s = ctx;
+
+	if (s->state == VM_STATE_SHUTDOWN)
+		return -ESHUTDOWN;
+	atomic_fetch_add(&s->holds, 1);
+	atomic_fetch_add(&s->holds_taken, 1);
+	return 0;
+}
+
+static void fake_release(void *ctx)
+{
+	atomic_fetch_sub(&((struct session *)ctx)->holds, 1);
+}
+
+static void fake_proactive(void *ctx, struct vm_proactive_stats *out)
+{
+	vm_proactive_get_stats(((struct session *)ctx)->proactive, out);
 }
 
 static void fake_quit(void *ctx)
@@ -149,6 +172,7 @@ void session_start(struct session *s, unsigned ram_mib)
 		.ctx = s, .status = fake_status, .pause = fake_pause, .resume = fake_resume,
 		.quit = fake_quit, .arena = real_arena, .guest_mem = real_guest_mem,
 		.ram_size = real_ram_size, .device_get = session_device_get,
+		.hold = fake_hold, .release = fake_release, .proactive = fake_proactive,
 	};
 	s->env = (struct qmp_env){ .target = &s->target, .event = collect_event, .event_arg = s };
 	s->qmp = qmp_session_create(&s->env, collect, s);
@@ -161,6 +185,8 @@ void session_finish(struct session *s)
 	uint64_t counts[MM_NR_ZONES][FRAME_NR_OWNER_STATES];
 
 	qmp_session_destroy(s->qmp);
+	vm_proactive_destroy(s->proactive);
+	cr_assert_eq(atomic_load(&s->holds), 0, "every hold released");
 	session_join_devices(s);
 	device_set_destroy(s->devices);
 	guest_mem_destroy(s->gm);

@@ -22,6 +22,9 @@ struct session {
 	struct qmp_env env;
 	enum vm_run_state state;
 	unsigned pauses, resumes, quits;
+	/* hold / release (proactive compaction's), from its thread. */
+	atomic_uint holds, holds_taken;
+	struct vm_proactive *proactive; /* a test's; session_finish destroys it */
 	struct qmp_session *qmp;
 	/* Devices, when a test adds them (the target's device_get). */
 	struct vm_config cfg;

@@ -192,6 +192,72 @@ Test(memvisorctl, top_refreshes_n_times_and_sorts_by_slow_path)
 	ctl_run_free(&r);
 }
 
+Test(memvisorctl, compact_prints_what_it_did)
+{
+	struct ctl_run r;
+
+	CTL(&r, 0, "compact");
+	expect_in(r.out, "zone Normal: moved ", "compact");
+	expect_in(r.out, "hash mismatches 0\n", "compact");
+	expect_in(r.out, "ranges to 2 MiB leaves", "compact");
+	expect_in(r.out, "vCPUs paused ", "compact");
+	ctl_run_free(&r);
+	CTL(&r, 0, "compact", "--order", "3", "--budget-ms", "50");
+	expect_in(r.out, "stopped: ", "compact --order 3");
+	ctl_run_free(&r);
+	EXPECT_JSON("compact", "moved", "--json", "compact", "--budget-ms", "0");
+	/* The monitor knows the zone's largest order; the client does not. */
+	CTL(&r, 1, "compact", "--order", "40");
+	expect_in(r.err, "memvisorctl: compact: ", "compact --order 40");
+	expect_in(r.err, "'order'", "compact --order 40");
+	ctl_run_free(&r);
+}
+
+/* The picture at path: an SVG with one cell per pageblock at least. */
+static void expect_svg(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char buf[4096] = "";
+
+	cr_assert_not_null(f, "%s was not written", path);
+	cr_assert_gt(fread(buf, 1, sizeof(buf) - 1, f), 0);
+	fclose(f);
+	expect_in(buf, "<?xml", path);
+	expect_in(buf, "<svg xmlns=\"http://www.w3.org/2000/svg\"", path);
+	expect_in(buf, "zone Normal: ", path);
+	expect_in(buf, "<rect class=\"pb ", path);
+}
+
+Test(memvisorctl, frames_svg_before_and_after_compact)
+{
+	char dir[64], before[128], after[128], tmp[140];
+	struct ctl_run r;
+
+	test_temp_dir(dir, sizeof(dir), "frames-svg");
+	snprintf(before, sizeof(before), "%s/before.svg", dir);
+	snprintf(after, sizeof(after), "%s/after.svg", dir);
+	CTL(&r, 0, "frames", "--svg", before);
+	expect_in(r.out, "pageblocks in ", "frames --svg");
+	ctl_run_free(&r);
+	CTL(&r, 0, "compact");
+	ctl_run_free(&r);
+	CTL(&r, 0, "frames", "--svg", after);
+	ctl_run_free(&r);
+	expect_svg(before);
+	expect_svg(after);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", after);
+	cr_expect_neq(access(tmp, F_OK), 0, "the temporary file was left behind");
+	EXPECT_JSON("frames", "zones", "--json", "frames");
+	/* A directory that is not there: status 1, nothing half written. */
+	snprintf(tmp, sizeof(tmp), "%s/no/such.svg", dir);
+	CTL(&r, 1, "frames", "--svg", tmp);
+	expect_in(r.err, "memvisorctl: ", "frames --svg in a missing directory");
+	ctl_run_free(&r);
+	unlink(before);
+	unlink(after);
+	rmdir(dir);
+}
+
 Test(memvisorctl, quit_ends_the_vm)
 {
 	struct ctl_run r;
@@ -272,6 +338,44 @@ static void remove_tmpdir(void)
 }
 
 TestSuite(memvisorctl_errors, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 60);
+
+/* Refused with status 2 before any connection (the socket is not there). */
+static void expect_usage(const char *want, const char *const *args)
+{
+	const char *argv[16];
+	size_t n = 0;
+	struct ctl_run r;
+
+	for (; *args && n < 15; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	ctl_run(&r, CTL_TIMEOUT_S, argv);
+	cr_expect_eq(r.status, 2, "status %d for %s", r.status, want);
+	cr_expect_not_null(strstr(r.err, want), "no \"%s\" in:\n%s", want, r.err);
+	ctl_run_free(&r);
+}
+
+#define EXPECT_USAGE(want, ...) expect_usage((want), (const char *const[]){ __VA_ARGS__, NULL })
+
+Test(memvisorctl_errors, compact_and_frames_command_lines)
+{
+	const char *sock = in_tmpdir("nothing-here");
+
+	EXPECT_USAGE("--order x: use a block order", sock, "compact", "--order", "x");
+	EXPECT_USAGE("--order -1: use a block order", sock, "compact", "--order", "-1");
+	EXPECT_USAGE("--order 64: use a block order", sock, "compact", "--order", "64");
+	EXPECT_USAGE("--order 99999999999999999999: use", sock, "compact", "--order",
+		     "99999999999999999999");
+	EXPECT_USAGE("--budget-ms soon: not a whole number", sock, "compact", "--budget-ms", "soon");
+	EXPECT_USAGE("--budget-ms -5: not a whole number", sock, "compact", "--budget-ms", "-5");
+	EXPECT_USAGE("--budget-ms 9223372036855: not", sock, "compact", "--budget-ms",
+		     "9223372036855");
+	EXPECT_USAGE("compact: takes no arguments", sock, "compact", "9");
+	EXPECT_USAGE("status: --order and --budget-ms are for compact", sock, "status", "--order", "3");
+	EXPECT_USAGE("frames: needs --svg FILE", sock, "frames");
+	EXPECT_USAGE("--svg: needs a file name", sock, "frames", "--svg", "");
+	EXPECT_USAGE("compact: --svg is for frames", sock, "compact", "--svg", "x.svg");
+}
 
 Test(memvisorctl_errors, missing_socket)
 {

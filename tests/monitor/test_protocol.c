@@ -48,7 +48,7 @@ Test(protocol, commands_refused_before_capabilities)
 		"query-status", "stop", "cont", "quit", "query-memory-size-summary",
 		"human-monitor-command", "x-query-buddyinfo", "x-query-slabinfo", "x-query-frames",
 		"x-query-p2m", "x-query-regions", "x-slabinfo-tune", "x-query-compaction",
-		"x-query-extfrag", "x-compact", "no-such-command",
+		"x-query-extfrag", "x-compact", "x-query-pageblocks", "no-such-command",
 	};
 	char req[128];
 

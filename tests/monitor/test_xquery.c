@@ -160,7 +160,7 @@ Test(xquery, slabinfo_tune)
 Test(xquery, compaction_counters)
 {
 	json_t *r = session_return(&s, "{\"execute\": \"x-query-compaction\"}");
-	EXPECT_KEYS(r, "zones");
+	EXPECT_KEYS(r, "zones", "proactive");
 	cr_assert_eq(json_array_size(json_object_get(r, "zones")), 1);
 	json_t *z = json_array_get(json_object_get(r, "zones"), 0);
 	EXPECT_KEYS(z, "name", "migrate-scanned", "free-scanned", "isolated", "moved", "failed",

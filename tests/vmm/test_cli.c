@@ -88,6 +88,14 @@ Test(cli, every_option)
 	cr_assert(cfg.prealloc);
 	cr_assert_eq(PARSE(&cfg, err, "--normal-backing=thp", "guest.elf"), CLI_RUN, "%s", err);
 	cr_assert_eq(cfg.normal_backing, MM_NORMAL_THP);
+	cr_assert_eq(cfg.compaction_proactiveness, 0, "off by default, as the sysctl's 0");
+	cr_assert_eq(PARSE(&cfg, err, "--compaction-proactiveness", "20", "guest.elf"), CLI_RUN,
+		     "%s", err);
+	cr_assert_eq(cfg.compaction_proactiveness, 20);
+	cr_assert_eq(PARSE(&cfg, err, "--compaction-proactiveness=100", "guest.elf"), CLI_RUN, "%s", err);
+	cr_assert_eq(cfg.compaction_proactiveness, 100);
+	cr_assert_eq(PARSE(&cfg, err, "--compaction-proactiveness", "0", "guest.elf"), CLI_RUN, "%s", err);
+	cr_assert_eq(cfg.compaction_proactiveness, 0);
 }
 
 Test(cli, kvm_device_from_environment)
@@ -156,6 +164,19 @@ Test(cli, bad_command_lines)
 	ASSERT_ERROR("want a path of 1 to 107 bytes (a Unix socket's limit)", "--monitor",
 		     "/tmp/0123456789012345678901234567890123456789012345678901234567890123456789"
 		     "01234567890123456789012345678901234567.sock", "x");
+	ASSERT_ERROR("--compaction-proactiveness 101: want a number from 0 (off) to 100",
+		     "--compaction-proactiveness", "101", "x");
+	ASSERT_ERROR("--compaction-proactiveness -1: want a number", "--compaction-proactiveness", "-1",
+		     "x");
+	ASSERT_ERROR("--compaction-proactiveness high: want a number", "--compaction-proactiveness",
+		     "high", "x");
+	ASSERT_ERROR("--compaction-proactiveness : want a number", "--compaction-proactiveness", "",
+		     "x");
+	ASSERT_ERROR("--compaction-proactiveness 99999999999999999999: want a number",
+		     "--compaction-proactiveness", "99999999999999999999", "x");
+	ASSERT_ERROR("--compaction-proactiveness 2O: want a number", "--compaction-proactiveness",
+		     "2O", "x");
+	ASSERT_ERROR("--compaction-proactiveness: needs a value", "x", "--compaction-proactiveness");
 	ASSERT_ERROR("--frobnicate: unknown option", "--frobnicate", "x");
 	ASSERT_ERROR("-q: unknown option", "-q", "x");
 	ASSERT_ERROR("--mem: needs a value", "x", "--mem");

@@ -24,6 +24,11 @@ struct ctl {
 	/* top's options */
 	int refreshes;                  /* 0: until q or Ctrl-C */
 	bool sort_slow;                 /* by slow-path events, else by active objects */
+	/* compact's options */
+	int compact_order;              /* -1: "full" */
+	int64_t budget_ms;              /* -1: none given */
+	/* frames' */
+	const char *svg;
 };
 
 /* Prints "memvisorctl: what: <the client's reason>"; returns CTL_EXIT_FAIL. */
@@ -54,6 +59,14 @@ int ctl_balloon(struct ctl *ctl, const char *size);
  * that fits a QMP integer. */
 bool ctl_parse_size(const char *s, uint64_t *out);
 void ctl_table_balloon(FILE *f, json_t *ret);
+
+/* compact.c: `compact`, and its options' values (false: not one). */
+int ctl_compact(struct ctl *ctl);
+bool ctl_parse_order(const char *s, int *order);
+bool ctl_parse_budget_ms(const char *s, int64_t *ms);
+
+/* frames.c: `frames --svg FILE` */
+int ctl_frames(struct ctl *ctl);
 
 /* top.c */
 int ctl_top(struct ctl *ctl);

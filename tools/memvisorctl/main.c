@@ -30,6 +30,11 @@ static void usage(FILE *f)
 		"  status              whether the vCPUs run or are paused\n"
 		"  stop | cont         pause / resume the vCPUs\n"
 		"  quit                end the VM\n"
+		"  compact [--order N|full] [--budget-ms N]\n"
+		"                      compact zone Normal (default: full, no time limit)\n"
+		"                      with the vCPUs paused; prints what moved\n"
+		"  frames --svg FILE   draw each zone's pageblocks (state, migrate type, 2 MiB\n"
+		"                      leaves) as an SVG picture, e.g. before and after compact\n"
 		"  balloon SIZE        aim the guest at a logical size of SIZE (MiB, or with\n"
 		"                      a suffix B, K, M, G, T); info balloon shows progress\n"
 		"  raw JSON            send one QMP command exactly as given, print the reply\n"
@@ -43,6 +48,9 @@ static void usage(FILE *f)
 		"  --timeout SECONDS   how long to wait for the monitor (default %d)\n"
 		"  --once | -n N       top: refresh once / N times, then exit\n"
 		"  --sort active|slow  top: the slab caches' order (default active)\n"
+		"  --order N|full      compact: stop once a free block of order N exists\n"
+		"  --budget-ms N       compact: stop after N ms (0: one step)\n"
+		"  --svg FILE          frames: where the picture goes\n"
 		"  -h, --help          this text\n",
 		ctl_info_names, DEFAULT_TIMEOUT_MS / 1000);
 }
@@ -71,13 +79,16 @@ static bool parse_positive(const char *s, long max, long *out)
 	return true;
 }
 
-enum { OPT_JSON = 256, OPT_TIMEOUT, OPT_ONCE, OPT_SORT };
+enum { OPT_JSON = 256, OPT_TIMEOUT, OPT_ONCE, OPT_SORT, OPT_ORDER, OPT_BUDGET, OPT_SVG };
 
 static const struct option options[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "once", no_argument, NULL, OPT_ONCE },
 	{ "sort", required_argument, NULL, OPT_SORT },
+	{ "order", required_argument, NULL, OPT_ORDER },
+	{ "budget-ms", required_argument, NULL, OPT_BUDGET },
+	{ "svg", required_argument, NULL, OPT_SVG },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -90,6 +101,8 @@ static int run_cont(struct ctl *ctl, char **args) { (void)args; return ctl_simpl
 static int run_quit(struct ctl *ctl, char **args) { (void)args; return ctl_simple(ctl, "quit"); }
 static int run_top(struct ctl *ctl, char **args) { (void)args; return ctl_top(ctl); }
 static int run_balloon(struct ctl *ctl, char **args) { return ctl_balloon(ctl, args[0]); }
+static int run_compact(struct ctl *ctl, char **args) { (void)args; return ctl_compact(ctl); }
+static int run_frames(struct ctl *ctl, char **args) { (void)args; return ctl_frames(ctl); }
 
 static const struct command {
 	const char *name;
@@ -104,6 +117,8 @@ static const struct command {
 	{ "quit", 0, run_quit },
 	{ "top", 0, run_top },
 	{ "balloon", 1, run_balloon },
+	{ "compact", 0, run_compact },
+	{ "frames", 0, run_frames },
 };
 
 static const struct command *find_command(const char *name)
@@ -116,8 +131,8 @@ static const struct command *find_command(const char *name)
 
 int main(int argc, char **argv)
 {
-	struct ctl ctl = { .timeout_ms = DEFAULT_TIMEOUT_MS };
-	bool top_option = false;
+	struct ctl ctl = { .timeout_ms = DEFAULT_TIMEOUT_MS, .compact_order = -1, .budget_ms = -1 };
+	bool top_option = false, compact_option = false;
 	long v;
 	int opt;
 
@@ -147,6 +162,21 @@ int main(int argc, char **argv)
 			ctl.sort_slow = !strcmp(optarg, "slow");
 			top_option = true;
 			break;
+		case OPT_ORDER:
+			if (!ctl_parse_order(optarg, &ctl.compact_order))
+				return bad_usage("--order %s: use a block order (0, 1, ... 10) or full", optarg);
+			compact_option = true;
+			break;
+		case OPT_BUDGET:
+			if (!ctl_parse_budget_ms(optarg, &ctl.budget_ms))
+				return bad_usage("--budget-ms %s: not a whole number of milliseconds", optarg);
+			compact_option = true;
+			break;
+		case OPT_SVG:
+			if (!*optarg)
+				return bad_usage("--svg: needs a file name");
+			ctl.svg = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -173,6 +203,12 @@ int main(int argc, char **argv)
 				 args[0]);
 	if (top_option && cmd->run != run_top)
 		return bad_usage("%s: --once, -n and --sort are for top", name);
+	if (compact_option && cmd->run != run_compact)
+		return bad_usage("%s: --order and --budget-ms are for compact", name);
+	if (ctl.svg && cmd->run != run_frames)
+		return bad_usage("%s: --svg is for frames", name);
+	if (cmd->run == run_frames && !ctl.svg && !ctl.json)
+		return bad_usage("frames: needs --svg FILE (or --json for the data)");
 	if (ctl.json && cmd->run == run_top)
 		return bad_usage("%s: top is a live view; info --json gives the same data", name);
 

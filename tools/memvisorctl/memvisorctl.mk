@@ -22,4 +22,9 @@ SUITE_LIBS_monitor += $(LIBQMPCLIENT)
 $(BUILD)/tests/monitor.test: $(LIBQMPCLIENT)
 $(BUILD)/tests/monitor.test: LDLIBS += -ljansson
 
+# The SVG writer needs only jansson: the monitor suite links it and checks
+# the picture of an in-process reply.
+SUITE_LIBS_monitor += $(BUILD)/tools/memvisorctl/frames_svg.o
+$(BUILD)/tests/monitor.test: $(BUILD)/tools/memvisorctl/frames_svg.o
+
 all: $(MEMVISORCTL)

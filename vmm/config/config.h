@@ -50,6 +50,9 @@ struct vm_config {
 	 * mem_bytes) and the device model. */
 	uint64_t balloon_target_bytes;
 	enum vm_balloon_model balloon;
+	/* --compaction-proactiveness: 0 (off) .. 100, as Linux's sysctl
+	 * vm.compaction_proactiveness (core/vm_proactive_policy.h). */
+	unsigned compaction_proactiveness;
 	bool stats;                  /* full buddyinfo + slabinfo at exit */
 	enum mm_slab_policy slab_policy; /* --slab; DEFAULT: $MEMVISOR_SLAB, else SLUB */
 	/* Room zone Normal keeps for metadata beyond the VM's own: what the

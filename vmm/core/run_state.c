@@ -55,7 +55,7 @@ bool vm_vcpu_checkpoint(struct vm *vm)
 	if (!atomic_load_explicit(&vm->attention, memory_order_acquire))
 		return false;
 	pthread_mutex_lock(&vm->lock);
-	while (vm->pause_requested && !vm->stopping) {
+	while ((vm->pause_requested || vm->holds) && !vm->stopping) {
 		vm->paused++;
 		pthread_cond_broadcast(&vm->cond);
 		pthread_cond_wait(&vm->cond, &vm->lock);
@@ -93,8 +93,34 @@ void vm_resume(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
 	vm->pause_requested = false;
-	atomic_store(&vm->attention, vm->stopping);
+	atomic_store(&vm->attention, vm->stopping || vm->holds);
 	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
 }
 
+
+int vm_hold(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	int rc = -ESHUTDOWN;
+	if (!vm->stopping) {
+		vm->holds++;
+		atomic_store(&vm->attention, true);
+		vm_kick_all(vm);
+		while (vm->paused < vm->running && !vm->stopping)
+			pthread_cond_wait(&vm->cond, &vm->lock);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return rc;
+}
+
+void vm_release(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (vm->holds)
+		vm->holds--;
+	atomic_store(&vm->attention, vm->stopping || vm->pause_requested || vm->holds);
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+}

@@ -16,6 +16,7 @@
 #include "vmm/core/vcpu.h"
 #include "vmm/core/vm_internal.h"
 #include "vmm/core/vm_load.h"
+#include "vmm/core/vm_proactive.h"
 #include "vmm/memory/arena_size.h"
 #include "vmm/memory/guest_prealloc.h"
 
@@ -155,6 +156,15 @@ int vm_create(const struct vm_config *cfg, const struct vm_hooks *hooks, struct 
 		if (rc)
 			snprintf(err, errlen, "console and log buffers: %s", strerror(-rc));
 	}
+	/* Its state only; vm_run starts the thread with the vCPUs. */
+	if (!rc && cfg->compaction_proactiveness) {
+		vm->proactive = vm_proactive_create(a, cfg->compaction_proactiveness,
+						    VM_PROACTIVE_PERIOD_NS);
+		if (!vm->proactive) {
+			rc = -ENOMEM;
+			snprintf(err, errlen, "--compaction-proactiveness: %s", strerror(ENOMEM));
+		}
+	}
 	if (!rc && cfg->prealloc)
 		rc = vm_prealloc(vm, err, errlen);
 	if (!rc)
@@ -178,6 +188,10 @@ void vm_destroy(struct vm *vm)
 	/* The device threads first: they may kick vCPUs that are about to
 	 * go. Without their ioeventfds, notifies arrive as MMIO exits. */
 	device_set_quiesce(vm->devices);
+	/* Before the vCPUs and the guest memory it compacts; after the
+	 * monitor, which reads its counters (main.c). */
+	vm_proactive_destroy(vm->proactive);
+	vm->proactive = NULL;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_join(vm->vcpus[i]);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include "vmm/core/vm_control.h"
 #include "vmm/core/vm_internal.h"
+#include "vmm/core/vm_proactive.h"
 
 static enum vm_run_state control_status(void *ctx)
 {
@@ -36,6 +37,23 @@ static int control_resume(void *ctx)
 
 	vm_resume(vm);
 	return control_status(vm) == VM_STATE_SHUTDOWN ? -ESHUTDOWN : 0;
+}
+
+static int control_hold(void *ctx)
+{
+	return vm_hold(ctx);
+}
+
+static void control_release(void *ctx)
+{
+	vm_release(ctx);
+}
+
+static void control_proactive(void *ctx, struct vm_proactive_stats *out)
+{
+	struct vm *vm = ctx;
+
+	vm_proactive_get_stats(vm->proactive, out);
 }
 
 static void control_quit(void *ctx)
@@ -82,12 +100,15 @@ void vm_control_of(struct vm *vm, struct vm_control *out)
 		.status = control_status,
 		.pause = control_pause,
 		.resume = control_resume,
+		.hold = control_hold,
+		.release = control_release,
 		.quit = control_quit,
 		.arena = control_arena,
 		.guest_mem = control_guest_mem,
 		.ram_size = control_ram_size,
 		.device_get = control_device_get,
 		.output = control_output,
+		.proactive = control_proactive,
 	};
 }
 

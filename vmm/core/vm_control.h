@@ -27,12 +27,21 @@ enum vm_run_state {
  * What the monitor may ask of the VM. Every function is called on the
  * monitor's thread while the vCPUs run, so each must be safe against them.
  */
+struct vm_proactive_stats;
+
 struct vm_control {
 	void *ctx;
 	enum vm_run_state (*status)(void *ctx);
 	/* Park every vCPU / let them go: 0, or -ESHUTDOWN once the run ends. */
 	int (*pause)(void *ctx);
 	int (*resume)(void *ctx);
+	/* Park every vCPU for the VMM's own work / let them go (vm_hold in
+	 * vm_internal.h): apart from pause and resume, so a controller's stop
+	 * and cont during it neither end it nor are undone by it. hold: 0, or
+	 * -ESHUTDOWN (nothing to release) once the run ends. NULL in a
+	 * controller without a VMM thread of its own to serve. */
+	int (*hold)(void *ctx);
+	void (*release)(void *ctx);
 	/* Ends the run (exit status 0); returns at once. */
 	void (*quit)(void *ctx);
 	struct mm_arena *(*arena)(void *ctx);
@@ -43,6 +52,9 @@ struct vm_control {
 	/* What the console and the log have written and dropped so far
 	 * (NULL: a controller without output, as in the protocol tests). */
 	void (*output)(void *ctx, struct out_stream_stats *console, struct out_stream_stats *log);
+	/* Proactive compaction's counters (vm_proactive.h); NULL or all zero
+	 * with proactiveness 0 when it is off. */
+	void (*proactive)(void *ctx, struct vm_proactive_stats *out);
 };
 
 struct vm;

@@ -15,6 +15,7 @@
 #include "vmm/devices/unhandled.h"
 
 struct vcpu;
+struct vm_proactive;
 
 /*
  * What the VM writes: the guest's console (stdout, or cfg.out_fd) and the
@@ -49,11 +50,15 @@ struct vm {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool stopping, pause_requested;
+	/* Parks of the VMM's own (vm_hold): apart from pause_requested, so a
+	 * controller's stop and cont neither end nor outlast them. */
+	unsigned holds;
 	unsigned running, paused;          /* vCPU threads in their loop / parked */
 	int status;
 	int stop_signal;                   /* the signal that ended the run, or 0 */
 	int done_fd;                       /* eventfd: written when stopping */
 	struct timespec started;
+	struct vm_proactive *proactive;    /* --compaction-proactiveness > 0, else NULL */
 };
 
 /* The VMM's log for a slow stderr, and how long the end of a run waits for
@@ -82,6 +87,12 @@ void vm_wake(struct vm *vm);
 bool vm_vcpu_checkpoint(struct vm *vm);
 /* A vCPU thread leaves its loop for good. */
 void vm_vcpu_leave(struct vm *vm);
+/* Parks every vCPU for the VMM's own work (proactive compaction), apart
+ * from vm_pause: they run again once every hold is released and no pause
+ * is requested, whatever a controller's stop and cont did meanwhile.
+ * 0, or -ESHUTDOWN (no hold taken) once the run ends. */
+int vm_hold(struct vm *vm);
+void vm_release(struct vm *vm);
 
 /* ---- the vCPU threads (vcpu_loop.c) ---- */
 

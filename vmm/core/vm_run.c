@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "vmm/core/vcpu.h"
 #include "vmm/core/vm_internal.h"
+#include "vmm/core/vm_proactive.h"
 
 static int vm_start_vcpus(struct vm *vm)
 {
@@ -27,6 +28,23 @@ static int vm_start_vcpus(struct vm *vm)
 	pthread_mutex_unlock(&vm->lock);
 	if (rc) {
 		out_stream_printf(&vm->out->log, "memvisor: starting vCPU threads: %s\n", strerror(-rc));
+		vm_finish(vm, VMM_EXIT_ERROR);
+	}
+	return rc;
+}
+
+/* Proactive compaction's thread, when asked for, with the vCPUs it holds. */
+static int vm_start_proactive(struct vm *vm)
+{
+	struct vm_control t;
+
+	if (!vm->proactive)
+		return 0;
+	vm_control_of(vm, &t);
+	int rc = vm_proactive_start(vm->proactive, &t);
+	if (rc) {
+		out_stream_printf(&vm->out->log, "memvisor: starting proactive compaction: %s\n",
+				  strerror(-rc));
 		vm_finish(vm, VMM_EXIT_ERROR);
 	}
 	return rc;
@@ -65,8 +83,11 @@ int vm_run(struct vm *vm, const sigset_t *stop_signals)
 		fprintf(stderr, "memvisor: signalfd: %s\n", strerror(errno));
 		return VMM_EXIT_ERROR;
 	}
-	if (vm_start_vcpus(vm) == 0)
+	if (vm_start_vcpus(vm) == 0 && vm_start_proactive(vm) == 0)
 		vm_wait(vm, sig_fd);
+	/* Its run in progress stops at its next step; the counters stay for
+	 * the monitor until vm_destroy. */
+	vm_proactive_stop(vm->proactive);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_join(vm->vcpus[i]);
 	console_flush(&vm->out->console, VM_OUTPUT_DRAIN_MS);

@@ -21,6 +21,7 @@
 enum {
 	OPT_CPUS = 0x100, OPT_HUGEPAGES, OPT_CMDLINE, OPT_INITRD, OPT_MONITOR, OPT_SLAB,
 	OPT_STATS, OPT_KVM_DEVICE, OPT_VERSION, OPT_DOMAIN, OPT_NORMAL_BACKING, OPT_PREALLOC,
+	OPT_PROACTIVENESS,
 };
 
 static const struct option cli_options[] = {
@@ -34,6 +35,7 @@ static const struct option cli_options[] = {
 	{ "monitor", required_argument, NULL, OPT_MONITOR },
 	{ "slab", required_argument, NULL, OPT_SLAB },
 	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "compaction-proactiveness", required_argument, NULL, OPT_PROACTIVENESS },
 	{ "kvm-device", required_argument, NULL, OPT_KVM_DEVICE },
 	{ "domain", required_argument, NULL, OPT_DOMAIN },
 	{ "help", no_argument, NULL, 'h' },
@@ -62,6 +64,9 @@ static const char cli_help[] =
 	"      --slab POLICY     slab allocator for the VMM's metadata: slub (default),\n"
 	"                        slab or slob\n"
 	"      --stats           print buddyinfo and slabinfo in full at exit\n"
+	"      --compaction-proactiveness N  compact zone Normal in the background,\n"
+	"                        0 (default: off) to 100, as Linux's sysctl; at most\n"
+	"                        N/10 % of one CPU\n"
 	"      --kvm-device PATH KVM device (default /dev/kvm, or $MEMVISOR_KVM_DEVICE)\n"
 	"      --domain FILE     the guest from a libvirt domain XML (needs libvirt);\n"
 	"                        the other flags and IMAGE override its values\n"
@@ -187,6 +192,21 @@ static int cli_slab(struct vm_config *cfg, const char *arg, char *err, size_t er
 	return 0;
 }
 
+#define CLI_PROACTIVENESS_MAX 100
+
+static int cli_proactiveness(const char *arg, struct vm_config *cfg, char *err, size_t errlen)
+{
+	char *end;
+
+	errno = 0;
+	long n = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || *arg < '0' || *arg > '9' || n > CLI_PROACTIVENESS_MAX)
+		return cli_fail(err, errlen, "--compaction-proactiveness %s: want a number from 0 "
+				"(off) to %d", arg, CLI_PROACTIVENESS_MAX);
+	cfg->compaction_proactiveness = (unsigned)n;
+	return 0;
+}
+
 /* getopt's own complaint, reworded into one line of ours. */
 static int cli_bad_option(int c, int argc, char **argv, char *err, size_t errlen)
 {
@@ -232,6 +252,8 @@ static int cli_option(int c, const char *arg, struct vm_config *cfg, char *err, 
 	case OPT_STATS:
 		cfg->stats = true;
 		return 0;
+	case OPT_PROACTIVENESS:
+		return cli_proactiveness(arg, cfg, err, errlen);
 	case OPT_KVM_DEVICE:
 		cfg->kvm_device = arg;
 		return 0;

@@ -1,7 +1,7 @@
 /*
  * Compaction and fragmentation over QMP: x-compact (one compaction of zone
  * Normal with the vCPUs paused, and what it did), x-query-compaction (the kernel's
- * compact_* counters, per zone) and x-query-extfrag (the kernel's two
+ * compact_* counters, per zone, and proactive compaction's) and x-query-extfrag (the kernel's two
  * fragmentation indexes per zone and order, x1000 as integers). The numbers
  * are the ones `info compaction`, `info extfrag` and `info unusable` print.
  */
@@ -10,6 +10,7 @@
 #include "mm/compaction.h"
 #include "mm/extfrag.h"
 #include "vmm/core/vm_compact.h"
+#include "vmm/core/vm_proactive.h"
 #include "vmm/monitor/qmp/internal.h"
 
 static json_t *compaction_zone(struct mm_zone *z)
@@ -72,10 +73,34 @@ static json_t *per_zone(struct qmp_session *s, json_t *(*zone_fn)(struct mm_zone
 	return zones ? json_pack("{s:o}", "zones", zones) : NULL;
 }
 
+/* The background thread's counters (--compaction-proactiveness); all zero
+ * and "off" when it is not running. */
+static json_t *compaction_proactive(const struct vm_control *t)
+{
+	struct vm_proactive_stats p;
+
+	if (t->proactive)
+		t->proactive(t->ctx, &p);
+	else
+		vm_proactive_get_stats(NULL, &p);
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s}",
+			 "proactiveness", (json_int_t)p.proactiveness, "wakes", (json_int_t)p.wakes,
+			 "runs", (json_int_t)p.runs, "ns", (json_int_t)p.ns,
+			 "moved", (json_int_t)p.moved, "promoted-ranges", (json_int_t)p.promoted_ranges,
+			 "failed", (json_int_t)p.failed, "deferred", (json_int_t)p.deferred,
+			 "score", (json_int_t)p.score, "last", vm_proactive_verdict_name(p.last));
+}
+
 json_t *qmp_cmd_compaction(struct qmp_session *s, json_t *args, struct qmp_error *err)
 {
+	json_t *r = per_zone(s, compaction_zone);
+
 	(void)args, (void)err;
-	return per_zone(s, compaction_zone);
+	if (r && json_object_set_new(r, "proactive", compaction_proactive(s->env->target))) {
+		json_decref(r);
+		return NULL;
+	}
+	return r;
 }
 
 json_t *qmp_cmd_extfrag(struct qmp_session *s, json_t *args, struct qmp_error *err)

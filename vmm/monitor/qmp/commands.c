@@ -40,6 +40,7 @@ static const struct qmp_command commands[] = {
 	{ "x-query-compaction", qmp_cmd_compaction, NULL },
 	{ "x-query-extfrag", qmp_cmd_extfrag, NULL },
 	{ "x-compact", qmp_cmd_compact, qmp_compact_params },
+	{ "x-query-pageblocks", qmp_cmd_pageblocks, NULL },
 	{ "x-query-p2m", qmp_cmd_p2m, p2m_params },
 	{ "x-query-regions", qmp_cmd_regions, NULL },
 	{ "x-query-output", qmp_cmd_output, NULL },

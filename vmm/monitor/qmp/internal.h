@@ -121,6 +121,7 @@ json_t *qmp_cmd_compaction(struct qmp_session *s, json_t *args, struct qmp_error
 json_t *qmp_cmd_extfrag(struct qmp_session *s, json_t *args, struct qmp_error *err);
 extern const struct qmp_param qmp_compact_params[];
 json_t *qmp_cmd_compact(struct qmp_session *s, json_t *args, struct qmp_error *err);
+json_t *qmp_cmd_pageblocks(struct qmp_session *s, json_t *args, struct qmp_error *err);
 json_t *qmp_cmd_p2m(struct qmp_session *s, json_t *args, struct qmp_error *err);
 json_t *qmp_cmd_regions(struct qmp_session *s, json_t *args, struct qmp_error *err);
 
