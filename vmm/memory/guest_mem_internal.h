@@ -120,12 +120,22 @@ void gm_backing_now(struct guest_mem *gm, uint64_t gfn, void *arg, struct gm_bac
  * the XXH3 of each copy with its source's: 0, or -EIO on a mismatch. */
 int gm_copy_pages_checked(uint8_t *dst, const uint8_t *src, uint64_t pages);
 
+/* guest_compact_move.c: the batch mover of mm/compaction.h for gm: moves
+ * src[i] -> dst[i] of z (zone-relative, dst owned by the GFN) and writes
+ * each verdict to rc[i]; adds what it copied to res. */
+struct guest_compact_result;
+void gm_compact_move_batch(struct guest_mem *gm, struct mm_zone *z, const uint32_t *src,
+			   const uint32_t *dst, unsigned n, int *rc, struct guest_compact_result *res);
+/* Best effort: maps in [at, at + len) of a shared mapping now, so neither
+ * the next write through it nor KVM's fault behind the guest's access
+ * faults each page (MADV_POPULATE_WRITE). */
+void gm_populate(void *at, size_t len);
+
 /* guest_promote.c: after the scanners, the 2 MiB ranges of zone Normal
  * whose frames form an aligned run in order become one leaf and one
  * mapping; with steer, ranges that do not are first moved whole into a
  * free aligned 2 MiB block. Stops at deadline_ns (CLOCK_MONOTONIC) or
  * when *stop reads non-zero. Adds what it did to res. */
-struct guest_compact_result;
 void gm_promote_ranges(struct guest_mem *gm, bool steer, uint64_t deadline_ns, const int *stop,
 		       struct guest_compact_result *res);
 /* The 512 guest frames from idx (aligned), which back the 2 MiB range at g

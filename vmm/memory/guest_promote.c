@@ -112,6 +112,9 @@ static int gp_map_large(struct guest_mem *gm, struct gm_region *r, struct mm_zon
 	if (delta < 0)
 		mm_maps_uncharge(MM_MAPS_GUEST, (uint64_t)-delta);
 	r->nr_mappings = (uint64_t)((int64_t)r->nr_mappings + delta);
+	/* The guest's next access finds the range mapped (one 2 MiB entry on
+	 * a THP zone) instead of faulting each page. */
+	gm_populate(gp_view(r, pr->g), HUGE_PAGE_SIZE);
 	return 0;
 }
 
@@ -160,6 +163,9 @@ static int gp_steer(struct guest_mem *gm, struct gm_region *r, struct mm_zone *z
 	if (nidx < 0)
 		return -ENOMEM;
 	z->buddy.frames[nidx].owner = (uint32_t)pr->g;
+	/* One call maps in the whole block, where the copies would fault
+	 * on each page of it (or on each 2 MiB on a THP zone). */
+	gm_populate(mm_frame_ptr(z, (uint32_t)nidx), HUGE_PAGE_SIZE);
 	int rc = 0;
 	for (unsigned i = 0; i < GM_HUGE_FRAMES && !rc; i++)
 		rc = gm_copy_pages_checked(mm_frame_ptr(z, (uint32_t)nidx + i),
