@@ -4,13 +4,15 @@
  * view remapped once per run of consecutive GFNs going to consecutive
  * frames instead of once per page.
  *
- * Why runs: a MAP_FIXED costs a TLB flush and a VMA split or merge whatever
- * its length, and each page of a fresh mapping costs a fault on first
- * touch; copying and hashing a page costs about a microsecond. The core
- * hands out targets in ascending frame order, so pages of consecutive GFNs
- * taken from one pageblock land on consecutive frames, and a run of them
- * becomes one mmap, populated at once (MADV_POPULATE_WRITE) so neither the
- * copy into the direct map nor the guest's first access faults page by page.
+ * Why runs: a MAP_FIXED costs a TLB flush (an IPI to every CPU the process
+ * ran on) and a VMA split or merge whatever its length, a copy by the
+ * kernel (gm_copy_to_frames) two system calls, and each page of a fresh
+ * mapping a fault on first touch; copying and hashing a page in cache
+ * costs about a microsecond. The core hands out targets in ascending frame
+ * order, so pages of consecutive GFNs taken from one pageblock land on
+ * consecutive frames, and a run of them is one copy and one mmap, populated
+ * at once (MADV_POPULATE_WRITE) so the guest's first access does not fault
+ * page by page.
  *
  * Under guest_mem's lock, the lock the balloon and every remap take, so a
  * GFN's frame cannot change under it: check each GFN still maps its src,
@@ -23,14 +25,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/mman.h>
 #include "vmm/memory/guest_compact.h"
 #include "vmm/memory/guest_mem_internal.h"
 #include "mm/mapbudget.h"
-
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
 
 /* Runs shorter than this fault their pages in one by one: a fault costs
  * less than the madvise that would spare it. */
@@ -43,12 +40,6 @@ struct gcm_move {
 	uint32_t src, dst;
 	struct gm_region *r;
 };
-
-void gm_populate(void *at, size_t len)
-{
-	/* Best effort: what it does not populate faults in later. */
-	madvise(at, len, MADV_POPULATE_WRITE);
-}
 
 /* Whether the move of gfn from src is still to be done: 0, -ESTALE, or the
  * verdict of joining a range the balloon split (see below). */
@@ -72,28 +63,39 @@ static int gcm_check(struct guest_mem *gm, struct mm_zone *z, struct gcm_move *m
 	return 0;
 }
 
-/* The page's contents into dst: a copy checked with XXH3, or for a punched
- * page a punched dst (nothing behind src to copy: the guest reads zeros
- * there, and dst costs the host nothing until the guest writes, as src
- * did). */
-static int gcm_fill(struct mm_zone *z, const struct gcm_move *m, struct guest_compact_result *res)
-{
-	if (m->leaf.state & P2M_ST_PUNCHED) {
-		if (fallocate(z->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			      (off_t)m->dst << PAGE_SHIFT, PAGE_SIZE) < 0)
-			return -errno;
-		return 0;
-	}
-	int rc = gm_copy_pages_checked(mm_frame_ptr(z, m->dst), mm_frame_ptr(z, m->src), 1);
-	res->bytes_copied += PAGE_SIZE;
-	if (rc)
-		res->hash_mismatches++;
-	return rc;
-}
-
 static uint8_t *gcm_view(const struct gcm_move *m)
 {
 	return m->r->view + ((m->gfn - (m->r->gpa >> PAGE_SHIFT)) << PAGE_SHIFT);
+}
+
+/* A punched page: nothing behind src to copy, the guest reads zeros there.
+ * dst is punched too, so it reads zeros and costs the host nothing until
+ * the guest writes, as src did. */
+static int gcm_punch(struct mm_zone *z, const struct gcm_move *m)
+{
+	if (fallocate(z->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)m->dst << PAGE_SHIFT, PAGE_SIZE) < 0)
+		return -errno;
+	return 0;
+}
+
+/* The contents of the n moves from m, consecutive GFNs to consecutive
+ * frames, copied into their dst frames with one copy, each page checked;
+ * a page that fails gets its verdict in rc and the copy goes on after it. */
+static void gcm_copy_run(struct guest_mem *gm, struct mm_zone *z, const struct gcm_move *m,
+			 unsigned n, int *rc, struct guest_compact_result *res)
+{
+	for (unsigned i = 0; i < n;) {
+		uint64_t done;
+		int r = gm_copy_to_frames(gm, z, m[i].dst, gcm_view(&m[i]), n - i, &done);
+		res->bytes_copied += (done + (r != 0)) << PAGE_SHIFT;
+		i += (unsigned)done;
+		if (!r)
+			return;
+		if (r == -EIO)
+			res->hash_mismatches++;
+		rc[i++] = r;
+	}
 }
 
 /* Puts the view of moves [0, n) back on their src frames, one mmap per run
@@ -145,7 +147,7 @@ static int gcm_remap_run(struct guest_mem *gm, struct mm_zone *z, const struct g
 	/* The guest's next access, and KVM's second-stage fault behind it,
 	 * finds the pages mapped instead of faulting each. */
 	if (n >= GCM_POPULATE_MIN)
-		gm_populate(gcm_view(m), len);
+		gm_populate(gcm_view(m), len, true);
 	return 0;
 }
 
@@ -154,21 +156,6 @@ static int gcm_remap_run(struct guest_mem *gm, struct mm_zone *z, const struct g
 static bool gcm_follows(const struct gcm_move *a, const struct gcm_move *b)
 {
 	return b->r == a->r && b->gfn == a->gfn + 1 && b->dst == a->dst + 1;
-}
-
-/* Populates each run of at least GCM_POPULATE_MIN consecutive target frames
- * in the direct map before the copies write them. */
-static void gcm_populate_targets(struct mm_zone *z, const struct gcm_move *m, const int *rc,
-				 unsigned n)
-{
-	for (unsigned i = 0; i < n;) {
-		unsigned k = 1;
-		while (i + k < n && m[i + k].dst == m[i].dst + k)
-			k++;
-		if (k >= GCM_POPULATE_MIN && !rc[i])
-			gm_populate(mm_frame_ptr(z, m[i].dst), (size_t)k << PAGE_SHIFT);
-		i += k;
-	}
 }
 
 void gm_compact_move_batch(struct guest_mem *gm, struct mm_zone *z, const uint32_t *src,
@@ -185,10 +172,25 @@ void gm_compact_move_batch(struct guest_mem *gm, struct mm_zone *z, const uint32
 		};
 		rc[i] = gcm_check(gm, z, &m[i]);
 	}
-	gcm_populate_targets(z, m, rc, n);
-	for (unsigned i = 0; i < n; i++)
-		if (!rc[i])
-			rc[i] = gcm_fill(z, &m[i], res);
+	/* The contents: punched pages one by one, the others a run at a time,
+	 * the same runs the remaps below will find. */
+	for (unsigned i = 0; i < n;) {
+		if (rc[i]) {
+			i++;
+			continue;
+		}
+		if (m[i].leaf.state & P2M_ST_PUNCHED) {
+			rc[i] = gcm_punch(z, &m[i]);
+			i++;
+			continue;
+		}
+		unsigned k = 1;
+		while (i + k < n && !rc[i + k] && !(m[i + k].leaf.state & P2M_ST_PUNCHED) &&
+		       gcm_follows(&m[i + k - 1], &m[i + k]))
+			k++;
+		gcm_copy_run(gm, z, &m[i], k, &rc[i], res);
+		i += k;
+	}
 	/* Runs of good moves; a move that failed or went stale ends one. */
 	for (unsigned i = 0; i < n;) {
 		if (rc[i]) {
