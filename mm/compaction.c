@@ -66,6 +66,30 @@ static void compact_account(struct compact_control *cc, uint32_t pb, const int *
 	}
 }
 
+/*
+ * How many moves the next batch may gather. A batch is one step, never cut
+ * short, so under a budget it is sized to the time left by what the run's
+ * moves took so far (the first batch, cost unknown, is a few); a budget of
+ * 0 is one move, what a caller asking for the least possible work means;
+ * the single mover moves one at a time anyway.
+ */
+#define COMPACT_FIRST_BATCH 8
+static unsigned compact_batch_cap(const struct compact_control *cc, uint64_t t0,
+				  uint64_t move_ns)
+{
+	const struct mm_compact_request *req = cc->req;
+
+	if (!req->move_batch || !req->budget_ns)
+		return 1;
+	if (req->budget_ns == MM_COMPACT_NO_BUDGET)
+		return MM_COMPACT_BATCH;
+	if (!move_ns)
+		return COMPACT_FIRST_BATCH;
+	uint64_t spent = now_ns() - t0;
+	uint64_t n = spent < req->budget_ns ? (req->budget_ns - spent) / move_ns : 0;
+	return n < 1 ? 1 : n > MM_COMPACT_BATCH ? MM_COMPACT_BATCH : (unsigned)n;
+}
+
 /* The migrate scanner's pageblocks, bottom up, until it reaches the free
  * scanner's (which comes down as it isolates). Each step gathers up to a
  * batch of sources of one pageblock with a target each and moves them. */
@@ -73,9 +97,7 @@ static enum mm_compact_stop compact_walk(struct compact_control *cc, uint64_t t0
 {
 	struct mm_zone *z = cc->z;
 	struct mm_compact_result *res = cc->res;
-	/* A budget of 0 is one move: what a caller asking for the least
-	 * possible work means, and what the single mover always did. */
-	unsigned cap = cc->req->move_batch && cc->req->budget_ns ? MM_COMPACT_BATCH : 1;
+	uint64_t move_ns = 0;       /* a move's time in this run, averaged */
 	uint32_t src[MM_COMPACT_BATCH], gfn[MM_COMPACT_BATCH], dst[MM_COMPACT_BATCH];
 	int rc[MM_COMPACT_BATCH];
 	enum mm_compact_stop why;
@@ -93,7 +115,8 @@ static enum mm_compact_stop compact_walk(struct compact_control *cc, uint64_t t0
 		    z->compact.skip[pb])
 			continue;
 		while (more) {
-			unsigned n = 0;
+			unsigned n = 0, cap = compact_batch_cap(cc, t0, move_ns);
+			uint64_t b0 = now_ns();
 			while (n < cap && (more = compact_next_source(cc, &pos, &src[n], &gfn[n]))) {
 				if (!compact_take_target(cc, &dst[n])) {
 					met = true;
@@ -104,6 +127,8 @@ static enum mm_compact_stop compact_walk(struct compact_control *cc, uint64_t t0
 			if (n) {
 				compact_move_batch(cc, src, gfn, dst, n, rc);
 				compact_account(cc, pb, rc, n);
+				uint64_t per = (now_ns() - b0) / n;
+				move_ns = move_ns ? (move_ns * 3 + per) / 4 : per;
 				tried = true;
 				res->steps++;
 			}
