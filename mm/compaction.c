@@ -47,12 +47,59 @@ static bool compact_target_free(struct compact_control *cc)
 	return ok;
 }
 
+/* Adds the verdicts of one batch to the result and the zone counters. */
+static void compact_account(struct compact_control *cc, uint32_t pb, const int *rc, unsigned n)
+{
+	struct mm_compact_result *res = cc->res;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (rc[i] == 0) {
+			res->moved++;
+			COMPACT_COUNT(cc->z, moved, 1);
+		} else if (rc[i] == -ESTALE) {
+			res->stale++;
+		} else {
+			res->failed++;
+			COMPACT_COUNT(cc->z, failed, 1);
+			cc->z->compact.skip[pb] = 1;
+		}
+	}
+}
+
+/*
+ * How many moves the next batch may gather. A batch is one step, never cut
+ * short, so under a budget it is sized to the time left by what the run's
+ * moves took so far (the first batch, cost unknown, is a few); a budget of
+ * 0 is one move, what a caller asking for the least possible work means;
+ * the single mover moves one at a time anyway.
+ */
+#define COMPACT_FIRST_BATCH 8
+static unsigned compact_batch_cap(const struct compact_control *cc, uint64_t t0,
+				  uint64_t move_ns)
+{
+	const struct mm_compact_request *req = cc->req;
+
+	if (!req->move_batch || !req->budget_ns)
+		return 1;
+	if (req->budget_ns == MM_COMPACT_NO_BUDGET)
+		return MM_COMPACT_BATCH;
+	if (!move_ns)
+		return COMPACT_FIRST_BATCH;
+	uint64_t spent = now_ns() - t0;
+	uint64_t n = spent < req->budget_ns ? (req->budget_ns - spent) / move_ns : 0;
+	return n < 1 ? 1 : n > MM_COMPACT_BATCH ? MM_COMPACT_BATCH : (unsigned)n;
+}
+
 /* The migrate scanner's pageblocks, bottom up, until it reaches the free
- * scanner's (which comes down as it isolates). */
+ * scanner's (which comes down as it isolates). Each step gathers up to a
+ * batch of sources of one pageblock with a target each and moves them. */
 static enum mm_compact_stop compact_walk(struct compact_control *cc, uint64_t t0)
 {
 	struct mm_zone *z = cc->z;
 	struct mm_compact_result *res = cc->res;
+	uint64_t move_ns = 0;       /* a move's time in this run, averaged */
+	uint32_t src[MM_COMPACT_BATCH], gfn[MM_COMPACT_BATCH], dst[MM_COMPACT_BATCH];
+	int rc[MM_COMPACT_BATCH];
 	enum mm_compact_stop why;
 
 	if (compact_target_free(cc)) {
@@ -61,31 +108,35 @@ static enum mm_compact_stop compact_walk(struct compact_control *cc, uint64_t t0
 	}
 	for (; cc->migrate_pb < cc->free_pb; cc->migrate_pb++) {
 		uint32_t pb = cc->migrate_pb;
-		uint32_t pos = pb << PAGEBLOCK_ORDER, src, gfn, dst;
-		bool tried = false;
+		uint32_t pos = pb << PAGEBLOCK_ORDER;
+		bool tried = false, more = true, met = false;
 
 		if (__atomic_load_n(&z->buddy.pageblock_mt[pb], __ATOMIC_RELAXED) != MT_MOVABLE ||
 		    z->compact.skip[pb])
 			continue;
-		while (compact_next_source(cc, &pos, &src, &gfn)) {
-			if (!compact_take_target(cc, &dst))
-				return MM_COMPACT_SCANNERS_MET;
-			int rc = compact_move_one(cc, src, gfn, dst);
-			tried = true;
-			res->steps++;
-			if (rc == 0) {
-				res->moved++;
-				COMPACT_COUNT(z, moved, 1);
-				if (res->target_reached)
-					return MM_COMPACT_TARGET_REACHED;
-			} else if (rc == -ESTALE) {
-				res->stale++;
-			} else {
-				res->failed++;
-				COMPACT_COUNT(z, failed, 1);
-				z->compact.skip[pb] = 1;
+		while (more) {
+			unsigned n = 0, cap = compact_batch_cap(cc, t0, move_ns);
+			uint64_t b0 = now_ns();
+			while (n < cap && (more = compact_next_source(cc, &pos, &src[n], &gfn[n]))) {
+				if (!compact_take_target(cc, &dst[n])) {
+					met = true;
+					break;
+				}
+				n++;
 			}
-			if (compact_should_stop(cc, t0, &why))
+			if (n) {
+				compact_move_batch(cc, src, gfn, dst, n, rc);
+				compact_account(cc, pb, rc, n);
+				uint64_t per = (now_ns() - b0) / n;
+				move_ns = move_ns ? (move_ns * 3 + per) / 4 : per;
+				tried = true;
+				res->steps++;
+			}
+			if (met)
+				return MM_COMPACT_SCANNERS_MET;
+			if (n && res->target_reached)
+				return MM_COMPACT_TARGET_REACHED;
+			if (n && compact_should_stop(cc, t0, &why))
 				return why;
 		}
 		if (!tried) {
@@ -102,7 +153,7 @@ static enum mm_compact_stop compact_walk(struct compact_control *cc, uint64_t t0
 int mm_compact_zone(struct mm_zone *z, const struct mm_compact_request *req,
 		    struct mm_compact_result *res)
 {
-	if (!z || !z->present || !req || !req->move || !res || req->order < MM_COMPACT_FULL ||
+	if (!z || !z->present || !req || (!req->move && !req->move_batch) || !res || req->order < MM_COMPACT_FULL ||
 	    (req->order >= 0 && (unsigned)req->order > z->buddy.max_order))
 		return -EINVAL;
 	int idle = 0;

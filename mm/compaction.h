@@ -61,6 +61,20 @@
 typedef int (*mm_compact_move_fn)(void *ctx, struct mm_zone *z, uint32_t src, uint32_t dst);
 
 /*
+ * The same protocol for n moves at once (n <= MM_COMPACT_BATCH): move i is
+ * src[i] -> dst[i] under the rules above, and the mover writes its verdict
+ * to rc[i]; each move succeeds, is stale or fails on its own, so a failure
+ * rolls back that move only. Why a batch: a mover that remaps a view pays
+ * one mmap per call, and the core hands out its targets in ascending frame
+ * order, so moves of consecutive GFNs from one pageblock land on
+ * consecutive frames, which the mover can remap with one mmap. The core
+ * takes the sources of a batch from one pageblock, in frame order.
+ */
+typedef void (*mm_compact_move_batch_fn)(void *ctx, struct mm_zone *z, const uint32_t *src,
+					 const uint32_t *dst, unsigned n, int *rc);
+#define MM_COMPACT_BATCH 64
+
+/*
  * Optional: makes the guest block headed by `head` (order 1 ..
  * PAGEBLOCK_ORDER-1) into order-0 guest frames, each owned by its own GFN
  * (the VMM's gm_block_split). Called without the zone lock. 0 when split;
@@ -77,7 +91,8 @@ struct mm_compact_request {
 	int order;                  /* stop once a free block of this order exists; MM_COMPACT_FULL */
 	uint64_t budget_ns;         /* stop after this much time; 0 = at most one step */
 	const int *stop;            /* optional: stop when it reads non-zero (relaxed load) */
-	mm_compact_move_fn move;    /* required */
+	mm_compact_move_fn move;    /* one of move and move_batch is required; */
+	mm_compact_move_batch_fn move_batch; /* with both, move_batch is used */
 	mm_compact_split_fn split;  /* optional */
 	void *ctx;                  /* passed to move and split */
 };
@@ -95,7 +110,7 @@ struct mm_compact_result {
 	uint64_t stale;              /* moves the mover found out of date (-ESTALE) */
 	uint64_t migrate_scanned, free_scanned;
 	uint64_t isolated_free;      /* free frames isolated as targets */
-	uint64_t steps;              /* move attempts, and pageblocks with none */
+	uint64_t steps;              /* batches of move attempts, and pageblocks with none */
 	uint64_t ns;
 	bool target_reached;         /* order >= 0 and a block of it is free */
 	enum mm_compact_stop stop;
@@ -104,8 +119,9 @@ struct mm_compact_result {
 /*
  * One run over zone z. A full run (MM_COMPACT_FULL) first clears the skip
  * hints, as the kernel does when it compacts a whole zone. The budget and
- * the stop flag are looked at after every step (one move attempt, or one
- * pageblock with nothing to move): a budget of 0 does at most one step.
+ * the stop flag are looked at after every step (one batch of move attempts,
+ * or one pageblock with nothing to move): a budget of 0 does at most one
+ * step, and that step one move.
  * Targets left over when the run ends go back to the buddy.
  * 0 with *res filled, -EINVAL (bad request), -EBUSY (another run is on
  * this zone).

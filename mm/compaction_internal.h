@@ -40,13 +40,17 @@ struct compact_control {
  * small guest blocks through the request's splitter); false when the
  * pageblock has none left. compact_take_target gives an isolated target,
  * running the free scanner when there is none; false when the scanners
- * met. compact_move_one does one move of src (owner gfn) into a target and
- * returns the mover's verdict (or -ESTALE when src changed before the
- * call). compact_release_targets gives every unused target back.
+ * met; targets come in ascending frame order within a free block, so
+ * consecutive takes are consecutive frames where the block allows.
+ * compact_move_batch does n moves of src[i] (owner gfn[i]) into dst[i], n
+ * <= MM_COMPACT_BATCH, through the mover (the batch one if there is) and
+ * writes each verdict to rc[i] (-ESTALE when src changed before the call).
+ * compact_release_targets gives every unused target back.
  */
 bool compact_next_source(struct compact_control *cc, uint32_t *pos, uint32_t *src, uint32_t *gfn);
 bool compact_take_target(struct compact_control *cc, uint32_t *dst);
-int compact_move_one(struct compact_control *cc, uint32_t src, uint32_t gfn, uint32_t dst);
+void compact_move_batch(struct compact_control *cc, const uint32_t *src, const uint32_t *gfn,
+			const uint32_t *dst, unsigned n, int *rc);
 void compact_release_targets(struct compact_control *cc);
 /* With the zone lock held: whether a free block of order or more exists. */
 bool compact_order_free_locked(const struct mm_zone *z, unsigned order);

@@ -158,9 +158,17 @@ static bool compact_isolate_free(struct compact_control *cc)
 			scanned += n;
 			if ((__atomic_load_n(&f->flags, __ATOMIC_RELAXED) & FRAME_F_BUDDY) &&
 			    order < cc->free_order_limit && buddy_isolate_free_locked(b, i) >= 0) {
-				cc->pool[cc->pool_runs].idx = i;
-				cc->pool[cc->pool_runs].nr = n;
-				cc->pool_runs++;
+				/* Free blocks side by side (buddies of different
+				 * orders) make one run: their frames are consecutive
+				 * targets. Only the last run can end at i. */
+				struct compact_run *last = got ? &cc->pool[cc->pool_runs - 1] : NULL;
+				if (last && last->idx + last->nr == i) {
+					last->nr += n;
+				} else {
+					cc->pool[cc->pool_runs].idx = i;
+					cc->pool[cc->pool_runs].nr = n;
+					cc->pool_runs++;
+				}
 				got += n;
 			}
 			i += n;
@@ -181,20 +189,25 @@ bool compact_take_target(struct compact_control *cc, uint32_t *dst)
 	while (!cc->pool_runs)
 		if (!compact_isolate_free(cc))
 			return false;
+	/* From the bottom of the run: the moves of one batch get frames in
+	 * ascending order, so consecutive GFNs get consecutive frames. */
 	struct compact_run *r = &cc->pool[cc->pool_runs - 1];
-	*dst = r->idx + r->nr - 1;
+	*dst = r->idx++;
 	if (--r->nr == 0)
 		cc->pool_runs--;
 	return true;
 }
 
-/* Back where compact_take_target took it from, with the lock held. A take
- * just before leaves room: it emptied a run, or dst extends the last one. */
+/* Back where compact_take_target took it from, with the lock held. Put
+ * back in the reverse order of the takes, each extends the last run down
+ * again; one that does not (a move between them succeeded) starts a run,
+ * or goes back to the buddy when the pool is full. */
 static void compact_put_target_locked(struct compact_control *cc, uint32_t dst)
 {
 	struct compact_run *r = cc->pool_runs ? &cc->pool[cc->pool_runs - 1] : NULL;
 
-	if (r && r->idx + r->nr == dst) {
+	if (r && r->idx == dst + 1) {
+		r->idx--;
 		r->nr++;
 	} else if (cc->pool_runs < COMPACT_POOL_RUNS) {
 		cc->pool[cc->pool_runs].idx = dst;
@@ -205,36 +218,59 @@ static void compact_put_target_locked(struct compact_control *cc, uint32_t dst)
 	}
 }
 
-int compact_move_one(struct compact_control *cc, uint32_t src, uint32_t gfn, uint32_t dst)
+void compact_move_batch(struct compact_control *cc, const uint32_t *src, const uint32_t *gfn,
+			const uint32_t *dst, unsigned n, int *rc)
 {
 	struct buddy_zone *b = &cc->z->buddy;
+	const struct mm_compact_request *req = cc->req;
+	uint32_t s[MM_COMPACT_BATCH], d[MM_COMPACT_BATCH];
+	unsigned at[MM_COMPACT_BATCH], live = 0;
+	int vr[MM_COMPACT_BATCH];
 
 	buddy_lock(b);
-	if (!movable_guest_frame(&b->frames[src]) ||
-	    __atomic_load_n(&b->frames[src].owner, __ATOMIC_RELAXED) != gfn) {
-		compact_put_target_locked(cc, dst);
-		buddy_unlock(b);
-		return -ESTALE;
+	for (unsigned i = 0; i < n; i++) {
+		if (!movable_guest_frame(&b->frames[src[i]]) ||
+		    __atomic_load_n(&b->frames[src[i]].owner, __ATOMIC_RELAXED) != gfn[i]) {
+			rc[i] = -ESTALE;
+			continue;
+		}
+		buddy_frame_assign_locked(b, dst[i], FRAME_GUEST, gfn[i]);
+		rc[i] = 0;
+		at[live] = i;
+		s[live] = src[i];
+		d[live] = dst[i];
+		live++;
 	}
-	buddy_frame_assign_locked(b, dst, FRAME_GUEST, gfn);
+	for (unsigned i = n; i-- > 0;)
+		if (rc[i] == -ESTALE)
+			compact_put_target_locked(cc, dst[i]);
 	buddy_unlock(b);
-	COMPACT_COUNT(cc->z, isolated, 1);
+	if (!live)
+		return;
+	COMPACT_COUNT(cc->z, isolated, live);
 
-	int rc = cc->req->move(cc->req->ctx, cc->z, src, dst);
+	if (req->move_batch)
+		req->move_batch(req->ctx, cc->z, s, d, live, vr);
+	else
+		for (unsigned k = 0; k < live; k++)
+			vr[k] = req->move(req->ctx, cc->z, s[k], d[k]);
 
 	buddy_lock(b);
-	if (rc == 0) {
-		/* Straight to the free lists, not a per-thread cache: it is
-		 * meant to merge with what the scanner freed before it. */
-		buddy_free_locked(b, src, 0);
-		if (cc->req->order >= 0 && compact_order_free_locked(cc->z, (unsigned)cc->req->order))
-			cc->res->target_reached = true;
-	} else {
-		buddy_frame_assign_locked(b, dst, FRAME_VMM, 0);
-		compact_put_target_locked(cc, dst);
+	for (unsigned k = live; k-- > 0;) {
+		rc[at[k]] = vr[k];
+		if (vr[k] == 0) {
+			/* Straight to the free lists, not a per-thread cache:
+			 * it is meant to merge with what the scanner freed
+			 * before it. */
+			buddy_free_locked(b, s[k], 0);
+		} else {
+			buddy_frame_assign_locked(b, d[k], FRAME_VMM, 0);
+			compact_put_target_locked(cc, d[k]);
+		}
 	}
+	if (req->order >= 0 && compact_order_free_locked(cc->z, (unsigned)req->order))
+		cc->res->target_reached = true;
 	buddy_unlock(b);
-	return rc;
 }
 
 void compact_release_targets(struct compact_control *cc)

@@ -1,10 +1,11 @@
-# The VMM: every C file under vmm/ but main.c goes into build/libvmm.a (which the vmm
-# test suite links too), and build/memvisor is main.c on top of it and libmm.
+# The VMM: every C file under vmm/ but main.c and the benchmark programs of
+# vmm/bench/ goes into build/libvmm.a (which the vmm test suite links too), and
+# build/memvisor is main.c on top of it and libmm.
 #   make run     boots build/guest/hello.elf
 
 LIBVMM   := $(BUILD)/libvmm.a
 MEMVISOR := $(BUILD)/memvisor
-VMM_SRC  := $(filter-out vmm/main.c,$(shell find vmm -name '*.c'))
+VMM_SRC  := $(filter-out vmm/main.c vmm/bench/%,$(shell find vmm -name '*.c'))
 
 $(LIBVMM): $(VMM_SRC:%.c=$(BUILD)/%.o)
 	@mkdir -p $(dir $@)
@@ -34,6 +35,13 @@ $(BUILD)/tests/monitor.test: $(LIBVMM) $(LIBMM)
 $(BUILD)/tests/monitor.test: LDLIBS += -ljansson
 
 all: $(LIBVMM) $(MEMVISOR)
+
+# The compaction benchmark (vmm/bench/compact_bench.c): guest memory in
+# process, no KVM; tools/bench/run.sh runs it beside memvisor-bench.
+$(BENCH_DIR)/compact-bench: $(BUILD)/vmm/bench/compact_bench.o $(LIBVMM) $(LIBMM)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+bench-build: $(BENCH_DIR)/compact-bench
 
 .PHONY: run
 run: $(DEPS_BUILD) all $(BUILD)/guest/hello.elf

@@ -27,6 +27,8 @@ struct fake_guest {
 	uint32_t forbidden[64];     /* frames the mover must never be given */
 	unsigned nr_forbidden;
 	int bad;                    /* the mover saw something wrong */
+	unsigned batches, batch_max; /* batch mover calls, the largest batch */
+	unsigned followers;         /* batch moves whose GFN and dst follow the previous one's */
 };
 
 static uint64_t pattern(uint32_t gfn, unsigned word)
@@ -80,6 +82,30 @@ static int test_move(void *ctx, struct mm_zone *z, uint32_t src, uint32_t dst)
 	}
 	pthread_mutex_unlock(&g->lock);
 	return rc;
+}
+
+/* The batch form: the same checks and moves per entry, and what the batch
+ * looks like. */
+static void test_move_batch(void *ctx, struct mm_zone *z, const uint32_t *src, const uint32_t *dst,
+			    unsigned n, int *rc)
+{
+	struct fake_guest *g = ctx;
+
+	pthread_mutex_lock(&g->lock);
+	g->batches++;
+	g->batch_max = n > g->batch_max ? n : g->batch_max;
+	if (n == 0 || n > MM_COMPACT_BATCH)
+		g->bad++;
+	for (unsigned i = 1; i < n; i++) {
+		if (src[i] <= src[i - 1])
+			g->bad++;   /* one pageblock, in frame order */
+		if (dst[i] == dst[i - 1] + 1 &&
+		    z->buddy.frames[dst[i]].owner == z->buddy.frames[dst[i - 1]].owner + 1)
+			g->followers++;
+	}
+	pthread_mutex_unlock(&g->lock);
+	for (unsigned i = 0; i < n; i++)
+		rc[i] = test_move(ctx, z, src[i], dst[i]);
 }
 
 /* An empty zone of mib MiB, every frame then taken as a guest frame. */
@@ -658,6 +684,56 @@ Test(compaction, one_run_per_zone)
 	req.move = busy_move;
 	cr_assert_eq(mm_compact_zone(g->z, &req, &res), 0);
 	cr_assert(res.target_reached);
+	guest_verify(g);
+	guest_finish(g);
+}
+
+static bool keep_even_eights(uint32_t gfn)
+{
+	return !((gfn >> 3) & 1);
+}
+
+/*
+ * The batch mover: guest frames in runs of 8 between holes of 8. Batches of
+ * a pageblock's sources go to targets in ascending order, so runs of
+ * consecutive GFNs land on consecutive frames; the moves of a batch succeed
+ * or fail each on its own.
+ */
+Test(compaction, batches_land_consecutive_gfns_on_consecutive_frames)
+{
+	struct fake_guest *g = guest_fill(16);
+	struct mm_zone *z = g->z;
+	guest_take_all(g);
+	guest_free_some(g, keep_even_eights);
+	g->fail_at = 3;
+
+	struct mm_compact_request req = request(g, MM_COMPACT_FULL);
+	req.move = NULL;
+	req.move_batch = test_move_batch;
+	struct mm_compact_result res;
+	cr_assert_eq(mm_compact_zone(z, &req, &res), 0);
+	cr_assert_eq(g->bad, 0);
+	cr_assert_eq(res.failed, 1);
+	uint32_t src = g->failed_src;
+	const struct frame *f = &z->buddy.frames[src];
+	cr_assert_eq(frame_state_get(f), FRAME_GUEST);
+	cr_assert_eq(g->p2m[f->owner], src, "the failed move's GFN lost its frame");
+	cr_assert(intact(z, src, f->owner));
+	guest_verify(g);
+	/* The rest of the bottom half moved, in batches, most of each move
+	 * following the one before it in GFN and frame. */
+	cr_assert_geq(res.moved, z->buddy.nr_frames / 4 - PAGEBLOCK_FRAMES);
+	cr_assert_lt(g->batches, res.moved / 4, "%u batches for %lu moves", g->batches,
+		     (unsigned long)res.moved);
+	cr_assert_eq(g->batch_max, MM_COMPACT_BATCH);
+	cr_assert_gt(g->followers, res.moved / 2, "%u of %lu moves follow the previous one",
+		     g->followers, (unsigned long)res.moved);
+	cr_assert_geq(res.steps, g->batches, "each batch is a step");
+
+	/* A budget of 0 is one move, batch mover or not. */
+	req.budget_ns = 0;
+	cr_assert_eq(mm_compact_zone(z, &req, &res), 0);
+	cr_assert_leq(res.moved + res.failed + res.stale, 1);
 	guest_verify(g);
 	guest_finish(g);
 }

@@ -3,21 +3,13 @@
  * zone Normal with this guest's mover and splitter, then promotion
  * (guest_promote.c), and the per-guest counters.
  *
- * The mover follows the path of guest_mem_remap_page (guest_inval.c) under
- * guest_mem's lock, the lock the balloon and every remap take, so a GFN's
- * frame cannot change under it: check the GFN still maps src, copy and
- * verify, charge the mapping budget (I4), map dst over the GFN's page of
- * the view with MAP_FIXED (KVM's MMU notifiers zap the second stage), then
- * point the p2m leaf at dst. Every step that can fail comes before the p2m
- * changes, and each puts back what it did, so a failed move leaves the
- * guest on src with its view and p2m as they were.
+ * The mover, which moves a batch of pages and remaps runs of them at once,
+ * is guest_compact_move.c's.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <time.h>
 #include "vmm/memory/guest_compact.h"
 #include "vmm/memory/guest_mem_internal.h"
-#include "mm/mapbudget.h"
 
 static uint64_t gc_now_ns(void)
 {
@@ -33,82 +25,13 @@ struct gc_run {
 	struct guest_compact_result *res;
 };
 
-/* Moves gfn from frame src to dst of z (both zone-relative), with the lock
- * held; the leaf is gfn's 4 KiB leaf naming src. */
-static int gc_move_locked(struct gc_run *run, struct mm_zone *z, uint64_t gfn, uint32_t src,
-			  uint32_t dst, const struct p2m_leaf *leaf)
-{
-	struct guest_mem *gm = run->gm;
-	struct gm_region *r = gm_region_of(gm, gfn);
-	uint8_t *at = r->view + ((gfn - (r->gpa >> PAGE_SHIFT)) << PAGE_SHIFT);
-	uint64_t new_hfn = z->base_hfn + dst;
-	int rc;
-
-	if (leaf->state & P2M_ST_PUNCHED) {
-		/* Nothing behind src to copy: the guest reads zeros there. dst
-		 * is punched too, so it reads zeros and costs the host nothing
-		 * until the guest writes, as src did. */
-		if (fallocate(z->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			      (off_t)dst << PAGE_SHIFT, PAGE_SIZE) < 0)
-			return -errno;
-	} else {
-		rc = gm_copy_pages_checked(mm_frame_ptr(z, dst), mm_frame_ptr(z, src), 1);
-		run->res->bytes_copied += PAGE_SIZE;
-		if (rc) {
-			run->res->hash_mismatches++;
-			return rc;
-		}
-	}
-	struct gm_backing nb = { .zone = z->id, .hfn = new_hfn };
-	int64_t delta = gm_maps_delta(gm, r, gfn, 1, &nb, &nb, gm_backing_now, NULL);
-	if (delta > 0 && (rc = mm_maps_charge(MM_MAPS_GUEST, (uint64_t)delta)) != 0)
-		return rc;
-	rc = gm_view_map(at, PAGE_SIZE, z, dst);
-	if (rc) {
-		/* The guest's page is still src: put it back in the view. */
-		gm_view_restore(at, PAGE_SIZE, z, src);
-		if (delta > 0)
-			mm_maps_uncharge(MM_MAPS_GUEST, (uint64_t)delta);
-		return rc;
-	}
-	/* A 4 KiB leaf exists (split before), so this cannot fail. */
-	p2m_replace(gm->p2m, gfn, new_hfn, P2M_ORDER_4K, GM_LEAF_FLAGS | leaf->state, NULL);
-	if (delta < 0)
-		mm_maps_uncharge(MM_MAPS_GUEST, (uint64_t)-delta);
-	r->nr_mappings = (uint64_t)((int64_t)r->nr_mappings + delta);
-	return 0;
-}
-
-/* The mover of mm/compaction.h's protocol. */
-static int gc_move(void *ctx, struct mm_zone *z, uint32_t src, uint32_t dst)
+/* The mover of mm/compaction.h's batch protocol (guest_compact_move.c). */
+static void gc_move_batch(void *ctx, struct mm_zone *z, const uint32_t *src, const uint32_t *dst,
+			  unsigned n, int *rc)
 {
 	struct gc_run *run = ctx;
-	struct guest_mem *gm = run->gm;
-	uint64_t gfn = __atomic_load_n(&z->buddy.frames[dst].owner, __ATOMIC_RELAXED);
-	struct p2m_leaf leaf;
-	int rc;
 
-	pthread_mutex_lock(&gm->lock);
-	/* Another guest's frame, or one this guest freed or ballooned since
-	 * the scanner looked: not ours to move. */
-	if (!gm_region_of(gm, gfn) || p2m_lookup(gm->p2m, gfn, &leaf) ||
-	    leaf.hfn != z->base_hfn + src || (leaf.state & P2M_ST_BALLOONED)) {
-		pthread_mutex_unlock(&gm->lock);
-		return -ESTALE;
-	}
-	if (leaf.order == P2M_ORDER_2M) {
-		/* Single frames under a 2 MiB leaf: a block the balloon split
-		 * for a neighbour range. Moving one would break a large mapping
-		 * up; joined again, the scanners pass the range by. */
-		uint64_t g = gfn & ~(uint64_t)(GM_HUGE_FRAMES - 1);
-		uint32_t idx = (uint32_t)(leaf.hfn - z->base_hfn) - (uint32_t)(gfn - g);
-		rc = gm_range_join(z, idx, g);
-		pthread_mutex_unlock(&gm->lock);
-		return rc ? rc : -ESTALE;
-	}
-	rc = gc_move_locked(run, z, gfn, src, dst, &leaf);
-	pthread_mutex_unlock(&gm->lock);
-	return rc;
+	gm_compact_move_batch(run->gm, z, src, dst, n, rc, run->res);
 }
 
 /* The splitter: a guest block of order 1..8 of this guest becomes order-0
@@ -140,7 +63,7 @@ static int gc_scan(struct guest_mem *gm, struct mm_zone *z, int order, uint64_t 
 	struct gc_run run = { .gm = gm, .res = res };
 	struct mm_compact_request req = {
 		.order = order, .budget_ns = budget_ns, .stop = stop,
-		.move = gc_move, .split = gc_split, .ctx = &run,
+		.move_batch = gc_move_batch, .split = gc_split, .ctx = &run,
 	};
 	struct mm_compact_result r;
 	int rc = mm_compact_zone(z, &req, &r);

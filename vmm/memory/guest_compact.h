@@ -1,9 +1,10 @@
 /*
  * Compaction of a guest's memory (DESIGN.md memory model 7), the VMM's half
- * of mm/compaction.h: the mover that takes one guest page from one frame of
- * zone Normal to another (copy through the direct map, XXH3 of both, p2m
- * leaf, MAP_FIXED of the view, which is the invalidation KVM's MMU
- * notifiers turn into second-stage zaps), the splitter for guest blocks of
+ * of mm/compaction.h: the mover that takes a batch of guest pages from
+ * their frames of zone Normal to others (copy, XXH3 of both, p2m leaves,
+ * MAP_FIXED of the view, which is the invalidation KVM's MMU notifiers turn
+ * into second-stage zaps; one copy and one mapping per run of consecutive
+ * GFNs going to consecutive frames), the splitter for guest blocks of
  * order 1..8, and promotion: a 2 MiB-aligned GFN range backed by one
  * 2 MiB-aligned run of frames in order becomes one 2 MiB p2m leaf and one
  * host mapping, so the second stage can map it large again.
@@ -50,9 +51,11 @@ struct guest_compact_stats {
  * 2 MiB blocks (moving the range's 512 pages there whole), repeating the
  * scanners while steering frees more; order >= 0 stops once a free block of
  * that order exists (then promotes in place only). budget_ns bounds the
- * whole call (MM_COMPACT_NO_BUDGET: none; 0: one step of the scanners and
- * no promotion); stop, when not NULL, ends it at the next step once it
- * reads non-zero. Requires the vCPUs stopped (above).
+ * whole call (MM_COMPACT_NO_BUDGET: none; 0: one move of the scanners and
+ * no promotion; a steer, which cannot be cut short, is started only when
+ * the recent steers' time fits in what is left, so a budget smaller than
+ * one steer promotes in place only); stop, when not NULL, ends it at the
+ * next step once it reads non-zero. Requires the vCPUs stopped (above).
  * 0 with *out filled; -EINVAL (bad order, no zone Normal), -EBUSY (another
  * run is on the zone).
  */

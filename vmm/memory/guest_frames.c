@@ -1,7 +1,8 @@
 /*
  * Guest frames as the buddy sees them: global frame numbers to zone frames,
  * giving guest blocks back, splitting a guest block so one frame can leave
- * it; and the process's budget of host mappings for guest views (I4).
+ * it; mapping pieces of a view and populating them; and the process's
+ * budget of host mappings for guest views (I4).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -111,6 +112,19 @@ int gm_view_map(void *at, size_t len, const struct mm_zone *z, uint32_t idx)
 	if (z->thp)
 		madvise(at, len, MADV_HUGEPAGE);
 	return 0;
+}
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+void gm_populate(void *at, size_t len, bool write)
+{
+	/* Best effort: what it does not populate faults in later. */
+	madvise(at, len, write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
 }
 
 void gm_view_restore(void *at, size_t len, const struct mm_zone *z, uint32_t idx)

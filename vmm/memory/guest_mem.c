@@ -78,6 +78,7 @@ void guest_mem_destroy(struct guest_mem *gm)
 	for (unsigned i = 0; i < gm->nr_regions; i++)
 		gm_region_teardown(gm, &gm->region[i]);
 	p2m_destroy(gm->p2m);
+	kvfree(gm->arena, gm->copy_buf);
 	pthread_mutex_destroy(&gm->lock);
 	kfree(gm->arena, gm);
 }

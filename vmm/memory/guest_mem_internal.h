@@ -39,6 +39,12 @@ struct guest_mem {
 		uint64_t runs, moved, failed, hash_mismatches, stale, split_blocks;
 		uint64_t promoted_ranges, steered_ranges, bytes_copied, ns;
 	} compact;
+	/* What a steer of a 2 MiB range took lately (guest_promote.c), under
+	 * the lock: a budgeted compaction starts one only if it fits. */
+	uint64_t steer_ns;
+	/* gm_copy_to_frames' read-back buffer, made on first use (kvmalloc),
+	 * under the lock. */
+	void *copy_buf;
 };
 
 /* Which zones a region may take frames from. */
@@ -87,6 +93,12 @@ void gm_view_restore(void *at, size_t len, const struct mm_zone *z, uint32_t idx
  */
 int gm_view_map(void *at, size_t len, const struct mm_zone *z, uint32_t idx);
 
+/* guest_frames.c, best effort: maps in [at, at + len) of a shared mapping now, so neither
+ * the next access through it nor KVM's fault behind the guest's access
+ * faults each page: MADV_POPULATE_WRITE, or with write false
+ * MADV_POPULATE_READ (for frames that hold data already). */
+void gm_populate(void *at, size_t len, bool write);
+
 /*
  * Counting a view's host mappings (I4), guest_frames.c. What backs one page
  * of a view: a placeholder (ballooned out), or a frame of a zone; own is a
@@ -119,13 +131,26 @@ void gm_backing_now(struct guest_mem *gm, uint64_t gfn, void *arg, struct gm_bac
 /* guest_copy.c: copies pages (4 KiB each) from src to dst and compares
  * the XXH3 of each copy with its source's: 0, or -EIO on a mismatch. */
 int gm_copy_pages_checked(uint8_t *dst, const uint8_t *src, uint64_t pages);
+/* guest_copy.c: copies pages from src, a mapping of the guest's pages (its
+ * view), into z's frames from dst by the kernel, and checks each page's
+ * XXH3 against its source's. 0, or -EIO (a mismatch) or -errno with *done
+ * the pages copied and checked good before the failing one. Under
+ * gm->lock (its read-back buffer is gm's). */
+int gm_copy_to_frames(struct guest_mem *gm, struct mm_zone *z, uint32_t dst, const uint8_t *src,
+		      uint64_t pages, uint64_t *done);
+
+/* guest_compact_move.c: the batch mover of mm/compaction.h for gm: moves
+ * src[i] -> dst[i] of z (zone-relative, dst owned by the GFN) and writes
+ * each verdict to rc[i]; adds what it copied to res. */
+struct guest_compact_result;
+void gm_compact_move_batch(struct guest_mem *gm, struct mm_zone *z, const uint32_t *src,
+			   const uint32_t *dst, unsigned n, int *rc, struct guest_compact_result *res);
 
 /* guest_promote.c: after the scanners, the 2 MiB ranges of zone Normal
  * whose frames form an aligned run in order become one leaf and one
  * mapping; with steer, ranges that do not are first moved whole into a
  * free aligned 2 MiB block. Stops at deadline_ns (CLOCK_MONOTONIC) or
  * when *stop reads non-zero. Adds what it did to res. */
-struct guest_compact_result;
 void gm_promote_ranges(struct guest_mem *gm, bool steer, uint64_t deadline_ns, const int *stop,
 		       struct guest_compact_result *res);
 /* The 512 guest frames from idx (aligned), which back the 2 MiB range at g

@@ -112,6 +112,9 @@ static int gp_map_large(struct guest_mem *gm, struct gm_region *r, struct mm_zon
 	if (delta < 0)
 		mm_maps_uncharge(MM_MAPS_GUEST, (uint64_t)-delta);
 	r->nr_mappings = (uint64_t)((int64_t)r->nr_mappings + delta);
+	/* The guest's next access finds the range mapped (one 2 MiB entry on
+	 * a THP zone) instead of faulting each page. */
+	gm_populate(gp_view(r, pr->g), HUGE_PAGE_SIZE, true);
 	return 0;
 }
 
@@ -160,12 +163,12 @@ static int gp_steer(struct guest_mem *gm, struct gm_region *r, struct mm_zone *z
 	if (nidx < 0)
 		return -ENOMEM;
 	z->buddy.frames[nidx].owner = (uint32_t)pr->g;
-	int rc = 0;
-	for (unsigned i = 0; i < GM_HUGE_FRAMES && !rc; i++)
-		rc = gm_copy_pages_checked(mm_frame_ptr(z, (uint32_t)nidx + i),
-					   mm_frame_ptr(z, (uint32_t)(pr->hfn[i] - z->base_hfn)), 1);
+	/* From the guest's view of the range, which maps its frames (I2), by
+	 * the kernel (guest_copy.c says why). */
+	uint64_t done;
+	int rc = gm_copy_to_frames(gm, z, (uint32_t)nidx, gp_view(r, pr->g), GM_HUGE_FRAMES, &done);
 	res->bytes_copied += HUGE_PAGE_SIZE;
-	if (rc)
+	if (rc == -EIO)
 		res->hash_mismatches++;
 	if (!rc)
 		rc = gp_map_large(gm, r, z, pr, (uint32_t)nidx);
@@ -191,10 +194,28 @@ static uint64_t gp_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * Whether a steer still fits before deadline_ns: a steer is one step that
+ * cannot be cut short (the vCPUs stay paused through it), so a caller's
+ * budget, which bounds its pause, must hold one. Judged by the last steers'
+ * time, kept as a moving average under the lock; until one ran, it fits.
+ */
+static bool gp_steer_fits(const struct guest_mem *gm, uint64_t deadline_ns)
+{
+	return deadline_ns == UINT64_MAX || gp_now_ns() + gm->steer_ns < deadline_ns;
+}
+
+static void gp_steer_took(struct guest_mem *gm, uint64_t ns)
+{
+	gm->steer_ns = gm->steer_ns ? (gm->steer_ns * 7 + ns) / 8 : ns;
+}
+
 /* One range under the lock. *steer goes false once the buddy has no free
- * aligned block left: the rest of the pass only promotes in place. */
+ * aligned block left: the rest of the pass only promotes in place. A steer
+ * that does not fit in the time left is not started. */
 static void gp_range_one(struct guest_mem *gm, struct gm_region *r, struct mm_zone *z,
-			 struct gp_range *pr, bool *steer, struct guest_compact_result *res)
+			 struct gp_range *pr, bool *steer, uint64_t deadline_ns,
+			 struct guest_compact_result *res)
 {
 	pr->present = 0;
 	pr->large = false;
@@ -208,9 +229,12 @@ static void gp_range_one(struct guest_mem *gm, struct gm_region *r, struct mm_zo
 			res->failed++;
 		return;
 	}
-	if (!*steer)
+	if (!*steer || !gp_steer_fits(gm, deadline_ns))
 		return;
+	uint64_t t0 = gp_now_ns();
 	int rc = gp_steer(gm, r, z, pr, res);
+	if (rc != -ENOMEM)
+		gp_steer_took(gm, gp_now_ns() - t0);
 	if (rc == -ENOMEM) {
 		*steer = false;
 	} else if (rc) {
@@ -243,7 +267,7 @@ void gm_promote_ranges(struct guest_mem *gm, bool steer, uint64_t deadline_ns, c
 				goto out;
 			pr->g = g;
 			pthread_mutex_lock(&gm->lock);
-			gp_range_one(gm, r, z, pr, &steer, res);
+			gp_range_one(gm, r, z, pr, &steer, deadline_ns, res);
 			pthread_mutex_unlock(&gm->lock);
 		}
 	}
