@@ -201,7 +201,7 @@ $(BENCH_DIR)/peer-%: tools/bench/peer.c tools/bench/bench.h | $(DEPS_BUILD) $(DE
 
 # The VMM side by side with QEMU microvm (tools/bench/boot.c); it runs the
 # guest images with build/memvisor and qemu-system-x86_64.
-$(BENCH_DIR)/boot: tools/bench/boot.c | $(DEPS_BUILD)
+$(BENCH_DIR)/boot: tools/bench/boot.c tools/bench/vm_child.h | $(DEPS_BUILD)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) $< -o $@
 
@@ -210,7 +210,7 @@ $(BENCH_DIR)/boot: tools/bench/boot.c | $(DEPS_BUILD)
 # zone Huge needs 528 free 2 MiB pages, so `make bench` asks the pool for
 # BENCH_HUGEPAGES; when the host cannot give them, that column is skipped
 # with the reason.
-$(BENCH_DIR)/balloon: tools/bench/balloon.c | $(DEPS_BUILD)
+$(BENCH_DIR)/balloon: tools/bench/balloon.c tools/bench/vm_child.h | $(DEPS_BUILD)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) $< -o $@
 

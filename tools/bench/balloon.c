@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "need_kvm.h"
+#include "vm_child.h"
 
 #define MIB (1ULL << 20)
 #define GUEST_MIB 1024
@@ -258,20 +259,10 @@ static bool vm_start(enum vmm v, struct vm *vm, char *why, size_t whylen)
 			    "--monitor", vm->sock, img, NULL };
 	char **argv = v == QEMU ? qemu_argv : mv_argv;
 
-	vm->pid = fork();
+	vm->pid = vm_child_spawn(argv, vm->out, vm->err, 0);
 	if (vm->pid < 0) {
 		snprintf(why, whylen, "fork: %s", strerror(errno));
 		return false;
-	}
-	if (vm->pid == 0) {
-		int out = open(vm->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int err = open(vm->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int null = open("/dev/null", O_RDWR);
-		dup2(null, 0);
-		dup2(out, 1);
-		dup2(err, 2);
-		execvp(argv[0], argv);
-		_exit(127);
 	}
 	double end = now_s() + READY_LIMIT_S;
 	while (!console_has(vm, "balloon: ready")) {
@@ -285,17 +276,10 @@ static bool vm_start(enum vmm v, struct vm *vm, char *why, size_t whylen)
 		}
 		usleep(2000);
 	}
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	memcpy(a.sun_path, vm->sock, strlen(vm->sock) + 1);
-	while ((vm->qmp = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0 &&
-	       connect(vm->qmp, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		close(vm->qmp);
-		vm->qmp = -1;
-		if (now_s() > end) {
-			snprintf(why, whylen, "no QMP socket");
-			return false;
-		}
-		usleep(2000);
+	vm->qmp = vm_child_connect(vm->sock, vm_child_now_s() + (end - now_s()));
+	if (vm->qmp < 0) {
+		snprintf(why, whylen, "no QMP socket");
+		return false;
 	}
 	struct timeval tv = { .tv_sec = 5 };
 	setsockopt(vm->qmp, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "need_kvm.h"
+#include "vm_child.h"
 
 #define GUEST_MIB 256
 #define TOUCH_MIB 192
@@ -286,21 +287,10 @@ static bool monitor_vm_start(struct monitor_vm *vm, const char *policy, char *wh
 	char *argv[] = { bin, "--mem", mem, "--hugepages", "off", "--slab", (char *)policy,
 			 "--monitor", vm->sock, img, NULL };
 
-	vm->pid = fork();
+	vm->pid = vm_child_spawn(argv, vm->out, vm->err, RUN_LIMIT_S);
 	if (vm->pid < 0) {
 		snprintf(why, len, "fork: %s", strerror(errno));
 		return false;
-	}
-	if (vm->pid == 0) {
-		int out = open(vm->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int err = open(vm->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int null = open("/dev/null", O_RDWR);
-		dup2(null, 0);
-		dup2(out, 1);
-		dup2(err, 2);
-		alarm(RUN_LIMIT_S);
-		execv(argv[0], argv);
-		_exit(127);
 	}
 	double end = now_ms() + MONITOR_LIMIT_S * 1e3;
 	while (!file_has(vm->out, "idle: ")) {
@@ -312,17 +302,10 @@ static bool monitor_vm_start(struct monitor_vm *vm, const char *policy, char *wh
 		}
 		usleep(2000);
 	}
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", vm->sock);
-	while ((vm->qmp = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0 &&
-	       connect(vm->qmp, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		close(vm->qmp);
-		vm->qmp = -1;
-		if (now_ms() > end) {
-			snprintf(why, len, "no monitor socket at %s", vm->sock);
-			return false;
-		}
-		usleep(2000);
+	vm->qmp = vm_child_connect(vm->sock, vm_child_now_s() + (end - now_ms()) / 1e3);
+	if (vm->qmp < 0) {
+		snprintf(why, len, "no monitor socket at %s", vm->sock);
+		return false;
 	}
 	struct timeval tv = { .tv_sec = 5 };
 	setsockopt(vm->qmp, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
