@@ -61,9 +61,7 @@ static void classic_cache_fini(struct slab_cache *c)
 	unsigned long leaked = c->partial.nr + c->full.nr;
 	pthread_mutex_unlock(&c->node_lock);
 	if (leaked)
-		slab_report("=============================================================================\n"
-			    "BUG %s: Objects remaining on kmem_cache_close(): %lu slabs still in use\n",
-			    c->name, leaked);
+		slab_report_remaining(c, leaked, "slabs");
 	munmap(cc->arrays, cc->arrays_bytes);
 	free(cc->shared);
 	free(cc);

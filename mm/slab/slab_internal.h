@@ -312,7 +312,9 @@ static inline void slab_list_add(struct slab_list_head *h, struct slab *s)
 	h->nr++;
 }
 
-/* slab_report.c */
+/* slab_report.c; remaining: a cache went away with n of its slabs or
+ * objects (what) still in use, which it leaks rather than frees. */
+void slab_report_remaining(const struct slab_cache *c, unsigned long n, const char *what);
 void slab_report_object(struct slab_cache *c, struct slab *s, const void *obj, const char *what);
 
 /* slab_object.c */

@@ -49,3 +49,10 @@ void slab_report_object(struct slab_cache *c, struct slab *s, const void *obj, c
 			    "BUG %s: %s\nObject 0x%016lx\n",
 			    c->name, what, (unsigned long)(uintptr_t)obj);
 }
+
+void slab_report_remaining(const struct slab_cache *c, unsigned long n, const char *what)
+{
+	slab_report("=============================================================================\n"
+		    "BUG %s: Objects remaining on kmem_cache_close(): %lu %s still in use\n",
+		    c->name, n, what);
+}

@@ -42,9 +42,7 @@ static void slob_cache_fini(struct slab_cache *c)
 	unsigned long live = sc->live;
 	pthread_mutex_unlock(&sa->lock);
 	if (live)
-		slab_report("=============================================================================\n"
-			    "BUG %s: Objects remaining on kmem_cache_close(): %lu objects still in use\n",
-			    c->name, live);
+		slab_report_remaining(c, live, "objects");
 	free(sc);
 	c->policy_data = NULL;
 }

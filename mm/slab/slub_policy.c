@@ -53,9 +53,7 @@ static void slub_cache_fini(struct slab_cache *c)
 	unsigned long leaked = c->partial.nr + c->full.nr;
 	pthread_mutex_unlock(&c->node_lock);
 	if (leaked)
-		slab_report("=============================================================================\n"
-			    "BUG %s: Objects remaining on kmem_cache_close(): %lu slabs still in use\n",
-			    c->name, leaked);
+		slab_report_remaining(c, leaked, "slabs");
 }
 
 static unsigned long slab_count_free(struct slab_cache *c, struct slab *first)
