@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include "mm/buddy.h"
 #include "mm/mm.h"
+#include "mm/p2m.h"
+#include "vmm/memory/guest_mem.h"
 #include "fragment.h"
 
 #define RUN_FRAMES 1024       /* 4 MiB */
@@ -40,12 +42,40 @@ void fragmented_create(struct fragmented *f, size_t normal_mib)
 	}
 }
 
-void fragmented_destroy(struct fragmented *f)
+void fragmented_give_back(struct fragmented *f)
 {
 	struct mm_zone *z = mm_zone_get(f->arena, ZONE_NORMAL);
 
 	for (size_t k = 0; k < f->nr_taken; k++)
 		cr_assert_eq(buddy_free(&z->buddy, (uint32_t)f->taken[k], 0), 0);
 	free(f->taken);
+	f->taken = NULL;
+	f->nr_taken = 0;
+}
+
+void fragmented_destroy(struct fragmented *f)
+{
+	fragmented_give_back(f);
 	mm_destroy(f->arena);
+}
+
+void fragmented_free_around(struct fragmented *f, struct guest_mem *gm, uint64_t nr_gfns)
+{
+	struct mm_zone *z = mm_zone_get(f->arena, ZONE_NORMAL);
+	bool *guest_pb = calloc(z->buddy.nr_pageblocks, sizeof(bool));
+	size_t kept = 0;
+
+	cr_assert_not_null(guest_pb);
+	for (uint64_t g = 0; g < nr_gfns; g++) {
+		struct p2m_leaf l;
+		cr_assert_eq(p2m_lookup(guest_mem_p2m(gm), g, &l), 0);
+		guest_pb[(l.hfn - z->base_hfn) >> PAGEBLOCK_ORDER] = true;
+	}
+	for (size_t k = 0; k < f->nr_taken; k++)
+		if (guest_pb[f->taken[k] >> PAGEBLOCK_ORDER])
+			cr_assert_eq(buddy_free(&z->buddy, (uint32_t)f->taken[k], 0), 0);
+		else
+			f->taken[kept++] = f->taken[k];
+	f->nr_taken = kept;
+	free(guest_pb);
 }

@@ -22,6 +22,7 @@
 #include "vmm/memory/balloon_mem.h"
 #include "vmm/memory/guest_compact.h"
 #include "vmm/memory/guest_mem.h"
+#include "fragment.h"
 #include "gm_check.h"
 #include "mmap_inject.h"
 
@@ -32,61 +33,31 @@
 #define WORDS (4096 / 8)
 
 struct fixture {
+	struct fragmented frag; /* the arena and the frames still taken */
 	struct mm_arena *arena;
 	struct mm_zone *z;
 	struct guest_mem *gm;
 	uint8_t *hva;
-	long *filler;           /* frames still taken to keep the zone fragmented */
-	size_t nr_filler;
 };
 
 /*
  * Zone Normal with every other frame taken, but for three 4 MiB runs the
- * VMM's metadata can use; the guest gets free frames (one by one), then the
- * filler goes from the pageblocks the guest is in. It stays on every other
- * frame of the others, so no free aligned 2 MiB block is left anywhere: the
- * guest's pageblocks hold its pages among small free blocks, the rest free
- * single frames. Only moving guest pages frees whole pageblocks.
+ * VMM's metadata can use (fragment.h); the guest gets free frames (one by
+ * one), then the filler goes from the pageblocks the guest is in. It stays
+ * on every other frame of the others, so no free aligned 2 MiB block is left
+ * anywhere: only moving guest pages frees whole pageblocks.
  */
 static void setup(struct fixture *fx)
 {
-	struct mm_arena_config cfg = { .normal_bytes = ZONE_MIB * MIB, .huge = MM_HUGE_OFF };
+	char why[256];
 
 	memset(fx, 0, sizeof(*fx));
-	cr_assert_eq(mm_create(&cfg, &fx->arena), 0);
+	fragmented_create(&fx->frag, ZONE_MIB);
+	fx->arena = fx->frag.arena;
 	fx->z = mm_zone_get(fx->arena, ZONE_NORMAL);
-	struct buddy_zone *b = &fx->z->buddy;
-	long *taken = calloc(b->nr_frames, sizeof(long)), idx;
-	bool *guest_pb = calloc(b->nr_pageblocks, sizeof(bool));
-	size_t n = 0, kept = 0;
-	cr_assert(taken && guest_pb);
-	mm_pcp_drain(fx->z);
-	while ((idx = buddy_alloc(b, 0, MT_MOVABLE, FRAME_VMM, false)) >= 0)
-		taken[n++] = idx;
-	for (size_t k = 0; k < n; k++) {
-		long i = taken[k];
-		bool run = (i >= 4096 && i < 5120) || (i >= 9216 && i < 10240) ||
-			   (i >= 14336 && i < 15360);
-		if ((i & 1) && !run)
-			taken[kept++] = i;
-		else
-			cr_assert_eq(buddy_free(b, (uint32_t)i, 0), 0);
-	}
-	char why[256];
 	int rc = guest_mem_create(fx->arena, GUEST_BYTES, MM_HUGE_OFF, &fx->gm, why, sizeof(why));
 	cr_assert_eq(rc, 0, "guest_mem_create: %s", why);
-	for (uint64_t g = 0; g < GUEST_FRAMES; g++) {
-		struct p2m_leaf l;
-		cr_assert_eq(p2m_lookup(guest_mem_p2m(fx->gm), g, &l), 0);
-		guest_pb[(l.hfn - fx->z->base_hfn) >> PAGEBLOCK_ORDER] = true;
-	}
-	for (size_t k = 0; k < kept; k++)
-		if (guest_pb[taken[k] >> PAGEBLOCK_ORDER])
-			cr_assert_eq(buddy_free(b, (uint32_t)taken[k], 0), 0);
-		else
-			taken[fx->nr_filler++] = taken[k];
-	fx->filler = taken;
-	free(guest_pb);
+	fragmented_free_around(&fx->frag, fx->gm, GUEST_FRAMES);
 	fx->hva = guest_mem_hva(fx->gm, 0, GUEST_BYTES);
 	cr_assert_not_null(fx->hva);
 	cr_assert_eq(balloon_mem_attach(fx->gm), 0);
@@ -96,9 +67,7 @@ static void teardown(struct fixture *fx)
 {
 	balloon_mem_forget(fx->gm);
 	guest_mem_destroy(fx->gm);
-	for (size_t k = 0; k < fx->nr_filler; k++)
-		cr_assert_eq(buddy_free(&fx->z->buddy, (uint32_t)fx->filler[k], 0), 0);
-	free(fx->filler);
+	fragmented_give_back(&fx->frag);
 	slab_shrink_all(fx->arena);
 	mm_pcp_drain(fx->z);
 	uint64_t counts[MM_NR_ZONES][FRAME_NR_OWNER_STATES];

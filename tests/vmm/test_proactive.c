@@ -19,6 +19,7 @@
 #include "mm/slab.h"
 #include "vmm/core/vm_proactive.h"
 #include "vmm/memory/guest_compact.h"
+#include "fragment.h"
 #include "gm_check.h"
 
 #define MIB (1ULL << 20)
@@ -31,8 +32,7 @@
 static struct mm_arena *arena;
 static struct mm_zone *zone;
 static struct guest_mem *gm;
-static long *filler;
-static size_t nr_filler;
+static struct fragmented frag;  /* the arena and the frames kept taken */
 static atomic_uint holds, holds_taken;
 static atomic_bool shut_down;
 
@@ -77,55 +77,23 @@ static const struct vm_control target = {
 
 static void setup(void)
 {
-	struct mm_arena_config cfg = { .normal_bytes = ZONE_MIB * MIB, .huge = MM_HUGE_OFF };
 	char why[256];
 
 	atomic_store(&holds, 0);
 	atomic_store(&holds_taken, 0);
 	atomic_store(&shut_down, false);
-	cr_assert_eq(mm_create(&cfg, &arena), 0);
+	fragmented_create(&frag, ZONE_MIB);
+	arena = frag.arena;
 	zone = mm_zone_get(arena, ZONE_NORMAL);
-	struct buddy_zone *b = &zone->buddy;
-	long *taken = calloc(b->nr_frames, sizeof(long)), idx;
-	bool *guest_pb = calloc(b->nr_pageblocks, sizeof(bool));
-	size_t n = 0, kept = 0;
-	cr_assert(taken && guest_pb);
-	mm_pcp_drain(zone);
-	while ((idx = buddy_alloc(b, 0, MT_MOVABLE, FRAME_VMM, false)) >= 0)
-		taken[n++] = idx;
-	/* Three 4 MiB runs stay free for the VMM's metadata. */
-	for (size_t k = 0; k < n; k++) {
-		long i = taken[k];
-		bool run = (i >= 4096 && i < 5120) || (i >= 9216 && i < 10240) ||
-			   (i >= 14336 && i < 15360);
-		if ((i & 1) && !run)
-			taken[kept++] = i;
-		else
-			cr_assert_eq(buddy_free(b, (uint32_t)i, 0), 0);
-	}
 	cr_assert_eq(guest_mem_create(arena, GUEST_BYTES, MM_HUGE_OFF, &gm, why, sizeof(why)), 0,
 		     "%s", why);
-	for (uint64_t g = 0; g < GUEST_FRAMES; g++) {
-		struct p2m_leaf l;
-		cr_assert_eq(p2m_lookup(guest_mem_p2m(gm), g, &l), 0);
-		guest_pb[(l.hfn - zone->base_hfn) >> PAGEBLOCK_ORDER] = true;
-	}
-	for (size_t k = 0; k < kept; k++)
-		if (guest_pb[taken[k] >> PAGEBLOCK_ORDER])
-			cr_assert_eq(buddy_free(b, (uint32_t)taken[k], 0), 0);
-		else
-			taken[nr_filler++] = taken[k];
-	filler = taken;
-	free(guest_pb);
+	fragmented_free_around(&frag, gm, GUEST_FRAMES);
 }
 
 static void teardown(void)
 {
 	guest_mem_destroy(gm);
-	for (size_t k = 0; k < nr_filler; k++)
-		cr_assert_eq(buddy_free(&zone->buddy, (uint32_t)filler[k], 0), 0);
-	free(filler);
-	nr_filler = 0;
+	fragmented_give_back(&frag);
 	slab_shrink_all(arena);
 	mm_pcp_drain(zone);
 	uint64_t counts[MM_NR_ZONES][FRAME_NR_OWNER_STATES];
