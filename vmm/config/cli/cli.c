@@ -313,6 +313,15 @@ int cli_parse(int argc, char **argv, struct vm_config *cfg, FILE *out, char *err
 	const char *env_dev = getenv(VMM_KVM_DEVICE_ENV);
 	if (env_dev && *env_dev)
 		cfg->kvm_device = env_dev;
+	/* Checked here, once, in the command line's words; --slab overrides. */
+	const char *env_slab = getenv(SLAB_POLICY_ENV);
+	if (env_slab && *env_slab) {
+		int p = slab_policy_parse(env_slab);
+		if (p < 0)
+			return cli_fail(err, errlen, "%s=%s: unknown slab policy (want slub, slab or slob)",
+					SLAB_POLICY_ENV, env_slab);
+		cfg->slab_policy = (enum mm_slab_policy)p;
+	}
 	optind = 0;     /* full reset: tests parse many command lines */
 	opterr = 0;
 	int drc = cli_domain(argc, argv, cfg, err, errlen);
