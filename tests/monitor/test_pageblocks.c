@@ -163,8 +163,8 @@ Test(pageblocks, replies_of_the_wrong_shape_are_refused)
 		"{\"zones\": [{\"name\": \"Normal\", \"pageblocks\": [[\"Movable\", -1, 0, 0, 0, false]]}]}",
 		"{\"zones\": [{\"name\": \"Normal\", \"pageblocks\": [[1, 0, 0, 0, 0, false]]}]}",
 		"{\"zones\": [{\"name\": \"Normal\", \"pageblocks\": [[\"Movable\", 0, 0, 0, 0, 1]]}]}",
-		"{\"zones\": [{\"name\": \"Normal\", \"pageblocks\": [[\"Movable\", 99999999999999, 0, "
-		"0, 0, false]]}]}",
+		("{\"zones\": [{\"name\": \"Normal\", \"pageblocks\": [[\"Movable\", 99999999999999, 0, "
+		 "0, 0, false]]}]}"),
 		"{\"zones\": [{\"name\": \"Normal\", \"pageblocks\": [\"Movable\"]}]}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
