@@ -108,8 +108,13 @@ static enum mm_compact_stop compact_walk(struct compact_control *cc, uint64_t t0
 	}
 	for (; cc->migrate_pb < cc->free_pb; cc->migrate_pb++) {
 		uint32_t pb = cc->migrate_pb;
-		uint32_t pos = pb << PAGEBLOCK_ORDER;
+		uint32_t *pos = &cc->migrate_pos;
 		bool tried = false, more = true, met = false;
+
+		/* Inside the pageblock where a run before this one stopped, on
+		 * from there; any other from its start. */
+		if (*pos >> PAGEBLOCK_ORDER != pb)
+			*pos = pb << PAGEBLOCK_ORDER;
 
 		if (__atomic_load_n(&z->buddy.pageblock_mt[pb], __ATOMIC_RELAXED) != MT_MOVABLE ||
 		    z->compact.skip[pb])
@@ -117,7 +122,7 @@ static enum mm_compact_stop compact_walk(struct compact_control *cc, uint64_t t0
 		while (more) {
 			unsigned n = 0, cap = compact_batch_cap(cc, t0, move_ns);
 			uint64_t b0 = now_ns();
-			while (n < cap && (more = compact_next_source(cc, &pos, &src[n], &gfn[n]))) {
+			while (n < cap && (more = compact_next_source(cc, pos, &src[n], &gfn[n]))) {
 				if (!compact_take_target(cc, &dst[n])) {
 					met = true;
 					break;
@@ -163,16 +168,20 @@ int mm_compact_zone(struct mm_zone *z, const struct mm_compact_request *req,
 
 	uint64_t t0 = now_ns();
 	memset(res, 0, sizeof(*res));
+	struct mm_compact_resume *rs = &z->compact.resume;
+	/* A run with no budget over the whole zone means the whole zone. */
+	bool fresh = !rs->valid || (req->order == MM_COMPACT_FULL && req->budget_ns == MM_COMPACT_NO_BUDGET);
 	struct compact_control cc = {
 		.z = z,
 		.req = req,
 		.res = res,
-		.migrate_pb = 0,
-		.free_pb = z->buddy.nr_pageblocks,
-		.free_next = z->buddy.nr_frames,
+		.migrate_pb = fresh ? 0 : rs->migrate_pb,
+		.migrate_pos = fresh ? 0 : rs->migrate_pos,
+		.free_pb = fresh ? z->buddy.nr_pageblocks : rs->free_pb,
+		.free_next = fresh ? z->buddy.nr_frames : rs->free_next,
 		.free_order_limit = req->order > 0 ? (unsigned)req->order : PAGEBLOCK_ORDER,
 	};
-	if (req->order == MM_COMPACT_FULL)
+	if (req->order == MM_COMPACT_FULL && fresh)
 		memset(z->compact.skip, 0, z->buddy.nr_pageblocks);
 	/* This thread's cached frames may be the buddies that complete a
 	 * block (the kernel drains its per-CPU lists likewise). */
@@ -182,7 +191,18 @@ int mm_compact_zone(struct mm_zone *z, const struct mm_compact_request *req,
 		COMPACT_COUNT(z, stalls, 1);
 
 	res->stop = compact_walk(&cc, t0);
-	compact_release_targets(&cc);
+	uint32_t top = compact_release_targets(&cc);
+	/* Targets given back above the free scanner are free again: the next
+	 * run's free scanner starts at the highest one's pageblock. */
+	if (top != FRAME_NONE && top >> PAGEBLOCK_ORDER >= cc.free_pb) {
+		cc.free_pb = top >> PAGEBLOCK_ORDER;
+		cc.free_next = cc.free_pb << PAGEBLOCK_ORDER;
+	}
+	*rs = (struct mm_compact_resume){
+		.migrate_pb = cc.migrate_pb, .migrate_pos = cc.migrate_pos,
+		.free_pb = cc.free_pb, .free_next = cc.free_next,
+		.valid = res->stop != MM_COMPACT_SCANNERS_MET && cc.migrate_pb < cc.free_pb,
+	};
 	if (req->order >= 0 && !res->target_reached && compact_target_free(&cc))
 		res->target_reached = true;  /* the targets given back completed one */
 	if (res->target_reached)

@@ -117,8 +117,11 @@ struct mm_compact_result {
 };
 
 /*
- * One run over zone z. A full run (MM_COMPACT_FULL) first clears the skip
- * hints, as the kernel does when it compacts a whole zone. The budget and
+ * One run over zone z. A run goes on where the last one's scanners stopped
+ * when it ended before they met (budget, stop flag, target reached); a run
+ * starts at the zone's ends after they met, and a full run (MM_COMPACT_FULL)
+ * with no budget always does. A full run starting there first clears the
+ * skip hints, as the kernel does when it compacts a whole zone. The budget and
  * the stop flag are looked at after every step (one batch of move attempts,
  * or one pageblock with nothing to move): a budget of 0 does at most one
  * step, and that step one move.

@@ -20,6 +20,7 @@ struct compact_control {
 	const struct mm_compact_request *req;
 	struct mm_compact_result *res;
 	uint32_t migrate_pb;        /* pageblock the migrate scanner is on */
+	uint32_t migrate_pos;       /* the frame it looks at next, when in migrate_pb */
 	uint32_t free_pb;           /* lowest pageblock the free scanner started */
 	uint32_t free_next;         /* where it goes on inside free_pb */
 	/* Free blocks of this order and more are not targets: breaking one up
@@ -45,13 +46,14 @@ struct compact_control {
  * compact_move_batch does n moves of src[i] (owner gfn[i]) into dst[i], n
  * <= MM_COMPACT_BATCH, through the mover (the batch one if there is) and
  * writes each verdict to rc[i] (-ESTALE when src changed before the call).
- * compact_release_targets gives every unused target back.
+ * compact_release_targets gives every unused target back and returns the
+ * highest (FRAME_NONE when there was none).
  */
 bool compact_next_source(struct compact_control *cc, uint32_t *pos, uint32_t *src, uint32_t *gfn);
 bool compact_take_target(struct compact_control *cc, uint32_t *dst);
 void compact_move_batch(struct compact_control *cc, const uint32_t *src, const uint32_t *gfn,
 			const uint32_t *dst, unsigned n, int *rc);
-void compact_release_targets(struct compact_control *cc);
+uint32_t compact_release_targets(struct compact_control *cc);
 /* With the zone lock held: whether a free block of order or more exists. */
 bool compact_order_free_locked(const struct mm_zone *z, unsigned order);
 

@@ -273,14 +273,20 @@ void compact_move_batch(struct compact_control *cc, const uint32_t *src, const u
 	buddy_unlock(b);
 }
 
-void compact_release_targets(struct compact_control *cc)
+uint32_t compact_release_targets(struct compact_control *cc)
 {
 	struct buddy_zone *b = &cc->z->buddy;
+	uint32_t top = FRAME_NONE;
 
 	buddy_lock(b);
-	for (unsigned r = 0; r < cc->pool_runs; r++)
+	for (unsigned r = 0; r < cc->pool_runs; r++) {
 		for (uint32_t k = 0; k < cc->pool[r].nr; k++)
 			buddy_free_locked(b, cc->pool[r].idx + k, 0);
+		uint32_t last = cc->pool[r].idx + cc->pool[r].nr - 1;
+		if (cc->pool[r].nr && (top == FRAME_NONE || last > top))
+			top = last;
+	}
 	cc->pool_runs = 0;
 	buddy_unlock(b);
+	return top;
 }

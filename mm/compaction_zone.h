@@ -34,6 +34,15 @@ struct mm_compact_zone {
 	 * (zone.c). Written only by the run holding `running`. */
 	uint8_t *skip;
 	int running;                /* 1 while a run works on the zone */
+	/* Where the scanners stopped when a run ended before they met (its
+	 * budget, its stop flag, its target): the next run goes on from there,
+	 * as the kernel's compact_cached_*_pfn, so a caller compacting in
+	 * small budgets walks the zone once instead of its start each time.
+	 * Written only by the run holding `running`. */
+	struct mm_compact_resume {
+		uint32_t migrate_pb, migrate_pos, free_pb, free_next;
+		int valid;
+	} resume;
 };
 
 #endif

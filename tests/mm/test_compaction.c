@@ -387,6 +387,43 @@ Test(compaction, zero_budget_does_one_step)
 	guest_finish(g);
 }
 
+/* Runs with a budget of one step go on where the last stopped: together
+ * they walk the zone once, as one full run does, instead of its first
+ * pageblocks again each time; once the scanners met, a run starts over. */
+Test(compaction, budgeted_runs_resume_where_the_last_stopped)
+{
+	struct fake_guest *g = guest_fill(16);
+	struct mm_zone *z = g->z;
+	guest_take_all(g);
+	guest_free_some(g, keep_even);
+
+	struct mm_compact_request req = request(g, MM_COMPACT_FULL);
+	struct mm_compact_result res;
+	uint64_t moved = 0, scanned = 0, runs = 0;
+	req.budget_ns = 0;
+	do {
+		cr_assert_eq(mm_compact_zone(z, &req, &res), 0);
+		moved += res.moved;
+		scanned += res.migrate_scanned;
+		cr_assert_lt(++runs, z->buddy.nr_frames, "the runs do not get anywhere");
+	} while (res.stop != MM_COMPACT_SCANNERS_MET);
+	cr_log_info("%lu runs moved %lu, scanned %lu", (unsigned long)runs, (unsigned long)moved,
+		    (unsigned long)scanned);
+	/* What the full run of full_gathers_free_frames_at_the_bottom moves. */
+	cr_assert_eq(moved, z->buddy.nr_frames / 4);
+	/* Each frame looked at once (a pageblock's last may be looked at again
+	 * by the run that finds it has nothing more). */
+	cr_assert_leq(scanned, z->buddy.nr_frames + z->buddy.nr_pageblocks);
+	guest_verify(g);
+
+	/* Met: the next run starts at the zone's ends and finds it compact. */
+	req.budget_ns = MM_COMPACT_NO_BUDGET;
+	cr_assert_eq(mm_compact_zone(z, &req, &res), 0);
+	cr_assert_eq(res.stop, MM_COMPACT_SCANNERS_MET);
+	cr_assert_eq(res.moved, 0);
+	guest_finish(g);
+}
+
 Test(compaction, bad_requests)
 {
 	struct fake_guest *g = guest_fill(8);

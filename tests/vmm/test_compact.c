@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include "mm/buddy.h"
 #include "mm/mapbudget.h"
 #include "mm/mm.h"
@@ -190,7 +191,15 @@ Test(compact, full_compaction_keeps_every_byte_and_promotes)
 	cr_log_info("before: 2M leaves %lu, 4K leaves %lu", (unsigned long)c0.leaves_2m,
 		    (unsigned long)c0.leaves_4k);
 
+	struct stat sb0, sb1;
+	cr_assert_eq(fstat(fx.z->memfd, &sb0), 0);
 	struct guest_compact_result res = compact_full(&fx);
+	/* The frames left behind gave their host memory back: the zone's file
+	 * holds the guest once, not its old and its new frames. */
+	cr_assert_eq(fstat(fx.z->memfd, &sb1), 0);
+	cr_log_info("zone file %lu KiB before, %lu KiB after", (unsigned long)(sb0.st_blocks / 2),
+		    (unsigned long)(sb1.st_blocks / 2));
+	cr_assert_leq((uint64_t)sb1.st_blocks * 512, (uint64_t)sb0.st_blocks * 512 + 4 * MIB);
 	cr_log_info("moved %lu failed %lu split %lu promoted %lu steered %lu copied %lu MiB in %lu us "
 		    "(%lu passes)", (unsigned long)res.moved, (unsigned long)res.failed,
 		    (unsigned long)res.split_blocks, (unsigned long)res.promoted_ranges,

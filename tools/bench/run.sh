@@ -221,6 +221,7 @@ END {
 	if (has("compact rate", "memvisor")) {
 		print "compaction of a fragmented " val["compact mib", "memvisor"] " MiB guest (compact-bench)"
 		single_min("  copy+hash+remap, GiB/s", "compact rate", "memvisor", 1)
+		single("  the same, host RAM never touched before (a fresh VM), GiB/s", "compact rate", "memvisor-cold-host", "")
 		single("  host memcpy in the same run, GiB/s", "compact memcpy", "memvisor", "")
 		single("  RAM in 2 MiB leaves before, %", "leaves before", "memvisor", "")
 		single_min("  RAM in 2 MiB leaves after a full run, %", "leaves after", "memvisor", 90)

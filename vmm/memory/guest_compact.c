@@ -124,15 +124,22 @@ int guest_mem_compact(struct guest_mem *gm, int order, uint64_t budget_ns, const
 	/* A full run steers first: a range copied whole into a free aligned
 	 * block is copied once, where the scanners would move its pages and
 	 * steering then move them again. The scanners then pack what is left
-	 * and free more aligned blocks for the next round. */
-	if (full && budget_ns)
+	 * and free more aligned blocks for the next round. With a budget no
+	 * steer fits in, this pass would only look, and leave the scanners
+	 * no time: they go first then. */
+	pthread_mutex_lock(&gm->lock);
+	bool steer_first = full && budget_ns && gm_steer_fits(gm, deadline);
+	pthread_mutex_unlock(&gm->lock);
+	if (steer_first)
 		gm_promote_ranges(gm, true, deadline, stop, out);
 	for (unsigned round = 0; round < GC_MAX_ROUNDS; round++) {
 		uint64_t now = gc_now_ns();
 		uint64_t left = deadline == UINT64_MAX ? MM_COMPACT_NO_BUDGET
 			      : deadline > now ? deadline - now : 0;
 		uint64_t moved = out->moved, steered = out->steered_ranges;
-		int rc = gc_scan(gm, z, order, round ? left : budget_ns, stop, out);
+		/* The time left, what the steering above did counted: a
+		 * budget bounds the whole call (the vCPUs' pause). */
+		int rc = gc_scan(gm, z, order, budget_ns ? left : 0, stop, out);
 		if (rc && !round && !out->promoted_ranges)
 			return rc;          /* -EBUSY: another run is on the zone */
 		if (rc || gc_should_stop(stop, deadline))

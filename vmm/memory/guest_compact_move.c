@@ -205,5 +205,15 @@ void gm_compact_move_batch(struct guest_mem *gm, struct mm_zone *z, const uint32
 			rc[i + j] = r;
 		i += k;
 	}
+	/* The frames left behind, unreachable since their remaps, go to the
+	 * buddy empty (gm_frames_drop_backing): a punch per run of them. */
+	for (unsigned i = 0; i < n;) {
+		unsigned k = 1;
+		while (i + k < n && m[i + k].src == m[i].src + k && !rc[i + k] == !rc[i])
+			k++;
+		if (!rc[i])
+			gm_frames_drop_backing(z, m[i].src, k);
+		i += k;
+	}
 	pthread_mutex_unlock(&gm->lock);
 }

@@ -5,6 +5,7 @@
  * budget of host mappings for guest views (I4).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include "vmm/memory/guest_mem_internal.h"
@@ -26,6 +27,13 @@ int gm_frames_free(struct mm_zone *z, uint32_t idx, unsigned order)
 	int rc = z->id == ZONE_HUGE ? buddy_free(&z->buddy, idx, order)
 				    : mm_frames_free(z, idx, order);
 	return rc < 0 ? -EINVAL : 0;
+}
+
+void gm_frames_drop_backing(const struct mm_zone *z, uint32_t idx, uint64_t n)
+{
+	/* Best effort: a frame that keeps its page only costs the host it. */
+	fallocate(z->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)idx << PAGE_SHIFT,
+		  (off_t)(n << PAGE_SHIFT));
 }
 
 int gm_block_split(struct mm_zone *z, uint32_t idx, uint64_t gfn)

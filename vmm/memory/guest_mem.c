@@ -79,6 +79,7 @@ void guest_mem_destroy(struct guest_mem *gm)
 		gm_region_teardown(gm, &gm->region[i]);
 	p2m_destroy(gm->p2m);
 	kvfree(gm->arena, gm->copy_buf);
+	gm_copy_window_drop(gm);
 	pthread_mutex_destroy(&gm->lock);
 	kfree(gm->arena, gm);
 }

@@ -42,9 +42,15 @@ struct guest_mem {
 	/* What a steer of a 2 MiB range took lately (guest_promote.c), under
 	 * the lock: a budgeted compaction starts one only if it fits. */
 	uint64_t steer_ns;
+	/* The first GFN of the 2 MiB range promotion looks at next: where the
+	 * last pass ran out of time (guest_promote.c), under the lock. */
+	uint64_t promote_at;
 	/* gm_copy_to_frames' read-back buffer, made on first use (kvmalloc),
 	 * under the lock. */
 	void *copy_buf;
+	/* gm_copy_to_frames' 2 MiB window for whole huge blocks, reserved on
+	 * first use, under the lock. */
+	uint8_t *copy_window;
 };
 
 /* Which zones a region may take frames from. */
@@ -73,6 +79,11 @@ int gm_frames_free(struct mm_zone *z, uint32_t idx, unsigned order);
  * own GFN, so single frames can leave it. gfn is the GFN idx backs.
  */
 int gm_block_split(struct mm_zone *z, uint32_t idx, uint64_t gfn);
+/* Punches [idx, idx + n) of zone Normal z's file: frames a move left, on
+ * their way to the buddy, give their host memory back (a moved guest would
+ * otherwise cost the host twice its size), and an aligned block of them can
+ * get one huge page when next used. */
+void gm_frames_drop_backing(const struct mm_zone *z, uint32_t idx, uint64_t n);
 /*
  * After a failed MAP_FIXED over [at, at + len) of a live view: the kernels
  * before 6.12 unmap the old range before they fail, leaving a hole that an
@@ -138,6 +149,8 @@ int gm_copy_pages_checked(uint8_t *dst, const uint8_t *src, uint64_t pages);
  * gm->lock (its read-back buffer is gm's). */
 int gm_copy_to_frames(struct guest_mem *gm, struct mm_zone *z, uint32_t dst, const uint8_t *src,
 		      uint64_t pages, uint64_t *done);
+/* guest_copy.c: unmaps gm_copy_to_frames' window (at teardown). */
+void gm_copy_window_drop(struct guest_mem *gm);
 
 /* guest_compact_move.c: the batch mover of mm/compaction.h for gm: moves
  * src[i] -> dst[i] of z (zone-relative, dst owned by the GFN) and writes
@@ -153,6 +166,9 @@ void gm_compact_move_batch(struct guest_mem *gm, struct mm_zone *z, const uint32
  * when *stop reads non-zero. Adds what it did to res. */
 void gm_promote_ranges(struct guest_mem *gm, bool steer, uint64_t deadline_ns, const int *stop,
 		       struct guest_compact_result *res);
+/* guest_promote.c: whether a steer, by what the last ones took, fits
+ * before deadline_ns. Under gm->lock. */
+bool gm_steer_fits(const struct guest_mem *gm, uint64_t deadline_ns);
 /* The 512 guest frames from idx (aligned), which back the 2 MiB range at g
  * in order, become one order-9 block: the scanners move order-0 frames and
  * leave such blocks, so a range that is one 2 MiB leaf stays one. */
