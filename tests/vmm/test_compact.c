@@ -13,10 +13,13 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include "mm/buddy.h"
+#include "mm/extfrag.h"
+#include "mm/pageblock_usage.h"
 #include "mm/mapbudget.h"
 #include "mm/mm.h"
 #include "mm/slab.h"
@@ -444,5 +447,124 @@ Test(compact, a_range_in_order_is_promoted_in_place)
 	cr_assert_eq(after.hfn, before.hfn, "promoted where it was");
 	check_all(&fx, NULL, 9);
 	cr_assert_eq(leaves(&fx).leaves_2m, GUEST_BYTES / (2 * MIB));
+	teardown(&fx);
+}
+
+/*
+ * Compaction while another thread inflates and deflates the balloon and a
+ * third asks what the monitor asks (counters, indexes, pageblocks, the p2m,
+ * the frame table): every run, every balloon batch and every query takes
+ * only its own locks, so none waits on the others for long, and afterwards
+ * every page the balloon never touched holds its bytes, every page it gave
+ * back reads zeros, and I1, the p2m and the mapping counts agree.
+ */
+enum page_fate { PAGE_KEPT, PAGE_BALLOONED, PAGE_DEFLATED };
+
+struct churn {
+	struct fixture *fx;
+	uint8_t fate[GUEST_FRAMES];
+	int done;
+	uint64_t batches, queries, busy;
+};
+
+static void *balloon_churn(void *arg)
+{
+	struct churn *c = arg;
+	uint64_t seed = 0x62616c6c6f6f6eULL;   /* "balloon" */
+
+	for (int round = 0; round < 300; round++) {
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		/* Above the legacy hole at 640 KiB, which is no RAM to give. */
+		uint64_t first = 0x100 + (seed >> 20) % (GUEST_FRAMES - 0x100 - 16), gfns[16];
+		unsigned n = 0;
+		bool deflate = c->fate[first] == PAGE_BALLOONED;
+		for (uint64_t g = first; g < first + 16; g++)
+			if ((c->fate[g] == PAGE_BALLOONED) == deflate)
+				gfns[n++] = g;
+		struct balloon_mem_result r;
+		if (deflate)
+			balloon_mem_deflate_batch(c->fx->gm, gfns, n, &r);
+		else
+			balloon_mem_inflate_batch(c->fx->gm, gfns, n, &r);
+		cr_assert_eq(r.done, n, "round %d: %s %u of %u done (%u bogus, %u failed, err %d)", round, deflate ? "deflate" : "inflate", r.done, n, r.bogus, r.failed, r.err);
+		for (unsigned i = 0; i < n; i++)
+			c->fate[gfns[i]] = deflate ? PAGE_DEFLATED : PAGE_BALLOONED;
+		c->batches++;
+	}
+	__atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void *monitor_queries(void *arg)
+{
+	struct churn *c = arg;
+	char buf[4096];
+
+	while (!__atomic_load_n(&c->done, __ATOMIC_ACQUIRE)) {
+		struct guest_compact_stats gs;
+		struct mm_compact_counters mc;
+		struct mm_pageblock_usage pu;
+		struct balloon_mem_stats bs;
+		struct p2m_counts pc;
+		uint64_t counts[MM_NR_ZONES][FRAME_NR_OWNER_STATES];
+		guest_mem_compact_stats(c->fx->gm, &gs);
+		mm_compact_counters(c->fx->z, &mc);
+		cr_assert_geq(mm_zone_extfrag_index(c->fx->z, 9), -1000);
+		cr_assert_leq(mm_zone_unusable_index(c->fx->z, 9), 1000);
+		mm_format_extfrag_index(c->fx->arena, buf, sizeof(buf));
+		mm_zone_pageblock_usage(c->fx->z, &pu);
+		balloon_mem_stats(c->fx->gm, &bs);
+		cr_assert_eq(p2m_count_leaves(guest_mem_p2m(c->fx->gm), 0, GUEST_FRAMES, &pc), 0);
+		int rc = mm_arena_check_frames(c->fx->arena, counts);
+		cr_assert(rc == 0 || rc == -EBUSY, "I1 while everything runs: %d", rc);
+		c->busy += rc == -EBUSY;
+		c->queries++;
+	}
+	return NULL;
+}
+
+Test(compact, concurrent_with_balloon_and_monitor_queries, .timeout = 120)
+{
+	static struct fixture fx;
+	static struct churn c;
+	pthread_t tb, tq;
+
+	setup(&fx);
+	fill(&fx, 0, GUEST_FRAMES, 10);
+	memset(&c, 0, sizeof(c));
+	c.fx = &fx;
+	cr_assert_eq(pthread_create(&tq, NULL, monitor_queries, &c), 0);
+	cr_assert_eq(pthread_create(&tb, NULL, balloon_churn, &c), 0);
+	unsigned runs = 0;
+	struct guest_compact_stats gs;
+	do {
+		struct guest_compact_result res;
+		/* Full runs and budgeted ones, as x-compact and the proactive
+		 * thread make them. */
+		uint64_t budget = runs % 2 ? 2000000 : MM_COMPACT_NO_BUDGET;
+		cr_assert_eq(guest_mem_compact(fx.gm, MM_COMPACT_FULL, budget, NULL, &res), 0);
+		cr_assert_eq(res.hash_mismatches, 0);
+		runs++;
+	} while (!__atomic_load_n(&c.done, __ATOMIC_ACQUIRE) || runs < 2);
+	pthread_join(tb, NULL);
+	pthread_join(tq, NULL);
+	guest_mem_compact_stats(fx.gm, &gs);
+	cr_log_info("%u runs (%lu moved, %lu stale, %lu promoted) beside %lu balloon batches and "
+		    "%lu queries (%lu I1 checks busy)", runs, (unsigned long)gs.moved,
+		    (unsigned long)gs.stale, (unsigned long)gs.promoted_ranges,
+		    (unsigned long)c.batches, (unsigned long)c.queries, (unsigned long)c.busy);
+	cr_assert_gt(gs.moved + gs.promoted_ranges, 0, "compaction did something meanwhile");
+
+	static bool ballooned[GUEST_FRAMES];
+	for (uint64_t g = 0; g < GUEST_FRAMES; g++) {
+		ballooned[g] = c.fate[g] == PAGE_BALLOONED;
+		if (c.fate[g] != PAGE_DEFLATED)
+			continue;
+		const uint64_t *p = (const uint64_t *)(fx.hva + (g << 12));
+		for (unsigned i = 0; i < WORDS; i++)
+			cr_assert_eq(p[i], 0, "deflated gfn %#lx reads zeros", (unsigned long)g);
+		fill(&fx, g, g + 1, 10);   /* so check_all can look at it as kept */
+	}
+	check_all(&fx, ballooned, 10);
 	teardown(&fx);
 }
