@@ -105,6 +105,17 @@ static void check_tags(struct fixture *fx, uint64_t lo, uint64_t hi)
 	}
 }
 
+/* The guest writes its tags into [lo, hi) again (the reported pages are
+ * its own); then every page must hold its tag, and the teardown's checks
+ * hold. */
+static void retag_and_finish(struct fixture *fx, uint64_t lo, uint64_t hi)
+{
+	for (uint64_t g = lo; g < hi; g++)
+		*(uint64_t *)(fx->hva + (g << 12) + 8) = gm_tag(g);
+	check_tags(fx, 0, 0);
+	teardown(fx);
+}
+
 static struct balloon_report_stats stats(struct fixture *fx)
 {
 	struct balloon_report_stats st;
@@ -112,17 +123,27 @@ static struct balloon_report_stats stats(struct fixture *fx)
 	return st;
 }
 
+/* Reports [gpa, gpa + len), which must be accepted with punched bytes
+ * punched. */
+static struct balloon_report_result report_ok(struct fixture *fx, uint64_t gpa, uint64_t len,
+					      uint64_t punched)
+{
+	struct balloon_report_result res;
+	cr_assert_eq(balloon_mem_report_range(fx->gm, gpa, len, &res), 0, "[%#lx, +%#lx)",
+		     (unsigned long)gpa, (unsigned long)len);
+	cr_assert_eq(res.punched, punched);
+	return res;
+}
+
 Test(balloon_report, punches_exactly_the_reported_pages_in_zone_normal)
 {
 	struct fixture fx;
-	struct balloon_report_result res;
 
 	setup(&fx, false);
 	uint64_t before = memfd_bytes(&fx);
 	/* Two whole 2 MiB leaves, then 8 pages inside a third. */
-	cr_assert_eq(balloon_mem_report_range(fx.gm, 8 * MIB, 4 * MIB, &res), 0);
-	cr_assert_eq(res.punched, 4 * MIB);
-	cr_assert_eq(balloon_mem_report_range(fx.gm, 20 * MIB + 4096, 8 * 4096, &res), 0);
+	report_ok(&fx, 8 * MIB, 4 * MIB, 4 * MIB);
+	report_ok(&fx, 20 * MIB + 4096, 8 * 4096, 8 * 4096);
 	uint64_t after = memfd_bytes(&fx);
 	struct balloon_report_stats st = stats(&fx);
 	cr_assert_geq(before - after, 4 * MIB + 8 * 4096, "the host got %lu bytes back",
@@ -144,10 +165,7 @@ Test(balloon_report, punches_exactly_the_reported_pages_in_zone_normal)
 	}
 	uint64_t lo = (20 * MIB + 4096) >> 12;
 	check_tags(&fx, lo, lo + 8);
-	for (uint64_t g = 0; g < GUEST_FRAMES; g++)
-		*(uint64_t *)(fx.hva + (g << 12) + 8) = gm_tag(g);
-	check_tags(&fx, 0, 0);
-	teardown(&fx);
+	retag_and_finish(&fx, lo, lo + 8);
 }
 
 /* Every hostile range is refused and counted; nothing changes. */
@@ -205,9 +223,7 @@ Test(balloon_report, hostile_ranges_are_refused_and_counted)
 	cr_assert_eq(memfd_bytes(&fx), ballooned, "refused ranges released nothing");
 	cr_assert_eq(before - ballooned, 4096, "the ballooned page left the host");
 	cr_assert_eq(balloon_mem_deflate(fx.gm, gb), 0);
-	*(uint64_t *)(fx.hva + (gb << 12) + 8) = gm_tag(gb);
-	check_tags(&fx, 0, 0);
-	teardown(&fx);
+	retag_and_finish(&fx, gb, gb + 1);
 }
 
 /* The same range twice is refused until the guest touches it again. */
@@ -230,11 +246,7 @@ Test(balloon_report, the_same_range_twice_is_refused_until_reused)
 	cr_assert_geq(freed, 4096, "the page written again went back");
 	cr_assert_eq(res.released, freed);
 	cr_assert_eq(stats(&fx).ranges, 2);
-	for (uint64_t g = (4 * MIB) >> 12; g < (6 * MIB) >> 12; g++)
-		*(uint64_t *)(fx.hva + (g << 12) + 8) = gm_tag(g);
-	memset(fx.hva + 5 * MIB, 0, 8);
-	*(uint64_t *)(fx.hva + 5 * MIB + 8) = gm_tag((5 * MIB) >> 12);
-	teardown(&fx);
+	retag_and_finish(&fx, (4 * MIB) >> 12, (6 * MIB) >> 12);
 }
 
 /* A reported page can be ballooned and come back; a reported range that
@@ -255,27 +267,21 @@ Test(balloon_report, inflate_and_deflate_of_reported_pages)
 	cr_assert_eq(balloon_mem_report_range(fx.gm, 4 * MIB, 64 * 4096, &res), -EINVAL);
 	cr_assert_eq(balloon_mem_deflate(fx.gm, g), 0);
 	cr_assert_eq(*(uint64_t *)(fx.hva + (g << 12) + 8), 0);
-	for (uint64_t p = (4 * MIB) >> 12; p < ((4 * MIB) >> 12) + 64; p++)
-		*(uint64_t *)(fx.hva + (p << 12) + 8) = gm_tag(p);
-	check_tags(&fx, 0, 0);
-	teardown(&fx);
+	retag_and_finish(&fx, (4 * MIB) >> 12, ((4 * MIB) >> 12) + 64);
 }
 
 /* Zone Huge: whole 2 MiB pages inside a range go back; the rest is kept. */
 Test(balloon_report, zone_huge_gives_back_whole_pages_and_keeps_the_rest)
 {
 	struct fixture fx;
-	struct balloon_report_result res;
 
 	setup(&fx, true);
 	uint64_t before = memfd_bytes(&fx);
 	/* [7 MiB, 12 MiB): 8-10 and 10-12 whole, 7-8 kept. */
-	cr_assert_eq(balloon_mem_report_range(fx.gm, 7 * MIB, 5 * MIB, &res), 0);
-	cr_assert_eq(res.punched, 4 * MIB);
-	cr_assert_eq(res.kept, 1 * MIB);
+	cr_assert_eq(report_ok(&fx, 7 * MIB, 5 * MIB, 4 * MIB).kept, 1 * MIB);
 	cr_assert_eq(before - memfd_bytes(&fx), 4 * MIB);
 	/* Only a part of one page: all kept, nothing released. */
-	cr_assert_eq(balloon_mem_report_range(fx.gm, 20 * MIB, 4096, &res), 0);
+	struct balloon_report_result res = report_ok(&fx, 20 * MIB, 4096, 0);
 	cr_assert_eq(res.kept, 4096);
 	cr_assert_eq(res.released, 0);
 	struct balloon_report_stats st = stats(&fx);
@@ -285,8 +291,5 @@ Test(balloon_report, zone_huge_gives_back_whole_pages_and_keeps_the_rest)
 	cr_assert_not(reported(&fx, (7 * MIB) >> 12));
 	check_frames(&fx);
 	check_tags(&fx, (8 * MIB) >> 12, (12 * MIB) >> 12);
-	for (uint64_t g = (8 * MIB) >> 12; g < (12 * MIB) >> 12; g++)
-		*(uint64_t *)(fx.hva + (g << 12) + 8) = gm_tag(g);
-	check_tags(&fx, 0, 0);
-	teardown(&fx);
+	retag_and_finish(&fx, (8 * MIB) >> 12, (12 * MIB) >> 12);
 }
