@@ -271,7 +271,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "balloon_fuzz: guest memory: %s\n", why);
 		abort();
 	}
-	if (virtio_balloon_create(arena, gm, BASE, IRQ, no_irq, NULL, 0, &b)) {
+	if (virtio_balloon_create(arena, gm, BASE, IRQ, no_irq, NULL, 0, true, &b)) {
 		fprintf(stderr, "balloon_fuzz: no device\n");
 		abort();
 	}

@@ -47,7 +47,10 @@
 /* Ballooned-pending (DESIGN.md model 6): punched, unreachable, still
  * reserved to this GFN. */
 #define P2M_ST_BALLOONED  (1ULL << 55)
-#define P2M_STATE_MASK    (P2M_ST_PUNCHED | P2M_ST_BALLOONED)
+/* Reported free by the guest (DESIGN.md model 8), always with PUNCHED:
+ * still the guest's, no host memory behind it until the guest writes. */
+#define P2M_ST_REPORTED   (1ULL << 56)
+#define P2M_STATE_MASK    (P2M_ST_PUNCHED | P2M_ST_BALLOONED | P2M_ST_REPORTED)
 
 /* What one leaf says about one GFN. */
 struct p2m_leaf {
@@ -72,6 +75,7 @@ struct p2m_counts {
 	uint64_t leaves_2m;      /* 2 MiB leaves overlapping the range */
 	uint64_t punched;        /* leaves with P2M_ST_PUNCHED */
 	uint64_t ballooned;      /* leaves with P2M_ST_BALLOONED */
+	uint64_t reported;       /* frames under leaves with P2M_ST_REPORTED */
 };
 
 struct p2m;

@@ -60,14 +60,15 @@ static void p2m_run_print(struct p2m_fmt *f)
 		snprintf(hfns, sizeof(hfns), "0x%" PRIx64 "-0x%" PRIx64, r->hfn,
 			 r->hfn + r->frames - 1);
 	textbuf_printf(&f->tb, "0x%016" PRIx64 "-0x%016" PRIx64 " %6s  %s x%-6" PRIu64
-		       " hfn %-21s %-6s %c%c%c%s%s\n",
+		       " hfn %-21s %-6s %c%c%c%s%s%s\n",
 		       r->gfn << PAGE_SHIFT, ((r->gfn + r->frames) << PAGE_SHIFT) - 1, size,
 		       r->order == P2M_ORDER_2M ? "2M" : "4K", r->leaves, hfns,
 		       p2m_zone_name(f->arena, r->zone),
 		       r->access & EPT_R ? 'r' : '-', r->access & EPT_W ? 'w' : '-',
 		       r->access & EPT_X ? 'x' : '-',
 		       r->state & P2M_ST_PUNCHED ? " punched" : "",
-		       r->state & P2M_ST_BALLOONED ? " ballooned" : "");
+		       r->state & P2M_ST_BALLOONED ? " ballooned" : "",
+		       r->state & P2M_ST_REPORTED ? " reported" : "");
 }
 
 static void p2m_fmt_leaf(uint64_t g, const struct p2m_leaf *leaf, void *arg)

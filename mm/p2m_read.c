@@ -112,6 +112,8 @@ static void p2m_count_one(uint64_t g, const struct p2m_leaf *leaf, void *arg)
 		ca->c->punched++;
 	if (leaf->state & P2M_ST_BALLOONED)
 		ca->c->ballooned++;
+	if (leaf->state & P2M_ST_REPORTED)
+		ca->c->reported += 1ULL << leaf->order;
 }
 
 int p2m_count_leaves(struct p2m *p, uint64_t gfn, uint64_t nr, struct p2m_counts *out)

@@ -63,10 +63,16 @@
 #define VIRTIO_BALLOON_F_MUST_TELL_HOST 0
 #define VIRTIO_BALLOON_F_STATS_VQ       1
 #define VIRTIO_BALLOON_F_DEFLATE_ON_OOM 2
-/* Its queues (5.5.2). */
+#define VIRTIO_BALLOON_F_FREE_PAGE_HINT 3
+#define VIRTIO_BALLOON_F_REPORTING      5
+/* Its queues (5.5.2): inflate and deflate always; then, each only when its
+ * feature is negotiated and numbered after those before it, stats, free
+ * page hint and reporting (so reporting is 3 with STATS_VQ, else 2). */
 #define VIRTIO_BALLOON_Q_INFLATE        0
 #define VIRTIO_BALLOON_Q_DEFLATE        1
 #define VIRTIO_BALLOON_Q_STATS          2
+/* Ranges in one reporting buffer, at most: Linux's PAGE_REPORTING_CAPACITY. */
+#define VIRTIO_BALLOON_REPORT_MAX_RANGES 32
 /* Its config space (5.5.4): num_pages, actual, free page hint command id,
  * poison value; all le32. */
 #define VIRTIO_BALLOON_CFG_NUM_PAGES    0

@@ -8,6 +8,7 @@
  * memvisorctl balloon and info balloon over a real monitor socket.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,8 @@
 #include "session.h"
 #include "vm_proc.h"
 #include "vmm/devices/virtio/balloon/balloon.h"
+#include "vmm/memory/balloon_report.h"
+#include "vmm/memory/guest_mem.h"
 #include "vmm/monitor/balloon_watch.h"
 #include "vmm/monitor/monitor.h"
 #include "vmm/monitor/qmp/cmd_balloon.h"
@@ -83,7 +86,11 @@ Test(balloon_qmp, target_is_the_logical_vm_size)
 			       "\"arguments\": {\"command-line\": \"info balloon\"}}");
 	char want[64];
 	snprintf(want, sizeof(want), "balloon: actual=%llu\n", (unsigned long long)(RAM >> 20));
-	cr_assert_str_eq(json_string_value(r), want);
+	cr_assert_eq(strncmp(json_string_value(r), want, strlen(want)), 0, "%s", json_string_value(r));
+	/* Reporting on a line of its own: offered, the driver has not taken it. */
+	cr_assert_str_eq(json_string_value(r) + strlen(want),
+			 "free page reporting: offered ranges=0 reported=0 released=0 rejected=0 "
+			 "kept=0 last-report-ms=0\n");
 	json_decref(r);
 
 	snprintf(cmd, sizeof(cmd), "{\"execute\": \"balloon\", \"arguments\": {\"value\": %llu}}",
@@ -98,7 +105,12 @@ Test(balloon_qmp, target_is_the_logical_vm_size)
 	EXPECT_KEYS(r, "target", "actual", "ballooned-pages", "frames-returned",
 		    "host-bytes-released", "placeholder-resident-bytes", "pending", "rejected",
 		    "failed", "bad-buffers",
-		    "broken-rings", "driver-ok", "features", "stats", "stats-last-update");
+		    "broken-rings", "driver-ok", "features", "stats", "stats-last-update",
+		    "reporting", "reporting-offered", "reported-ranges", "reported-bytes",
+		    "reporting-released-bytes", "reporting-rejected", "reporting-failed",
+		    "reporting-kept", "reporting-kept-bytes", "reported-frames", "last-report-ms");
+	cr_assert(json_is_false(json_object_get(r, "reporting")), "no driver: not negotiated");
+	cr_assert(json_is_true(json_object_get(r, "reporting-offered")), "on by default");
 	cr_assert_eq(INT(r, "target"), RAM / 4);
 	cr_assert_eq(json_array_size(json_object_get(r, "features")), 0, "no driver, no features");
 	cr_assert_eq(INT(r, "actual"), RAM);
@@ -228,4 +240,43 @@ Test(balloon_qmp, memvisorctl_balloon_and_info)
 	}
 	monitor_stop(m, false, "host-qmp-quit");
 	rmdir(dir);
+}
+
+/* What the guest reported shows in x-query-balloon and x-query-frames:
+ * ranges and bytes accepted, the host memory released (measured), the
+ * refused ones, and the frames marked reported, still counted as guest. */
+Test(balloon_qmp, reports_show_in_x_query_balloon_and_frames)
+{
+	struct balloon_report_result res;
+
+	attach();
+	struct guest_mem *gm = s.target.guest_mem(s.target.ctx);
+	memset(guest_mem_hva(gm, 4 << 20, 2 << 20), 0x5a, 2 << 20);
+	cr_assert_eq(balloon_mem_report_range(gm, 4 << 20, 2 << 20, &res), 0);
+	cr_assert_eq(balloon_mem_report_range(gm, RAM, 4096, &res), -EINVAL);
+	json_t *r = session_return(&s, "{\"execute\": \"x-query-balloon\"}");
+	cr_assert_eq(INT(r, "reported-ranges"), 1);
+	cr_assert_eq(INT(r, "reported-bytes"), 2 << 20);
+	cr_assert_geq(INT(r, "reporting-released-bytes"), 2 << 20);
+	cr_assert_eq(INT(r, "reporting-rejected"), 1);
+	cr_assert_eq(INT(r, "reporting-kept"), 0);
+	cr_assert_eq(INT(r, "reported-frames"), 512);
+	cr_assert_gt(INT(r, "last-report-ms"), 0);
+	json_decref(r);
+	r = session_return(&s, "{\"execute\": \"x-query-frames\"}");
+	uint64_t reported = 0;
+	size_t i;
+	json_t *z;
+	json_array_foreach(json_object_get(r, "zones"), i, z) {
+		cr_assert(json_is_integer(json_object_get(z, "reported")));
+		reported += INT(z, "reported");
+		cr_assert(json_is_true(json_object_get(z, "consistent")));
+	}
+	cr_assert_eq(reported, 512);
+	json_decref(r);
+	r = session_return(&s, "{\"execute\": \"human-monitor-command\", "
+			       "\"arguments\": {\"command-line\": \"info balloon\"}}");
+	cr_assert_not_null(strstr(json_string_value(r), "ranges=1 reported=2097152 "),
+			   "%s", json_string_value(r));
+	json_decref(r);
 }

@@ -117,6 +117,11 @@ Test(cli, every_option)
 	cr_assert_eq(cfg.compaction_proactiveness, 100);
 	cr_assert_eq(PARSE(&cfg, err, "--compaction-proactiveness", "0", "guest.elf"), CLI_RUN, "%s", err);
 	cr_assert_eq(cfg.compaction_proactiveness, 0);
+	cr_assert_eq(cfg.balloon_reporting, VM_SWITCH_UNSET, "unsaid: on with the balloon");
+	cr_assert_eq(PARSE(&cfg, err, "--balloon-reporting", "off", "guest.elf"), CLI_RUN, "%s", err);
+	cr_assert_eq(cfg.balloon_reporting, VM_SWITCH_OFF);
+	cr_assert_eq(PARSE(&cfg, err, "--balloon-reporting=on", "guest.elf"), CLI_RUN, "%s", err);
+	cr_assert_eq(cfg.balloon_reporting, VM_SWITCH_ON);
 }
 
 Test(cli, kvm_device_from_environment)
@@ -193,6 +198,10 @@ Test(cli, bad_command_lines)
 		     "high", "x");
 	ASSERT_ERROR("--compaction-proactiveness : want a number", "--compaction-proactiveness", "",
 		     "x");
+	ASSERT_ERROR("--balloon-reporting yes: want on or off", "--balloon-reporting", "yes", "x");
+	ASSERT_ERROR("--balloon-reporting ON: want on or off", "--balloon-reporting", "ON", "x");
+	ASSERT_ERROR("--balloon-reporting : want on or off", "--balloon-reporting", "", "x");
+	ASSERT_ERROR("--balloon-reporting: needs a value", "x", "--balloon-reporting");
 	ASSERT_ERROR("--compaction-proactiveness 99999999999999999999: want a number",
 		     "--compaction-proactiveness", "99999999999999999999", "x");
 	ASSERT_ERROR("--compaction-proactiveness 2O: want a number", "--compaction-proactiveness",

@@ -24,6 +24,7 @@
 #include "mm/mm.h"
 #include "mm/slab.h"
 #include "vmm/memory/balloon_mem.h"
+#include "vmm/memory/balloon_report.h"
 #include "vmm/memory/guest_compact.h"
 #include "vmm/memory/guest_mem.h"
 #include "fragment.h"
@@ -381,6 +382,24 @@ Test(compact, ballooned_and_pending_frames_stay_then_deflate)
 	cr_assert_geq(c.leaves_2m * 512 * 100, GUEST_FRAMES * 90ULL,
 		      "2M leaves %lu, 4K leaves %lu", (unsigned long)c.leaves_2m,
 		      (unsigned long)c.leaves_4k);
+	teardown(&fx);
+}
+
+/* Pages the guest reported free and then wrote again (it need not say so)
+ * move with their data: still marked punched, but not empty. */
+Test(compact, reported_pages_written_again_move_with_their_data)
+{
+	struct fixture fx;
+	struct balloon_report_result res;
+
+	setup(&fx);
+	fill(&fx, 0, GUEST_FRAMES, 8);
+	for (uint64_t g = 0x1000; g < 0x3000; g += 7)
+		cr_assert_eq(balloon_mem_report_range(fx.gm, g << 12, 4096, &res), 0);
+	fill(&fx, 0, GUEST_FRAMES, 9);
+	struct guest_compact_result cres = compact_full(&fx);
+	cr_assert_gt(cres.moved, 0);
+	check_data(&fx, NULL, 9);
 	teardown(&fx);
 }
 

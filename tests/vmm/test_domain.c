@@ -75,6 +75,21 @@ Test(domain, values_map_to_options)
 
 	cr_assert_eq(PARSE(&cfg, err, "--domain", domain_file("model='virtio'", "model='none'")), CLI_RUN, "%s", err);
 	cr_assert_eq(cfg.balloon, VM_BALLOON_NONE);
+	cr_assert_eq(cfg.balloon_reporting, VM_SWITCH_UNSET);
+	cr_assert_eq(PARSE(&cfg, err, "--domain", domain_file("model='virtio'", "model='none'"),
+			   "--balloon-reporting", "on"), -EINVAL);
+	cr_assert(strstr(err, "--balloon-reporting on: the domain has no balloon"), "%s", err);
+
+	/* libvirt's freePageReporting is --balloon-reporting; the flag wins. */
+	const char *off = domain_file("model='virtio'", "model='virtio' freePageReporting='off'");
+	cr_assert_eq(PARSE(&cfg, err, "--domain", off), CLI_RUN, "%s", err);
+	cr_assert_eq(cfg.balloon_reporting, VM_SWITCH_OFF);
+	cr_assert_eq(PARSE(&cfg, err, "--domain", off, "--balloon-reporting", "on"), CLI_RUN, "%s", err);
+	cr_assert_eq(cfg.balloon_reporting, VM_SWITCH_ON);
+	cr_assert_eq(PARSE(&cfg, err, "--domain",
+			   domain_file("model='virtio'", "model='virtio' freePageReporting='on'")),
+		     CLI_RUN, "%s", err);
+	cr_assert_eq(cfg.balloon_reporting, VM_SWITCH_ON);
 
 	/* Without <currentMemory> the guest keeps all of <memory>. */
 	const char *no_current = domain_file("<currentMemory unit='MiB'>192</currentMemory>", "");

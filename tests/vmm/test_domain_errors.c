@@ -118,6 +118,13 @@ Test(domain_errors, balloon_model)
 	expect_error("model='virtio'", "model='xen'", "<memballoon model='xen'>: memvisor has model='virtio' or 'none'");
 }
 
+Test(domain_errors, balloon_reporting_value)
+{
+	/* libvirt itself refuses a value that is not on or off. */
+	expect_error("model='virtio'", "model='virtio' freePageReporting='maybe'",
+		     "the domain schema rejects it");
+}
+
 Test(domain_errors, malformed_xml_gives_libvirts_message_and_line)
 {
 	char want[128];

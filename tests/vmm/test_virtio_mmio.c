@@ -13,10 +13,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "mm/slab.h"
 #include "tests/support/test_env.h"
 #include "mm/mm.h"
 #include "vmm/memory/balloon_mem.h"
+#include "vmm/memory/balloon_report.h"
 #include "vmm/memory/guest_mem.h"
 #include "vmm/devices/virtio/balloon/balloon.h"
 #include "vmm/devices/virtio/mmio.h"
@@ -363,23 +365,31 @@ static uint64_t qbase(unsigned q)
 	return (uint64_t)q * 0x4000;
 }
 
-static struct virtio_balloon *balloon_up(uint32_t target)
+/* A balloon with reporting offered, the driver taking features (low
+ * bits) and setting up nr_queues queues. */
+static struct virtio_balloon *balloon_up_with(uint32_t target, uint32_t features, unsigned nr_queues)
 {
 	struct virtio_balloon *b;
 
-	cr_assert_eq(virtio_balloon_create(arena, gm, BASE, IRQ, irq_line, NULL, target, &b), 0);
+	cr_assert_eq(virtio_balloon_create(arena, gm, BASE, IRQ, irq_line, NULL, target, true, &b), 0);
 	struct virtio_mmio *t = virtio_balloon_mmio(b);
 	cr_assert_eq(rd(t, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_BALLOON);
 	wr(t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	cr_assert_eq(rd(t, VIRTIO_MMIO_DEVICE_FEATURES), 0x7, "MUST_TELL_HOST, STATS_VQ, DEFLATE_ON_OOM");
-	negotiate(t, (1ull << VIRTIO_F_VERSION_1) | 0x7);
-	for (unsigned q = 0; q < 3; q++)
+	cr_assert_eq(rd(t, VIRTIO_MMIO_DEVICE_FEATURES), 0x27,
+		     "MUST_TELL_HOST, STATS_VQ, DEFLATE_ON_OOM, REPORTING");
+	negotiate(t, (1ull << VIRTIO_F_VERSION_1) | features);
+	for (unsigned q = 0; q < nr_queues; q++)
 		setup_queue(t, q, 16, qbase(q));
 	driver_ok(t);
 	cr_assert(virtio_mmio_live(t));
 	actual_calls = 0;
 	virtio_balloon_set_listener(b, listener, NULL);
 	return b;
+}
+
+static struct virtio_balloon *balloon_up(uint32_t target)
+{
+	return balloon_up_with(target, 0x7, 3);
 }
 
 /* A one-descriptor buffer at slot n of queue q, made available. */
@@ -607,5 +617,179 @@ Test(virtio_mmio, balloon_holds_a_deflate_until_every_pfn_has_a_frame)
 	virtio_balloon_get_info(b, &info);
 	cr_assert_eq(info.bogus_pfns, 0);
 	cr_assert_eq(info.inflated_pfns, 128);
+	virtio_balloon_destroy(b);
+}
+
+/* ---- free page reporting on the balloon ---- */
+
+#define F_STATS (1u << VIRTIO_BALLOON_F_STATS_VQ)
+#define F_HINT (1u << VIRTIO_BALLOON_F_FREE_PAGE_HINT)
+#define F_REPORTING (1u << VIRTIO_BALLOON_F_REPORTING)
+
+Test(virtio_mmio, balloon_reporting_queue_index_follows_the_features)
+{
+	cr_assert_eq(virtio_balloon_queue_index(F_STATS | F_REPORTING, VB_QUEUE_REPORTING), 3);
+	cr_assert_eq(virtio_balloon_queue_index(F_REPORTING, VB_QUEUE_REPORTING), 2);
+	cr_assert_eq(virtio_balloon_queue_index(F_STATS | F_HINT | F_REPORTING, VB_QUEUE_REPORTING), 4);
+	cr_assert_eq(virtio_balloon_queue_index(F_HINT | F_REPORTING, VB_QUEUE_REPORTING), 3);
+	cr_assert_eq(virtio_balloon_queue_index(F_STATS, VB_QUEUE_REPORTING), -1);
+	cr_assert_eq(virtio_balloon_queue_index(F_REPORTING, VB_QUEUE_STATS), -1);
+	cr_assert_eq(virtio_balloon_queue_role(F_STATS | F_REPORTING, 2), VB_QUEUE_STATS);
+	cr_assert_eq(virtio_balloon_queue_role(F_REPORTING, 2), VB_QUEUE_REPORTING);
+	cr_assert_eq(virtio_balloon_queue_role(F_REPORTING, 3), VB_QUEUE_NONE);
+	cr_assert_eq(virtio_balloon_queue_role(0, 1), VB_QUEUE_DEFLATE);
+	cr_assert_eq(virtio_balloon_queue_role(0, 0), VB_QUEUE_INFLATE);
+}
+
+Test(virtio_mmio, balloon_offers_reporting_only_when_on)
+{
+	struct virtio_balloon *b;
+	struct virtio_balloon_info info;
+
+	cr_assert_eq(virtio_balloon_create(arena, gm, BASE, IRQ, irq_line, NULL, 0, false, &b), 0);
+	struct virtio_mmio *t = virtio_balloon_mmio(b);
+	wr(t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	cr_assert_eq(rd(t, VIRTIO_MMIO_DEVICE_FEATURES), 0x7, "no REPORTING when off");
+	/* A driver taking it anyway is refused (3.1.1). */
+	negotiate(t, (1ull << VIRTIO_F_VERSION_1) | 0x7 | F_REPORTING);
+	cr_assert_eq(rd(t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK, 0);
+	virtio_balloon_get_info(b, &info);
+	cr_assert_not(info.reporting_offered);
+	virtio_balloon_destroy(b);
+}
+
+/* A chain of descriptors from desc index first of queue q, one per range,
+ * flags on each (NEXT added), made available. */
+static void post_ranges(unsigned q, uint16_t first, const struct virtq_range *r, unsigned n,
+			uint16_t flags)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct virtq_desc d = {
+			.addr = r[i].gpa, .len = r[i].len,
+			.flags = (uint16_t)(flags | (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0)),
+			.next = (uint16_t)(first + i + 1),
+		};
+		memcpy(hva(qbase(q) + DESC_GPA + 16ull * (first + i), 16), &d, 16);
+	}
+	uint16_t *avail = hva(qbase(q) + AVAIL_GPA, 4 + 2 * 16);
+	avail[2 + avail[1] % 16] = first;
+	avail[1]++;
+}
+
+static uint64_t normal_memfd_bytes(void)
+{
+	struct stat sb;
+	cr_assert_eq(fstat(mm_zone_get(arena, ZONE_NORMAL)->memfd, &sb), 0);
+	return (uint64_t)sb.st_blocks * 512;
+}
+
+/* Reports [gpa, gpa + len) on queue q as Linux does (writable
+ * descriptors), with a page on either side left alone; checks the pages
+ * read zeros after, the host memory fell, and the buffer came back. */
+static void report_and_check(struct virtio_balloon *b, unsigned q)
+{
+	struct virtio_mmio *t = virtio_balloon_mmio(b);
+	const struct virtq_range r[] = { { 4 * MIB, 2 * MIB }, { 8 * MIB, 64 << 10 } };
+
+	memset(hva(3 * MIB, 13 * MIB), 0xa5, 13 * MIB);
+	uint64_t before = normal_memfd_bytes();
+	post_ranges(q, 0, r, 2, VIRTQ_DESC_F_WRITE);
+	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, q);
+	cr_assert_eq(used(q), 1, "the buffer goes back");
+	uint32_t *u = hva(qbase(q) + USED_GPA + 4, 8);
+	cr_assert_eq(u[0], 0, "its head");
+	cr_assert_eq(u[1], 0, "used length 0");
+	cr_assert_eq(rd(t, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_INT_USED, VIRTIO_INT_USED);
+	uint64_t after = normal_memfd_bytes();
+	cr_assert_geq(before - after, 2 * MIB + (64 << 10), "host memory fell by %lu only",
+		      (unsigned long)(before - after));
+	for (unsigned i = 0; i < 2; i++) {
+		const uint8_t *p = hva(r[i].gpa, r[i].len);
+		for (uint32_t k = 0; k < r[i].len; k += 512)
+			cr_assert_eq(p[k], 0, "reported byte %#lx not zero", (unsigned long)(r[i].gpa + k));
+	}
+	cr_assert_eq(*(uint8_t *)hva(4 * MIB - 1, 1), 0xa5, "the byte before changed");
+	cr_assert_eq(*(uint8_t *)hva(6 * MIB, 1), 0xa5, "the byte after changed");
+	cr_assert_eq(*(uint8_t *)hva(8 * MIB + (64 << 10), 1), 0xa5);
+	struct balloon_report_stats st;
+	balloon_report_stats(gm, &st);
+	cr_assert_eq(st.ranges, 2);
+	cr_assert_eq(st.bytes, 2 * MIB + (64 << 10));
+	cr_assert_eq(st.rejected, 0);
+	cr_assert_eq(st.reported_frames[ZONE_NORMAL], 512 + 16);
+	cr_assert_gt(st.last_ms, 0);
+	struct virtio_balloon_info info;
+	virtio_balloon_get_info(b, &info);
+	cr_assert_eq(info.report_buffers, 1);
+	cr_assert(info.features & F_REPORTING);
+}
+
+Test(virtio_mmio, balloon_reports_on_queue_3_beside_stats)
+{
+	struct virtio_balloon *b = balloon_up_with(0, 0x7 | F_REPORTING, 4);
+
+	report_and_check(b, 3);
+	virtio_balloon_destroy(b);
+}
+
+Test(virtio_mmio, balloon_reports_on_queue_2_without_stats)
+{
+	struct virtio_balloon *b = balloon_up_with(0, F_REPORTING, 3);
+	struct virtio_balloon_info info;
+
+	report_and_check(b, 2);
+	virtio_balloon_get_info(b, &info);
+	cr_assert_eq(info.stats_updates, 0, "queue 2 is no stats queue here");
+	virtio_balloon_destroy(b);
+}
+
+/* Bad ranges in a buffer are refused one by one; the good ones beside them
+ * still count, and the buffer goes back. */
+Test(virtio_mmio, balloon_report_counts_each_bad_range)
+{
+	struct virtio_balloon *b = balloon_up_with(0, 0x7 | F_REPORTING, 4);
+	struct virtio_mmio *t = virtio_balloon_mmio(b);
+	const struct virtq_range r[] = {
+		{ RAM, 4096 },                  /* outside RAM */
+		{ 4 * MIB + 1, 4096 },          /* unaligned */
+		{ 4 * MIB, 0 },                 /* empty */
+		{ 0xa0000, 4096 },              /* the legacy hole */
+		{ 5 * MIB, 4096 },              /* good */
+	};
+
+	post_ranges(3, 0, r, 5, 0);         /* readable, as the spec's text has it */
+	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 3);
+	cr_assert_eq(used(3), 1);
+	struct balloon_report_stats st;
+	balloon_report_stats(gm, &st);
+	cr_assert_eq(st.rejected, 4);
+	cr_assert_eq(st.ranges, 1);
+	cr_assert(virtio_mmio_live(t));
+	virtio_balloon_destroy(b);
+}
+
+/* A full ring of reports is served a bounded amount per notify: the other
+ * queues get in before the rest, and nothing is lost. */
+Test(virtio_mmio, balloon_report_flood_is_served_in_bounded_rounds)
+{
+	struct virtio_balloon *b = balloon_up_with(0, 0x7 | F_REPORTING, 4);
+	struct virtio_mmio *t = virtio_balloon_mmio(b);
+	/* Each range past the round's byte budget, so a round is one buffer. */
+	const struct virtq_range huge = { RAM, 0xfffff000u };
+
+	for (uint16_t i = 0; i < 16; i++)
+		post_ranges(3, i, &huge, 1, VIRTQ_DESC_F_WRITE);
+	cr_assert(virtio_mmio_notify(t, 3), "a flood leaves work for later");
+	cr_assert_eq(used(3), VIRTIO_MMIO_NOTIFY_ROUNDS);
+	uint32_t pfn = (uint32_t)(5 * MIB >> 12);
+	post(0, 0, &pfn, 4, 0);
+	virtio_mmio_notify(t, 0);
+	cr_assert_eq(used(0), 1, "the inflate queue is served between rounds");
+	while (virtio_mmio_notify(t, 3))
+		;
+	cr_assert_eq(used(3), 16);
+	struct balloon_report_stats st;
+	balloon_report_stats(gm, &st);
+	cr_assert_eq(st.rejected, 16);
 	virtio_balloon_destroy(b);
 }

@@ -1,7 +1,8 @@
 /*
- * memvisorctl top: every second, four queries (query-status,
- * x-query-frames, x-query-buddyinfo, x-query-slabinfo) and one screen of
- * panels (top_panels.c, top_slabs.c). Each screen is composed in memory
+ * memvisorctl top: every second, its queries (query-status,
+ * x-query-frames, x-query-buddyinfo, x-query-slabinfo, x-query-extfrag, and
+ * x-query-balloon when the VM has a balloon) and one screen of panels
+ * (top_panels.c, top_slabs.c, top_balloon.c). Each screen is composed in memory
  * and written at once, over the previous one (cursor home, each line
  * cleared to its end), so nothing flickers. Keys: q or Ctrl-C quits, a
  * and s sort the slab caches. --once and -n N make a fixed number of
@@ -26,6 +27,7 @@ static void snapshot_free(struct top_snapshot *s)
 	json_decref(s->buddy);
 	json_decref(s->slabs);
 	json_decref(s->extfrag);
+	json_decref(s->balloon);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -43,6 +45,9 @@ static const char *snapshot_take(struct ctl *ctl, struct top_snapshot *s)
 			return commands[i];
 		}
 	}
+	/* A VM without a balloon answers DeviceNotActive: no balloon line. */
+	if (qmp_call(&ctl->qmp, "x-query-balloon", NULL, &s->balloon))
+		s->balloon = NULL;
 	/* Events (STOP, RESUME) are not shown; the status line says it all. */
 	json_decref(qmp_take_events(&ctl->qmp));
 	s->at_ms = qmp_wire_now_ms();
@@ -67,6 +72,8 @@ static char *compose(struct ctl *ctl, const struct top_snapshot *s, const struct
 	top_panel_frames(f, s->frames, cols);
 	fputc('\n', f);
 	top_panel_buddy(f, s->buddy, s->extfrag, cols);
+	fputc('\n', f);
+	top_panel_balloon(f, s->balloon);
 	fputc('\n', f);
 	fflush(f);
 	int used = 0;

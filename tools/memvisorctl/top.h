@@ -16,11 +16,14 @@ struct top_snapshot {
 	json_t *buddy;                  /* x-query-buddyinfo */
 	json_t *slabs;                  /* x-query-slabinfo */
 	json_t *extfrag;                /* x-query-extfrag */
+	json_t *balloon;                /* x-query-balloon; NULL without a balloon */
 	long long at_ms;                /* when it was taken */
 };
 
 /* Frame states per zone (invariant I1), numbers and a bar. */
 void top_panel_frames(FILE *f, json_t *frames, int cols);
+/* The balloon and free page reporting (top_balloon.c); "none" for NULL. */
+void top_panel_balloon(FILE *f, json_t *balloon);
 /* Free blocks per order per zone, and a bar of free memory by order. */
 void top_panel_buddy(FILE *f, json_t *buddy, json_t *extfrag, int cols);
 /*

@@ -82,11 +82,14 @@ void top_panel_frames(FILE *f, json_t *frames, int cols)
 		ctl_json_u64(z, "frames", &total);
 		ctl_json_u64(z, "pcp", &pcp);
 		/* The check first: on a narrow screen the line's end is cut. */
+		uint64_t reported = 0;
+		ctl_json_u64(z, "reported", &reported);
 		fprintf(f, "  %-8s %-7s check %s  %" PRIu64 " frames: free %" PRIu64 "  vmm %" PRIu64
-			   "  guest %" PRIu64 "  ballooned %" PRIu64 "  (pcp %" PRIu64 ")\n",
+			   "  guest %" PRIu64 " (reported %" PRIu64 ")  ballooned %" PRIu64
+			   "  (pcp %" PRIu64 ")\n",
 			ctl_json_str(z, "name"), ctl_json_str(z, "backing"),
 			!ctl_json_bool(z, "consistent", &ok) ? "-" : ok ? "ok" : "MISMATCH",
-			total, vals[0], vals[1], vals[2], vals[3], pcp);
+			total, vals[0], vals[1], vals[2], reported, vals[3], pcp);
 		bar(f, vals, ".vgb", 4, bar_width(cols));
 	}
 }

@@ -33,6 +33,13 @@ enum vm_balloon_model {
 	VM_BALLOON_NONE,
 };
 
+/* An on/off choice the user may leave unsaid. */
+enum vm_switch {
+	VM_SWITCH_UNSET,             /* not said: the default (on, for reporting) */
+	VM_SWITCH_ON,
+	VM_SWITCH_OFF,
+};
+
 struct vm_config {
 	const char *image;
 	uint64_t mem_bytes;          /* a multiple of VMM_MEM_ALIGN */
@@ -50,6 +57,9 @@ struct vm_config {
 	 * mem_bytes) and the device model. */
 	uint64_t balloon_target_bytes;
 	enum vm_balloon_model balloon;
+	/* Free page reporting on the balloon (--balloon-reporting, or the
+	 * domain's <memballoon freePageReporting>): on unless said off. */
+	enum vm_switch balloon_reporting;
 	/* --compaction-proactiveness: 0 (off) .. 100, as Linux's sysctl
 	 * vm.compaction_proactiveness (core/vm_proactive_policy.h). */
 	unsigned compaction_proactiveness;

@@ -20,11 +20,6 @@
 #include <string.h>
 #include "vmm/memory/balloon_mem_internal.h"
 
-/* The legacy VGA/BIOS hole [0xa0000, 1 MiB): backed like RAM, but the
- * memory map gives it as reserved, so no driver may balloon it. */
-#define BM_LEGACY_HOLE_FIRST 0xa0
-#define BM_LEGACY_HOLE_END 0x100
-
 /*
  * A run of zone Normal GFNs checked and waiting to change together:
  * consecutive GFNs of region r, for inflate backed by consecutive frames
@@ -85,7 +80,7 @@ static int bm_inflate_huge(struct bm_batch *b, const struct bm_pos *p, struct mm
 	uint32_t hidx = idx - (uint32_t)(gfn - g);
 	int rc = gm_block_split(z, hidx, g);
 	if (!rc)
-		rc = bm_punch(b->s, z, hidx, GM_HUGE_FRAMES);
+		rc = bm_punch(z, hidx, GM_HUGE_FRAMES, &b->s->st.host_bytes_released);
 	if (rc)
 		return rc;
 	bm_mark(b, p->r, gfn, 1, true);
@@ -100,7 +95,7 @@ static void bm_inflate_flush(struct bm_batch *b)
 
 	if (!run->n)
 		return;
-	int rc = bm_punch(b->s, run->z, run->idx, run->n);
+	int rc = bm_punch(run->z, run->idx, run->n, &b->s->st.host_bytes_released);
 	if (rc) {
 		bm_failed(b, run->n, rc);
 	} else {

@@ -48,8 +48,8 @@ static int64_t bm_blocks(int fd)
 }
 
 /* Punches [idx, idx + n) of z's memfd; adds what the host really freed to
- * s's count (when s is not NULL: deflate's punches only zero). */
-int bm_punch(struct bm_state *s, struct mm_zone *z, uint32_t idx, uint64_t n)
+ * *released (when not NULL: deflate's punches only zero). */
+int bm_punch(struct mm_zone *z, uint32_t idx, uint64_t n, uint64_t *released)
 {
 	int64_t before = bm_blocks(z->memfd);
 
@@ -57,8 +57,8 @@ int bm_punch(struct bm_state *s, struct mm_zone *z, uint32_t idx, uint64_t n)
 		      (off_t)idx << PAGE_SHIFT, (off_t)(n << PAGE_SHIFT)) < 0)
 		return -errno;
 	int64_t after = bm_blocks(z->memfd);
-	if (s && before >= 0 && after >= 0 && after < before)
-		s->st.host_bytes_released += (uint64_t)(before - after);
+	if (released && before >= 0 && after >= 0 && after < before)
+		*released += (uint64_t)(before - after);
 	return 0;
 }
 
@@ -110,12 +110,14 @@ static bool bm_release(struct guest_mem *gm, struct bm_state *s, struct gm_regio
 		gm_view_restore(bm_view(r, g), n << PAGE_SHIFT, z, idx);
 	for (uint64_t i = 0; i < n; i++)
 		buddy_set_state(&z->buddy, idx + (uint32_t)i, FRAME_BALLOONED);
+	/* A page the guest had reported free is ballooned now, not reported. */
 	if (z->id == ZONE_HUGE)
-		p2m_update_state(gm->p2m, g, P2M_ORDER_2M, P2M_ST_PUNCHED | P2M_ST_BALLOONED, 0);
+		p2m_update_state(gm->p2m, g, P2M_ORDER_2M, P2M_ST_PUNCHED | P2M_ST_BALLOONED,
+				 P2M_ST_REPORTED);
 	else
 		for (uint64_t i = 0; i < n; i++)
 			p2m_update_state(gm->p2m, g + i, P2M_ORDER_4K,
-					 P2M_ST_PUNCHED | P2M_ST_BALLOONED, 0);
+					 P2M_ST_PUNCHED | P2M_ST_BALLOONED, P2M_ST_REPORTED);
 	s->st.pending += n;
 	return false;
 }
@@ -180,7 +182,7 @@ void bm_release_run(struct guest_mem *gm, struct bm_state *s, struct gm_region *
 int bm_unpend(struct guest_mem *gm, struct bm_state *s, struct mm_zone *z, uint32_t idx,
 		     uint64_t g, uint64_t n)
 {
-	int rc = bm_punch(NULL, z, idx, n);
+	int rc = bm_punch(z, idx, n, NULL);
 
 	if (rc)
 		return rc;
@@ -212,7 +214,7 @@ int bm_refill(struct guest_mem *gm, struct bm_state *s, struct gm_region *r,
 	int rc = delta > 0 ? mm_maps_charge(MM_MAPS_GUEST, (uint64_t)delta) : 0;
 	bool charged = !rc && delta > 0;
 	if (!rc)
-		rc = bm_punch(NULL, z, (uint32_t)nidx, n);
+		rc = bm_punch(z, (uint32_t)nidx, n, NULL);
 	if (!rc)
 		rc = p2m_map_range(gm->p2m, g, hfn, n, GM_LEAF_FLAGS);
 	if (!rc && (rc = gm_view_map(bm_view(r, g), n << PAGE_SHIFT, z, (uint32_t)nidx))) {

@@ -25,6 +25,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include "vmm/memory/guest_compact.h"
 #include "vmm/memory/guest_mem_internal.h"
 #include "mm/mapbudget.h"
@@ -66,6 +67,22 @@ static int gcm_check(struct guest_mem *gm, struct mm_zone *z, struct gcm_move *m
 static uint8_t *gcm_view(const struct gcm_move *m)
 {
 	return m->r->view + ((m->gfn - (m->r->gpa >> PAGE_SHIFT)) << PAGE_SHIFT);
+}
+
+/* Whether the punched page of m is still empty. A page the guest reported
+ * free stays marked punched, but the guest may write to it again without
+ * telling: then it has memory behind it (mincore over the view says so)
+ * and its data moves like any page's, and it is marked punched no more. */
+static bool gcm_still_punched(struct gcm_move *m)
+{
+	unsigned char vec;
+
+	if (!(m->leaf.state & P2M_ST_PUNCHED))
+		return false;
+	if (!mincore(gcm_view(m), PAGE_SIZE, &vec) && !(vec & 1))
+		return true;
+	m->leaf.state &= ~(P2M_ST_PUNCHED | P2M_ST_REPORTED);
+	return false;
 }
 
 /* A punched page: nothing behind src to copy, the guest reads zeros there.
@@ -179,13 +196,13 @@ void gm_compact_move_batch(struct guest_mem *gm, struct mm_zone *z, const uint32
 			i++;
 			continue;
 		}
-		if (m[i].leaf.state & P2M_ST_PUNCHED) {
+		if (gcm_still_punched(&m[i])) {
 			rc[i] = gcm_punch(z, &m[i]);
 			i++;
 			continue;
 		}
 		unsigned k = 1;
-		while (i + k < n && !rc[i + k] && !(m[i + k].leaf.state & P2M_ST_PUNCHED) &&
+		while (i + k < n && !rc[i + k] && !gcm_still_punched(&m[i + k]) &&
 		       gcm_follows(&m[i + k - 1], &m[i + k]))
 			k++;
 		gcm_copy_run(gm, z, &m[i], k, &rc[i], res);

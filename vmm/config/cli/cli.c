@@ -21,7 +21,7 @@
 enum {
 	OPT_CPUS = 0x100, OPT_HUGEPAGES, OPT_CMDLINE, OPT_INITRD, OPT_MONITOR, OPT_SLAB,
 	OPT_STATS, OPT_KVM_DEVICE, OPT_VERSION, OPT_DOMAIN, OPT_NORMAL_BACKING, OPT_PREALLOC,
-	OPT_PROACTIVENESS,
+	OPT_PROACTIVENESS, OPT_BALLOON_REPORTING,
 };
 
 static const struct option cli_options[] = {
@@ -36,6 +36,7 @@ static const struct option cli_options[] = {
 	{ "slab", required_argument, NULL, OPT_SLAB },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "compaction-proactiveness", required_argument, NULL, OPT_PROACTIVENESS },
+	{ "balloon-reporting", required_argument, NULL, OPT_BALLOON_REPORTING },
 	{ "kvm-device", required_argument, NULL, OPT_KVM_DEVICE },
 	{ "domain", required_argument, NULL, OPT_DOMAIN },
 	{ "help", no_argument, NULL, 'h' },
@@ -67,6 +68,8 @@ static const char cli_help[] =
 	"      --compaction-proactiveness N  compact zone Normal in the background,\n"
 	"                        0 (default: off) to 100, as Linux's sysctl; at most\n"
 	"                        N/10 % of one CPU\n"
+	"      --balloon-reporting on|off  free page reporting on the balloon: the\n"
+	"                        guest gives back the memory it frees (default on)\n"
 	"      --kvm-device PATH KVM device (default /dev/kvm, or $MEMVISOR_KVM_DEVICE)\n"
 	"      --domain FILE     the guest from a libvirt domain XML (needs libvirt);\n"
 	"                        the other flags and IMAGE override its values\n"
@@ -207,6 +210,17 @@ static int cli_proactiveness(const char *arg, struct vm_config *cfg, char *err, 
 	return 0;
 }
 
+static int cli_balloon_reporting(const char *arg, struct vm_config *cfg, char *err, size_t errlen)
+{
+	static const char *const modes[] = { [VM_SWITCH_ON] = "on", [VM_SWITCH_OFF] = "off" };
+	int i = cli_pick(arg, modes + VM_SWITCH_ON, 2);
+
+	if (i < 0)
+		return cli_fail(err, errlen, "--balloon-reporting %s: want on or off", arg);
+	cfg->balloon_reporting = (enum vm_switch)(i + VM_SWITCH_ON);
+	return 0;
+}
+
 /* getopt's own complaint, reworded into one line of ours. */
 static int cli_bad_option(int c, int argc, char **argv, char *err, size_t errlen)
 {
@@ -254,6 +268,8 @@ static int cli_option(int c, const char *arg, struct vm_config *cfg, char *err, 
 		return 0;
 	case OPT_PROACTIVENESS:
 		return cli_proactiveness(arg, cfg, err, errlen);
+	case OPT_BALLOON_REPORTING:
+		return cli_balloon_reporting(arg, cfg, err, errlen);
 	case OPT_KVM_DEVICE:
 		cfg->kvm_device = arg;
 		return 0;
@@ -286,6 +302,7 @@ static int cli_domain(int argc, char **argv, struct vm_config *cfg, char *err, s
 		given.prealloc |= c == OPT_PREALLOC;
 		given.cmdline |= c == OPT_CMDLINE;
 		given.initrd |= c == OPT_INITRD;
+		given.balloon_reporting |= c == OPT_BALLOON_REPORTING;
 		if (c == OPT_DOMAIN)
 			file = optarg;
 	}
@@ -343,6 +360,9 @@ int cli_parse(int argc, char **argv, struct vm_config *cfg, FILE *out, char *err
 		if (rc)
 			return rc;
 	}
+	if (cfg->balloon == VM_BALLOON_NONE && cfg->balloon_reporting == VM_SWITCH_ON)
+		return cli_fail(err, errlen, "--balloon-reporting on: the domain has no balloon "
+				"(<memballoon model='none'>)");
 	if (optind >= argc && cfg->domain)
 		return CLI_RUN;         /* IMAGE is the domain's <kernel> */
 	if (optind >= argc)

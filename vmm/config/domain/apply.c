@@ -104,5 +104,7 @@ int domain_apply(const struct domain_spec *spec, const struct domain_given *give
 	if (!given->cmdline && spec->cmdline[0])
 		cfg->cmdline = spec->cmdline;
 	cfg->balloon = spec->balloon;
+	if (!given->balloon_reporting && spec->balloon_reporting != VM_SWITCH_UNSET)
+		cfg->balloon_reporting = spec->balloon_reporting;
 	return 0;
 }

@@ -16,11 +16,12 @@
 
 /* Which values the command line gives: those are not taken from the XML. */
 struct domain_given {
-	bool image, mem, cpus, hugepages, prealloc, cmdline, initrd;
+	bool image, mem, cpus, hugepages, prealloc, cmdline, initrd, balloon_reporting;
 };
 
 /*
- * Reads FILE into cfg: memory, the balloon target and model, vCPUs,
+ * Reads FILE into cfg: memory, the balloon target, model and free page
+ * reporting, vCPUs,
  * hugepages, immediate allocation (prealloc), kernel (as the image), initrd and cmdline, except what given
  * says the command line sets. 0, or a negative errno with err holding
  * "FILE: <why>". The strings cfg then points to stay valid until the next

@@ -25,6 +25,7 @@ struct domain_spec {
 	bool hugepages;              /* <memoryBacking><hugepages> */
 	bool immediate;              /* <memoryBacking><allocation mode='immediate'> */
 	enum vm_balloon_model balloon;
+	enum vm_switch balloon_reporting;   /* <memballoon freePageReporting> */
 	char kernel[PATH_MAX];       /* "" when absent, like the two below */
 	char initrd[PATH_MAX];
 	char cmdline[ABI_CMDLINE_MAX];

@@ -148,7 +148,10 @@ static int spec_balloon(struct domain_xml *norm, struct domain_spec *spec, char 
 {
 	char model[32];
 
+	char reporting[32] = "";
+
 	spec->balloon = VM_BALLOON_UNSET;
+	spec->balloon_reporting = VM_SWITCH_UNSET;
 	if (!domain_xml_count(norm, "/domain/devices/memballoon"))
 		return 0;
 	domain_xml_string(norm, model, sizeof(model), "/domain/devices/memballoon/@model");
@@ -159,6 +162,19 @@ static int spec_balloon(struct domain_xml *norm, struct domain_spec *spec, char 
 	else
 		return spec_fail(err, errlen, "<memballoon model='%s'>: memvisor has model='virtio' "
 				 "or 'none'", model);
+	/* libvirt checks the value is on or off; QEMU's free-page-reporting. */
+	domain_xml_string(norm, reporting, sizeof(reporting),
+			  "/domain/devices/memballoon/@freePageReporting");
+	if (!strcmp(reporting, "on"))
+		spec->balloon_reporting = VM_SWITCH_ON;
+	else if (!strcmp(reporting, "off"))
+		spec->balloon_reporting = VM_SWITCH_OFF;
+	else if (reporting[0])
+		return spec_fail(err, errlen, "<memballoon freePageReporting='%s'>: want 'on' or 'off'",
+				 reporting);
+	if (spec->balloon == VM_BALLOON_NONE && spec->balloon_reporting == VM_SWITCH_ON)
+		return spec_fail(err, errlen, "<memballoon model='none' freePageReporting='on'>: "
+				 "reporting needs the balloon");
 	return 0;
 }
 

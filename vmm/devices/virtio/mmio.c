@@ -91,12 +91,15 @@ static void virtio_mmio_serve(struct virtio_mmio *t, unsigned q)
 	t->ops->queue_notify(t, q);
 }
 
-void virtio_mmio_notify(struct virtio_mmio *t, unsigned q)
+bool virtio_mmio_notify(struct virtio_mmio *t, unsigned q)
 {
 	bool more;
+	unsigned rounds = 0;
 
 	/* Devices serve a bounded amount per call; the lock is dropped
-	 * between rounds so register accesses and the monitor get in. */
+	 * between rounds so register accesses and the monitor get in, and
+	 * after a few rounds the caller serves the other queues first, so a
+	 * guest refilling one queue as fast as it is served starves none. */
 	do {
 		pthread_mutex_lock(&t->lock);
 		virtio_mmio_serve(t, q);
@@ -104,7 +107,8 @@ void virtio_mmio_notify(struct virtio_mmio *t, unsigned q)
 		pthread_mutex_unlock(&t->lock);
 		if (t->ops->unlocked)
 			t->ops->unlocked(t);
-	} while (more);
+	} while (more && ++rounds < VIRTIO_MMIO_NOTIFY_ROUNDS);
+	return more;
 }
 
 static void virtio_mmio_write_status(struct virtio_mmio *t, uint32_t v)

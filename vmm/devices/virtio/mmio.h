@@ -95,8 +95,11 @@ static inline bool virtio_mmio_claims(const struct virtio_mmio *t, uint64_t gpa)
 void virtio_mmio_access(struct virtio_mmio *t, uint64_t gpa, bool write, void *data, unsigned len);
 
 /* Serves queue q if the device is live (the notify path), in rounds until
- * it is empty. Takes the lock. */
-void virtio_mmio_notify(struct virtio_mmio *t, unsigned q);
+ * it is empty or VIRTIO_MMIO_NOTIFY_ROUNDS rounds are done; true when
+ * buffers are left, which the caller serves again after the other queues.
+ * Takes the lock. */
+#define VIRTIO_MMIO_NOTIFY_ROUNDS 4
+bool virtio_mmio_notify(struct virtio_mmio *t, unsigned q);
 
 /* The device tells the driver something: cause VIRTIO_INT_USED or
  * VIRTIO_INT_CONFIG (the latter also bumps the config generation). Lock held. */

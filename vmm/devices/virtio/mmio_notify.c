@@ -47,7 +47,13 @@ static void *virtio_mmio_notify_thread(void *arg)
 			if (!(fds[q].revents & POLLIN) ||
 			    read(n->fds[q], &count, sizeof(count)) != sizeof(count))
 				continue;
-			virtio_mmio_notify(n->t, q);
+			/* Left over: the eventfd fires again at the next poll,
+			 * after the other queues that are ready now. */
+			if (virtio_mmio_notify(n->t, q)) {
+				count = 1;
+				if (write(n->fds[q], &count, sizeof(count)) != sizeof(count))
+					continue;       /* counter full: it fires anyway */
+			}
 		}
 	}
 }

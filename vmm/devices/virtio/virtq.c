@@ -72,9 +72,12 @@ static void virtq_read_desc(const struct virtq *q, uint16_t i, struct virtq_desc
 	d->next = le16toh(src->next);
 }
 
-/* Walks the chain at head into e; false on anything 2.7.5 forbids. */
-static bool virtq_walk(const struct virtq *q, const struct guest_mem *gm, uint16_t head,
-		       struct virtq_elem *e)
+/* Takes one descriptor of a chain; false refuses the chain. */
+typedef bool (*virtq_take_fn)(void *ctx, const struct virtq_desc *d);
+
+/* Walks the chain at head, each descriptor through take; false on a loop,
+ * INDIRECT, a link past the ring, or a descriptor take refuses. */
+static bool virtq_walk(const struct virtq *q, uint16_t head, virtq_take_fn take, void *ctx)
 {
 	uint16_t i = head;
 
@@ -85,21 +88,8 @@ static bool virtq_walk(const struct virtq *q, const struct guest_mem *gm, uint16
 		virtq_read_desc(q, i, &d);
 		if (d.flags & VIRTQ_DESC_F_INDIRECT)
 			return false;                    /* not offered */
-		/* guest_mem_hva takes any addr and len: no wrap, no hole. */
-		void *hva = guest_mem_hva(gm, d.addr, d.len);
-		if (!hva)
+		if (!take(ctx, &d))
 			return false;
-		if (d.flags & VIRTQ_DESC_F_WRITE) {
-			if (e->nr_in == VIRTQ_MAX_SEGS)
-				return false;
-			e->in[e->nr_in++] = (struct virtq_seg){ hva, d.len };
-			e->in_bytes += d.len;
-		} else {
-			if (e->nr_in || e->nr_out == VIRTQ_MAX_SEGS)
-				return false;            /* readable after writable */
-			e->out[e->nr_out++] = (struct virtq_seg){ hva, d.len };
-			e->out_bytes += d.len;
-		}
 		if (!(d.flags & VIRTQ_DESC_F_NEXT))
 			return true;
 		if (d.next >= q->size)
@@ -108,7 +98,10 @@ static bool virtq_walk(const struct virtq *q, const struct guest_mem *gm, uint16
 	}
 }
 
-enum virtq_pop_result virtq_pop(struct virtq *q, const struct guest_mem *gm, struct virtq_elem *e)
+/* Takes the next available chain through take: the avail index checks of
+ * virtq_pop, and *head set whenever the result is not EMPTY or BROKEN. */
+static enum virtq_pop_result virtq_pop_chain(struct virtq *q, uint16_t *head, virtq_take_fn take,
+					     void *ctx)
 {
 	if (!q->ready)
 		return VIRTQ_EMPTY;
@@ -119,19 +112,77 @@ enum virtq_pop_result virtq_pop(struct virtq *q, const struct guest_mem *gm, str
 	if (pending > q->size)
 		return VIRTQ_BROKEN;
 	uint16_t slot = q->last_avail & (q->size - 1);
-	uint16_t head = le16toh(((volatile uint16_t *)q->avail)[2 + slot]);
-	if (head >= q->size)
+	uint16_t h = le16toh(((volatile uint16_t *)q->avail)[2 + slot]);
+	if (h >= q->size)
 		return VIRTQ_BROKEN;
 	q->last_avail++;
-	memset(e, 0, sizeof(*e));
-	e->head = head;
-	if (!virtq_walk(q, gm, head, e)) {
+	*head = h;
+	if (!virtq_walk(q, h, take, ctx)) {
 		q->bad_chains++;
-		e->nr_out = e->nr_in = 0;
-		e->out_bytes = e->in_bytes = 0;
 		return VIRTQ_BAD_CHAIN;
 	}
 	return VIRTQ_ELEM;
+}
+
+struct virtq_elem_ctx {
+	const struct guest_mem *gm;
+	struct virtq_elem *e;
+};
+
+/* A segment of a data-carrying chain: in guest RAM, readable ones first. */
+static bool virtq_take_seg(void *ctx, const struct virtq_desc *d)
+{
+	struct virtq_elem_ctx *c = ctx;
+	struct virtq_elem *e = c->e;
+	/* guest_mem_hva takes any addr and len: no wrap, no hole. */
+	void *hva = guest_mem_hva(c->gm, d->addr, d->len);
+
+	if (!hva)
+		return false;
+	if (d->flags & VIRTQ_DESC_F_WRITE) {
+		if (e->nr_in == VIRTQ_MAX_SEGS)
+			return false;
+		e->in[e->nr_in++] = (struct virtq_seg){ hva, d->len };
+		e->in_bytes += d->len;
+	} else {
+		if (e->nr_in || e->nr_out == VIRTQ_MAX_SEGS)
+			return false;            /* readable after writable */
+		e->out[e->nr_out++] = (struct virtq_seg){ hva, d->len };
+		e->out_bytes += d->len;
+	}
+	return true;
+}
+
+enum virtq_pop_result virtq_pop(struct virtq *q, const struct guest_mem *gm, struct virtq_elem *e)
+{
+	struct virtq_elem_ctx c = { gm, e };
+
+	memset(e, 0, sizeof(*e));
+	enum virtq_pop_result r = virtq_pop_chain(q, &e->head, virtq_take_seg, &c);
+	if (r == VIRTQ_BAD_CHAIN) {
+		e->nr_out = e->nr_in = 0;
+		e->out_bytes = e->in_bytes = 0;
+	}
+	return r;
+}
+
+static bool virtq_take_range(void *ctx, const struct virtq_desc *d)
+{
+	struct virtq_ranges *e = ctx;
+
+	if (e->nr == VIRTQ_MAX_RANGES)
+		return false;
+	e->r[e->nr++] = (struct virtq_range){ d->addr, d->len };
+	return true;
+}
+
+enum virtq_pop_result virtq_pop_ranges(struct virtq *q, struct virtq_ranges *e)
+{
+	memset(e, 0, sizeof(*e));
+	enum virtq_pop_result r = virtq_pop_chain(q, &e->head, virtq_take_range, e);
+	if (r == VIRTQ_BAD_CHAIN)
+		e->nr = 0;
+	return r;
 }
 
 void virtq_push(struct virtq *q, uint16_t head, uint32_t len)

@@ -56,6 +56,26 @@ enum virtq_pop_result {
 	VIRTQ_BROKEN,                 /* the ring itself is corrupt: NEEDS_RESET */
 };
 
+/*
+ * A chain as the driver wrote it, its addresses not resolved: for queues
+ * whose buffers name guest memory rather than carry data (the balloon's
+ * free page reports, where each descriptor is one reported range, readable
+ * or writable: Linux adds them as writable, the spec's text reads them).
+ * Each range is the device's to check.
+ */
+#define VIRTQ_MAX_RANGES VIRTIO_BALLOON_REPORT_MAX_RANGES
+
+struct virtq_range {
+	uint64_t gpa;
+	uint32_t len;
+};
+
+struct virtq_ranges {
+	uint16_t head;
+	unsigned nr;
+	struct virtq_range r[VIRTQ_MAX_RANGES];
+};
+
 /* Forgets everything (reset, or the queue never set up). */
 void virtq_reset(struct virtq *q);
 /*
@@ -73,6 +93,10 @@ int virtq_enable(struct virtq *q, const struct guest_mem *gm, uint16_t max);
  * segment outside guest RAM is BAD_CHAIN.
  */
 enum virtq_pop_result virtq_pop(struct virtq *q, const struct guest_mem *gm, struct virtq_elem *e);
+/* virtq_pop for a chain of ranges: the same ring checks; a chain that is a
+ * loop, uses INDIRECT or has more than VIRTQ_MAX_RANGES descriptors is
+ * BAD_CHAIN. */
+enum virtq_pop_result virtq_pop_ranges(struct virtq *q, struct virtq_ranges *e);
 /* Returns head to the driver with len bytes written. */
 void virtq_push(struct virtq *q, uint16_t head, uint32_t len);
 /* True when chains are waiting. */

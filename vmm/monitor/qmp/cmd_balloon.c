@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include "vmm/memory/balloon_mem.h"
+#include "vmm/memory/balloon_report.h"
 #include "vmm/monitor/qmp/balloon_ref.h"
 #include "vmm/monitor/qmp/cmd_balloon.h"
 
@@ -82,6 +83,7 @@ static json_t *bl_features(uint64_t features)
 		{ VIRTIO_BALLOON_F_MUST_TELL_HOST, "must-tell-host" },
 		{ VIRTIO_BALLOON_F_STATS_VQ, "stats-vq" },
 		{ VIRTIO_BALLOON_F_DEFLATE_ON_OOM, "deflate-on-oom" },
+		{ VIRTIO_BALLOON_F_REPORTING, "reporting" },
 		{ VIRTIO_F_VERSION_1, "version-1" },
 	};
 	json_t *a = json_array();
@@ -95,11 +97,38 @@ static json_t *bl_features(uint64_t features)
 	return a;
 }
 
+/* Free page reporting's figures, added to o (README "The monitor"). */
+static json_t *bl_reporting(json_t *o, const struct virtio_balloon_info *info,
+			    const struct balloon_report_stats *rs)
+{
+	json_t *rep = json_pack("{s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+				"reporting", (info->features >> VIRTIO_BALLOON_F_REPORTING & 1) != 0,
+				"reporting-offered", info->reporting_offered,
+				"reported-ranges", (json_int_t)rs->ranges,
+				"reported-bytes", (json_int_t)rs->bytes,
+				"reporting-released-bytes", (json_int_t)rs->released,
+				"reporting-rejected", (json_int_t)rs->rejected,
+				"reporting-failed", (json_int_t)rs->failed,
+				"reporting-kept", (json_int_t)rs->kept_ranges,
+				"reporting-kept-bytes", (json_int_t)rs->kept_bytes,
+				"reported-frames", (json_int_t)(rs->reported_frames[ZONE_NORMAL] +
+								rs->reported_frames[ZONE_HUGE]),
+				"last-report-ms", (json_int_t)rs->last_ms);
+
+	if (!o || !rep || json_object_update(o, rep)) {
+		json_decref(o);
+		o = NULL;
+	}
+	json_decref(rep);
+	return o;
+}
+
 json_t *qmp_cmd_x_query_balloon(struct qmp_session *s, json_t *args, struct qmp_error *err)
 {
 	const struct vm_control *t = s->env->target;
 	struct virtio_balloon_info info;
 	struct balloon_mem_stats ms;
+	struct balloon_report_stats rs;
 	struct balloon_ref r;
 
 	(void)args;
@@ -107,13 +136,14 @@ json_t *qmp_cmd_x_query_balloon(struct qmp_session *s, json_t *args, struct qmp_
 		return qmp_fail(err, "DeviceNotActive", NO_BALLOON);
 	virtio_balloon_get_info(r.b, &info);
 	balloon_mem_stats(t->guest_mem(t->ctx), &ms);
+	balloon_report_stats(t->guest_mem(t->ctx), &rs);
 	/* Fresh figures for the next query (the driver answers on its own
 	 * time; this one shows what came last, and when). */
 	virtio_balloon_request_stats(r.b);
 	uint64_t target = balloon_logical_bytes(r.ram_bytes, info.num_pages);
 	uint64_t actual = balloon_logical_bytes(r.ram_bytes, info.actual);
 	balloon_ref_put(&r);
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:o,s:o,s:I}",
+	json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:o,s:o,s:I}",
 			 "target", (json_int_t)target,
 			 "actual", (json_int_t)actual,
 			 "ballooned-pages", (json_int_t)ms.ballooned_pages,
@@ -129,6 +159,7 @@ json_t *qmp_cmd_x_query_balloon(struct qmp_session *s, json_t *args, struct qmp_
 			 "features", bl_features(info.features),
 			 "stats", bl_stats(&info),
 			 "stats-last-update", (json_int_t)info.stats_last_update);
+	return bl_reporting(o, &info, &rs);
 }
 
 json_t *qmp_balloon_change_data(uint64_t actual_bytes)

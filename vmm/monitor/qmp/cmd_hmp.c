@@ -15,6 +15,7 @@
 #include "mm/kmalloc.h"
 #include "mm/slab.h"
 #include "vmm/monitor/qmp/internal.h"
+#include "vmm/memory/balloon_report.h"
 #include "vmm/monitor/qmp/balloon_ref.h"
 
 typedef size_t (*hmp_format_fn)(void *obj, char *buf, size_t len);
@@ -118,6 +119,26 @@ static json_t *hmp_text(struct mm_arena *a, hmp_format_fn fn, void *obj)
 	return json_string("(the state changed too fast to print)\n");
 }
 
+/* Free page reporting, when the device offers it: negotiated or not, and
+ * what the guest's reports did (x-query-balloon's figures). */
+static void hmp_reporting_line(const struct vm_control *t, const struct virtio_balloon_info *info,
+			       char *buf, size_t len)
+{
+	struct balloon_report_stats st;
+
+	if (!info->reporting_offered) {
+		snprintf(buf, len, "free page reporting: off\n");
+		return;
+	}
+	balloon_report_stats(t->guest_mem(t->ctx), &st);
+	snprintf(buf, len, "free page reporting: %s ranges=%llu reported=%llu released=%llu "
+		 "rejected=%llu kept=%llu last-report-ms=%llu\n",
+		 info->features >> VIRTIO_BALLOON_F_REPORTING & 1 ? "on" : "offered",
+		 (unsigned long long)st.ranges, (unsigned long long)st.bytes,
+		 (unsigned long long)st.released, (unsigned long long)st.rejected,
+		 (unsigned long long)st.kept_ranges, (unsigned long long)st.last_ms);
+}
+
 static json_t *hmp_info(struct qmp_session *s, const char *what)
 {
 	const struct vm_control *t = s->env->target;
@@ -135,10 +156,13 @@ static json_t *hmp_info(struct qmp_session *s, const char *what)
 			virtio_balloon_get_info(r.b, &info);
 			uint64_t actual = balloon_logical_bytes(r.ram_bytes, info.actual);
 			balloon_ref_put(&r);
-			/* QEMU's words and unit (MiB), so scripts for it work. */
-			snprintf(line, sizeof(line), "balloon: actual=%llu\n",
-				 (unsigned long long)(actual >> 20));
-			return json_string(line);
+			/* QEMU's words and unit (MiB), so scripts for it work;
+			 * reporting on a line of its own after it. */
+			char text[384];
+			int n = snprintf(text, sizeof(text), "balloon: actual=%llu\n",
+					 (unsigned long long)(actual >> 20));
+			hmp_reporting_line(t, &info, text + n, sizeof(text) - (size_t)n);
+			return json_string(text);
 		}
 		if (!h->fn) {
 			snprintf(line, sizeof(line), "VM status: %s\n",

@@ -5,6 +5,7 @@
  * of a quiet arena agree); the shapes are in README "The monitor".
  */
 #include <errno.h>
+#include "vmm/memory/balloon_report.h"
 #include "vmm/monitor/qmp/internal.h"
 
 static json_t *mm_counts(const uint64_t *v, unsigned n)
@@ -65,9 +66,15 @@ json_t *qmp_cmd_frames(struct qmp_session *s, json_t *args, struct qmp_error *er
 {
 	const struct vm_control *t = s->env->target;
 	struct mm_arena *a = t->arena(t->ctx);
+	struct guest_mem *gm = t->guest_mem(t->ctx);
+	struct balloon_report_stats rs = { 0 };
 	json_t *zones = json_array();
 
 	(void)args, (void)err;
+	/* Reported frames are guest frames (counted in "guest") with no host
+	 * memory behind them; the p2m knows which. */
+	if (gm)
+		balloon_report_stats(gm, &rs);
 	/* As mm_format_frames: one walk per zone, with its verdict. */
 	for (int id = 0; zones && id < MM_NR_ZONES; id++) {
 		struct mm_zone *z = mm_zone_get(a, (enum mm_zone_id)id);
@@ -75,11 +82,12 @@ json_t *qmp_cmd_frames(struct qmp_session *s, json_t *args, struct qmp_error *er
 			continue;
 		uint64_t c[FRAME_NR_OWNER_STATES];
 		int rc = mm_zone_check_frames(z, c);
-		json_t *o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:b}", "name", z->buddy.name,
+		json_t *o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:b}", "name", z->buddy.name,
 				      "backing", mm_zone_backing(z), "frames", (json_int_t)z->buddy.nr_frames,
 				      "free", (json_int_t)c[FRAME_FREE], "vmm", (json_int_t)c[FRAME_VMM],
 				      "guest", (json_int_t)c[FRAME_GUEST],
 				      "ballooned", (json_int_t)c[FRAME_BALLOONED],
+				      "reported", (json_int_t)rs.reported_frames[id],
 				      "pcp", (json_int_t)__atomic_load_n(&z->buddy.nr_pcp_pages,
 									  __ATOMIC_RELAXED),
 				      "consistent", rc == 0, "busy", rc == -EBUSY);

@@ -18,6 +18,7 @@
 #include "mm/slab.h"
 #include "vmm/memory/balloon_mem.h"
 #include "vmm/devices/virtio/balloon/balloon.h"
+#include "vmm/devices/virtio/balloon/report.h"
 
 #define VIRTIO_BALLOON_MAX_STATS 64
 
@@ -29,6 +30,9 @@ struct virtio_balloon_batch {
 
 struct virtio_balloon {
 	struct virtio_mmio mmio;
+	/* The transport's ops: the features and queues offered depend on
+	 * whether reporting is on. */
+	struct virtio_mmio_device_ops ops;
 	struct mm_arena *arena;
 	struct slab_cache *batch_cache;         /* "balloon_batch" */
 	struct guest_mem *gm;
@@ -202,13 +206,19 @@ static void virtio_balloon_queue_notify(struct virtio_mmio *t, unsigned qi)
 {
 	struct virtio_balloon *b = balloon_of_transport(t);
 	struct virtq *q = &t->vq[qi];
+	enum virtio_balloon_queue role = virtio_balloon_queue_role(t->driver_features, qi);
 	struct virtq_elem e;
 	bool used = false;
 
 	/* A held deflate first: an inflate may have freed frames for it. The
 	 * deflate queue waits behind it, in order. */
-	if (!virtio_balloon_retry_held(b) && qi == VIRTIO_BALLOON_Q_DEFLATE)
+	if (!virtio_balloon_retry_held(b) && role == VB_QUEUE_DEFLATE)
 		return;
+	if (role == VB_QUEUE_REPORTING) {
+		if (virtio_balloon_report_serve(t, q, b->gm, &b->counters))
+			virtio_mmio_interrupt(t, VIRTIO_INT_USED);
+		return;
+	}
 	/* One ring's worth per call, so a guest that keeps refilling cannot
 	 * hold the lock (and the monitor waiting on it) for ever. */
 	for (unsigned n = 0; n < q->size; n++) {
@@ -220,9 +230,11 @@ static void virtio_balloon_queue_notify(struct virtio_mmio *t, unsigned qi)
 			virtio_mmio_needs_reset(t);
 			break;
 		}
-		if (r == VIRTQ_BAD_CHAIN) {
+		if (r == VIRTQ_BAD_CHAIN || role == VB_QUEUE_NONE) {
+			/* Or a queue the features do not give the driver:
+			 * its buffers go back unread. */
 			b->counters.bad_buffers++;
-		} else if (qi == VIRTIO_BALLOON_Q_STATS) {
+		} else if (role == VB_QUEUE_STATS) {
 			virtio_balloon_stats(b, &e);
 			/* Kept until the host wants fresh numbers (5.5.6.3);
 			 * a second buffer replaces the first. */
@@ -233,7 +245,7 @@ static void virtio_balloon_queue_notify(struct virtio_mmio *t, unsigned qi)
 			b->stats_held = true;
 			b->stats_head = e.head;
 			continue;
-		} else if (!virtio_balloon_pfns(b, &e, qi == VIRTIO_BALLOON_Q_INFLATE)) {
+		} else if (!virtio_balloon_pfns(b, &e, role == VB_QUEUE_INFLATE)) {
 			break;      /* held: the rest of the deflate queue waits */
 		}
 		virtq_push(q, e.head, 0);
@@ -279,6 +291,7 @@ static void virtio_balloon_unlocked(struct virtio_mmio *t)
 	virtio_balloon_request_stats(b);
 }
 
+/* Without reporting; create adds its feature and queue when it is on. */
 static const struct virtio_mmio_device_ops virtio_balloon_ops = {
 	.device_id = VIRTIO_ID_BALLOON,
 	.features = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_BALLOON_F_MUST_TELL_HOST) |
@@ -295,7 +308,7 @@ static const struct virtio_mmio_device_ops virtio_balloon_ops = {
 
 int virtio_balloon_create(struct mm_arena *a, struct guest_mem *gm, uint64_t base, unsigned irq,
 			  virtio_mmio_irq_fn irq_fn, void *irq_arg, uint32_t num_pages,
-			  struct virtio_balloon **out)
+			  bool reporting, struct virtio_balloon **out)
 {
 	struct virtio_balloon *b = kzalloc(a, sizeof(*b));
 
@@ -314,7 +327,14 @@ int virtio_balloon_create(struct mm_arena *a, struct guest_mem *gm, uint64_t bas
 	b->gm = gm;
 	b->num_pages = num_pages;
 	pthread_mutex_init(&b->listener_lock, NULL);
-	virtio_mmio_init(&b->mmio, &virtio_balloon_ops, b, gm, base, irq, irq_fn, irq_arg);
+	b->ops = virtio_balloon_ops;
+	if (reporting) {
+		b->ops.features |= 1ull << VIRTIO_BALLOON_F_REPORTING;
+		b->ops.nr_queues = (unsigned)virtio_balloon_queue_index(b->ops.features,
+									VB_QUEUE_REPORTING) + 1;
+	}
+	b->counters.reporting_offered = reporting;
+	virtio_mmio_init(&b->mmio, &b->ops, b, gm, base, irq, irq_fn, irq_arg);
 	*out = b;
 	return 0;
 }

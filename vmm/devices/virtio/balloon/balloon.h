@@ -1,9 +1,11 @@
 
 /*
  * The virtio-balloon device (virtio 1.x 5.5) on a virtio-mmio transport:
- * inflate (0), deflate (1) and stats (2) queues; VERSION_1, MUST_TELL_HOST,
- * STATS_VQ and DEFLATE_ON_OOM offered. Each PFN the guest gives or takes back
- * goes to balloon_mem.c; bogus ones are refused there and counted here too.
+ * inflate, deflate, stats and (free page reporting, unless switched off)
+ * reporting queues; VERSION_1, MUST_TELL_HOST, STATS_VQ, DEFLATE_ON_OOM and
+ * REPORTING offered. Each PFN the guest gives or takes back goes to
+ * balloon_mem.c; bogus ones are refused there and counted here too. Each
+ * range the guest reports free goes to balloon_report.c (report.c).
  * The monitor sets the target (num_pages) and hears about the driver's
  * `actual` through a listener.
  */
@@ -20,6 +22,23 @@ struct guest_mem;
 
 /* Queues, config space, PFN size, buffer and stats sizes: abi/virtio.h. */
 #define VIRTIO_BALLOON_QUEUE_MAX 128
+
+/* What a queue is for (queues.c): the index of each follows from the
+ * negotiated features. */
+enum virtio_balloon_queue {
+	VB_QUEUE_INFLATE,
+	VB_QUEUE_DEFLATE,
+	VB_QUEUE_STATS,
+	VB_QUEUE_FREE_PAGE,         /* free page hints: never offered */
+	VB_QUEUE_REPORTING,
+	VB_QUEUE_NONE,              /* no queue of the driver's */
+};
+/* Queue indexes the device looks at: inflate, deflate and three more. */
+#define VIRTIO_BALLOON_MAX_QUEUE_INDEX 5
+/* The role of queue qi under the driver's features. */
+enum virtio_balloon_queue virtio_balloon_queue_role(uint64_t features, unsigned qi);
+/* The index of the queue of role under features, or -1 when there is none. */
+int virtio_balloon_queue_index(uint64_t features, enum virtio_balloon_queue role);
 
 struct virtio_balloon;
 
@@ -42,16 +61,19 @@ struct virtio_balloon_info {
 	uint64_t stats_last_update;         /* when the last came: seconds since the epoch */
 	uint32_t stats_valid;               /* bit tag set: guest_stats[tag] came */
 	uint64_t guest_stats[VIRTIO_BALLOON_S_NR];
+	bool reporting_offered;             /* --balloon-reporting on */
+	uint64_t report_buffers;            /* reporting buffers served (used) */
 };
 
 /*
  * A balloon at base (a VIRTIO_MMIO_DEV_SIZE window) on irq, its state from
  * arena a; it attaches balloon_mem's state to gm, and destroy drops it.
- * num_pages is the initial target. 0 or -ENOMEM.
+ * num_pages is the initial target; reporting offers free page reporting.
+ * 0 or -ENOMEM.
  */
 int virtio_balloon_create(struct mm_arena *a, struct guest_mem *gm, uint64_t base, unsigned irq,
 			  virtio_mmio_irq_fn irq_fn, void *irq_arg, uint32_t num_pages,
-			  struct virtio_balloon **out);
+			  bool reporting, struct virtio_balloon **out);
 /* Call with the notifier stopped and no vCPU running. */
 void virtio_balloon_destroy(struct virtio_balloon *b);
 struct virtio_mmio *virtio_balloon_mmio(struct virtio_balloon *b);

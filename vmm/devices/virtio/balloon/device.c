@@ -78,7 +78,8 @@ static int balloon_create(const struct device_host *host, const struct vm_config
 	d->host = host;
 	d->notify.stop_fd = -1;
 	int rc = virtio_balloon_create(host->arena, host->gm, BALLOON_BASE, BALLOON_IRQ, balloon_irq,
-				       d, balloon_initial_pages(cfg), &d->balloon);
+				       d, balloon_initial_pages(cfg), cfg->balloon_reporting != VM_SWITCH_OFF,
+				       &d->balloon);
 	if (rc) {
 		kfree(host->arena, d);
 		return rc;
