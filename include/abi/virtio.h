@@ -63,10 +63,20 @@
 #define VIRTIO_BALLOON_F_MUST_TELL_HOST 0
 #define VIRTIO_BALLOON_F_STATS_VQ       1
 #define VIRTIO_BALLOON_F_DEFLATE_ON_OOM 2
+#define VIRTIO_BALLOON_F_FREE_PAGE_HINT 3
+#define VIRTIO_BALLOON_F_REPORTING      5
 /* Its queues (5.5.2). */
 #define VIRTIO_BALLOON_Q_INFLATE        0
 #define VIRTIO_BALLOON_Q_DEFLATE        1
 #define VIRTIO_BALLOON_Q_STATS          2
+/* The free page hint and reporting queues have no fixed number: each
+ * follows the queues before it that were negotiated (stats only with
+ * STATS_VQ, hints only with FREE_PAGE_HINT), as Linux numbers them. */
+/* Free page reporting (5.5.6.7): one buffer is a chain of up to this many
+ * device-writable descriptors, each a free range (addr = GPA, len =
+ * bytes), as Linux's driver sends them (PAGE_REPORTING_CAPACITY); the
+ * queue needs at least that many descriptors. */
+#define VIRTIO_BALLOON_REPORT_MAX_RANGES 32
 /* Its config space (5.5.4): num_pages, actual, free page hint command id,
  * poison value; all le32. */
 #define VIRTIO_BALLOON_CFG_NUM_PAGES    0
