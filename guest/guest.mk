@@ -38,11 +38,13 @@ $(BUILD)/guest/%.elf: $(GUEST_OBJDIR)/%.o $(GUEST_RT_OBJS) guest/guest.ld
 # CPL3, with SSE enabled by boot.S (CR4.OSFXSR), and the CPL0 fault path
 # never touches them.
 GUEST_BALLOON_OBJS := $(patsubst %,$(GUEST_OBJDIR)/%.o,virtio_mmio virtio_balloon free_report balloon_ram xxh3)
-# balloon_hostile abuses the same device on purpose.
+# balloon adds its churn workload; balloon_hostile abuses the same device
+# on purpose.
+$(BUILD)/guest/balloon.elf: $(GUEST_OBJDIR)/churn.o
 $(BUILD)/guest/balloon.elf $(BUILD)/guest/balloon_hostile.elf: $(GUEST_BALLOON_OBJS) $(FREESTANDING_CORE)
 
 # Objects are made by a pattern chain; keep them so relinks stay cheap.
-.SECONDARY: $(GUEST_RT_OBJS) $(GUEST_BALLOON_OBJS) $(GUEST_IMAGES:%=$(GUEST_OBJDIR)/%.o)
+.SECONDARY: $(GUEST_RT_OBJS) $(GUEST_BALLOON_OBJS) $(GUEST_OBJDIR)/churn.o $(GUEST_IMAGES:%=$(GUEST_OBJDIR)/%.o)
 
 all: $(GUEST_ELFS)
 
