@@ -41,10 +41,11 @@ GUEST_BALLOON_OBJS := $(patsubst %,$(GUEST_OBJDIR)/%.o,virtio_mmio virtio_balloo
 # balloon adds its churn workload; balloon_hostile abuses the same device
 # on purpose.
 $(BUILD)/guest/balloon.elf: $(GUEST_OBJDIR)/churn.o
+$(BUILD)/guest/balloon_hostile.elf: $(GUEST_OBJDIR)/hostile_report.o
 $(BUILD)/guest/balloon.elf $(BUILD)/guest/balloon_hostile.elf: $(GUEST_BALLOON_OBJS) $(FREESTANDING_CORE)
 
 # Objects are made by a pattern chain; keep them so relinks stay cheap.
-.SECONDARY: $(GUEST_RT_OBJS) $(GUEST_BALLOON_OBJS) $(GUEST_OBJDIR)/churn.o $(GUEST_IMAGES:%=$(GUEST_OBJDIR)/%.o)
+.SECONDARY: $(GUEST_RT_OBJS) $(GUEST_BALLOON_OBJS) $(GUEST_OBJDIR)/churn.o $(GUEST_OBJDIR)/hostile_report.o $(GUEST_IMAGES:%=$(GUEST_OBJDIR)/%.o)
 
 all: $(GUEST_ELFS)
 
