@@ -148,7 +148,7 @@ STRESS_SECONDS ?= 5
 OTHER_SLAB_POLICIES := slab slob
 POLICY_SUITE_NAMES ?= mm vmm monitor
 POLICY_SUITES = $(POLICY_SUITE_NAMES:%=$(BUILD)/tests/%.test)
-POLICY_FILTER := --filter '!(linux_boot|balloon_e2e)/*'
+POLICY_FILTER := --filter '!(linux_boot|balloon_e2e|reporting_linux)/*'
 test: all hugepages linux-guest $(DEPS_TEST)
 	@failed=; tools/check-arrows.sh $(BUILD) || failed=" check-arrows"; \
 	tools/check-dev-wrapper.sh || failed="$$failed check-dev-wrapper"; \
