@@ -35,7 +35,6 @@
 #include <time.h>
 #include <unistd.h>
 #include "balloon_vm.h"
-#include "need_kvm.h"
 
 #define TARGET_MIB 512
 #define REPS 3
@@ -143,21 +142,13 @@ int main(int argc, char **argv)
 	struct result res[NR_VMM];
 	int failed = 0;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s BUILD_DIR\n", argv[0]);
-		return 2;
-	}
-	build_dir = argv[1];
-	if (!bench_have_kvm("balloon"))
-		return 0;
+	int st = bench_vm_args(argc, argv, "balloon");
+	if (st >= 0)
+		return st;
 	for (int v = 0; v < NR_VMM; v++) {
 		measure((enum vmm)v, &res[v]);
-		if (!res[v].ok) {
-			fprintf(stderr, "bench: balloon: %s: %s\n", vmm_name[v], res[v].why);
-			if (strncmp(res[v].why, "skipped", 7) != 0)
-				failed++;
+		if (bench_vm_failed("balloon", v, res[v].ok, res[v].why, &failed))
 			continue;
-		}
 		printf("{\"bench\": \"balloon\", \"impl\": \"%s\", \"guest_mib\": %d, "
 		       "\"ballooned_mib\": %d, \"inflate_ms\": %.3f, \"deflate_ms\": %.3f, "
 		       "\"released_mib\": %.1f, \"touched_mib\": %.1f, \"released_pct\": %.1f, "

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "need_kvm.h"
 #include "vm_child.h"
 
 #define MIB (1ULL << 20)
@@ -255,6 +256,29 @@ static inline double median(double *v, int n)
 {
 	qsort(v, (size_t)n, sizeof(*v), cmp_double);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* main's start: the build directory from argv. -1 to go on, else the exit
+ * status (a usage error, or 0 when no guest can run here). */
+static inline int bench_vm_args(int argc, char **argv, const char *bench)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s BUILD_DIR\n", argv[0]);
+		return 2;
+	}
+	build_dir = argv[1];
+	return bench_have_kvm(bench) ? -1 : 0;
+}
+
+/* After measuring v: false if it went well; else says why on stderr and
+ * counts a failure unless it was a skip. */
+static inline bool bench_vm_failed(const char *bench, int v, bool ok, const char *why, int *failed)
+{
+	if (ok)
+		return false;
+	fprintf(stderr, "bench: %s: %s: %s\n", bench, vmm_name[v], why);
+	*failed += strncmp(why, "skipped", 7) != 0;
+	return true;
 }
 
 #endif

@@ -19,7 +19,6 @@
  * usage: reporting BUILD_DIR   (one JSON object per line, then a table)
  */
 #include "balloon_vm.h"
-#include "need_kvm.h"
 
 #define CHURN_MIB 512
 #define CYCLES 20
@@ -135,20 +134,13 @@ int main(int argc, char **argv)
 	struct result res[NR_VMM];
 	int failed = 0;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s BUILD_DIR\n", argv[0]);
-		return 2;
-	}
-	build_dir = argv[1];
-	if (!bench_have_kvm("reporting"))
-		return 0;
+	int st = bench_vm_args(argc, argv, "reporting");
+	if (st >= 0)
+		return st;
 	for (int v = 0; v < NR_VMM; v++) {
 		measure((enum vmm)v, &res[v]);
-		if (!res[v].ok) {
-			fprintf(stderr, "bench: reporting: %s: %s\n", vmm_name[v], res[v].why);
-			failed += strncmp(res[v].why, "skipped", 7) != 0;
+		if (bench_vm_failed("reporting", v, res[v].ok, res[v].why, &failed))
 			continue;
-		}
 		failed += !res[v].hashes_ok;
 		printf("{\"bench\": \"reporting\", \"impl\": \"%s\", \"guest_mib\": %d, \"churn_mib\": %d, "
 		       "\"cycles\": %d, \"window_s\": %.1f, \"back_pct\": %.1f, \"back_pct_min\": %.1f, "
