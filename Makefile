@@ -148,7 +148,7 @@ STRESS_SECONDS ?= 5
 OTHER_SLAB_POLICIES := slab slob
 POLICY_SUITE_NAMES ?= mm vmm monitor
 POLICY_SUITES = $(POLICY_SUITE_NAMES:%=$(BUILD)/tests/%.test)
-POLICY_FILTER := --filter '!(linux_boot|balloon_e2e)/*'
+POLICY_FILTER := --filter '!(linux_boot|balloon_e2e|reporting_linux)/*'
 test: all hugepages linux-guest $(DEPS_TEST)
 	@failed=; tools/check-arrows.sh $(BUILD) || failed=" check-arrows"; \
 	tools/check-dev-wrapper.sh || failed="$$failed check-dev-wrapper"; \
@@ -210,7 +210,13 @@ $(BENCH_DIR)/boot: tools/bench/boot.c tools/bench/vm_child.h | $(DEPS_BUILD)
 # zone Huge needs 528 free 2 MiB pages, so `make bench` asks the pool for
 # BENCH_HUGEPAGES; when the host cannot give them, that column is skipped
 # with the reason.
-$(BENCH_DIR)/balloon: tools/bench/balloon.c tools/bench/vm_child.h | $(DEPS_BUILD)
+$(BENCH_DIR)/balloon: tools/bench/balloon.c tools/bench/balloon_vm.h tools/bench/vm_child.h | $(DEPS_BUILD)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) $< -o $@
+
+# Free page reporting side by side with QEMU microvm (tools/bench/reporting.c):
+# the same 1 GiB guest/balloon.elf writing and freeing 512 MiB, no target set.
+$(BENCH_DIR)/reporting: tools/bench/reporting.c tools/bench/balloon_vm.h tools/bench/vm_child.h | $(DEPS_BUILD)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) $< -o $@
 
@@ -220,7 +226,7 @@ $(BENCH_DIR)/linux_boot: tools/bench/linux_boot.c | $(DEPS_BUILD)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) $< -o $@
 
 bench-build: $(BENCH_DIR)/memvisor-bench $(PEERS:%=$(BENCH_DIR)/peer-%) $(BENCH_DIR)/boot \
-	$(BENCH_DIR)/balloon $(BENCH_DIR)/linux_boot
+	$(BENCH_DIR)/balloon $(BENCH_DIR)/reporting $(BENCH_DIR)/linux_boot
 
 BENCH_HUGEPAGES ?= 600
 bench: HUGEPAGES = $(BENCH_HUGEPAGES)
@@ -228,6 +234,7 @@ bench: bench-build hugepages all linux-guest $(DEPS_TEST)
 	tools/bench/run.sh $(BENCH_DIR)
 	$(BENCH_DIR)/boot $(BUILD)
 	$(BENCH_DIR)/balloon $(BUILD)
+	$(BENCH_DIR)/reporting $(BUILD)
 	$(BENCH_DIR)/linux_boot $(BUILD)
 
 # ---- everything ---------------------------------------------------------------

@@ -18,10 +18,17 @@
  *
  * Between polls it sleeps on memvisor's halt port (the VMM wakes it early
  * when the device has news); under QEMU it spins on the TSC.
+ *
+ * Free page reporting (free_report.c) is negotiated unless reporting=0 is
+ * on the command line; the loop reports free 2 MiB blocks about 2 s after
+ * they form. churn=SIZE runs the churn workload first (churn.c:
+ * cycles=N, default 20, pause=MS between a report and the reuse, default
+ * 1000), then follows the target as usual.
  */
 #include "runtime.h"
 #include "abi/memvisor.h"
 #include "ports.h"
+#include "churn.h"
 #include "virtio_balloon.h"
 #include "xxh3.h"
 
@@ -142,9 +149,26 @@ int main(const char *cmdline)
 		printf("balloon: %s\n", why);
 		return 1;
 	}
+	struct churn_opts churn = { .cycles = 20, .pause_us = 1000000 };
+	uint64_t pause_ms = 1000;
+	if (cmdline_u64("churn", &churn.bytes) < 0 || cmdline_u64("cycles", &churn.cycles) < 0 ||
+	    cmdline_u64("pause", &pause_ms) < 0) {
+		printf("balloon: bad churn=, cycles= or pause= (want churn=512M cycles=20 pause=1000)\n");
+		return 2;
+	}
+	churn.pause_us = pause_ms * 1000;
 	printf("balloon: ready: %lu pages of RAM, ws %lu pages, features 0x%lx at 0x%lx, %s\n",
 	       ram_total_pages(), ws_pages, vb.dev.features, vb.dev.base,
 	       on_memvisor() ? "sleeping on the halt port" : "spinning on the TSC");
+	if (vb.reporting)
+		printf("balloon: reporting on queue %u, %u ranges per buffer\n", vb.report_index,
+		       vb.report_vq.size < VIRTIO_BALLOON_REPORT_MAX_RANGES ? vb.report_vq.size
+									  : VIRTIO_BALLOON_REPORT_MAX_RANGES);
+	else
+		printf("balloon: reporting off (%s)\n", vb.want_reporting ? "the device does not offer it"
+									   : "reporting=0");
+	if (churn.bytes && !churn_run(&vb, &churn, ws_check))
+		return 1;
 
 	uint32_t reported_target = 0, reported_actual = 0;
 	for (;;) {
@@ -179,6 +203,10 @@ int main(const char *cmdline)
 			reported_actual = vb.nr_ballooned;
 		}
 		vballoon_poll_stats(&vb);
+		if (!vballoon_report_poll(&vb, &why)) {
+			printf("balloon: device failure: %s (reporting)\n", why);
+			return 1;
+		}
 		wait_a_little();
 	}
 }

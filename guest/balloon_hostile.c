@@ -13,7 +13,10 @@
  *      descriptor where a readable one belongs, a chain that loops, and
  *      a chain whose next index is out of range;
  *   3. balloons and deflates a page the normal way, to show the device
- *      still works;
+ *      still works; then, when the device offers free page reporting,
+ *      sends the reporting cases of hostile_report.c (ranges outside RAM,
+ *      in the VMM's holes, of ballooned memory, of zero and huge lengths,
+ *      twice in a buffer, a flood) and one normal report;
  *   4. last, as the device gives up on the queue after each of them
  *      (NEEDS_RESET) and is reset: a head index out of range in the
  *      available ring, and avail.idx moved a whole ring ahead of what it
@@ -31,6 +34,7 @@
 #include "runtime.h"
 #include "abi/memvisor.h"
 #include "ports.h"
+#include "hostile_report.h"
 #include "virtio_balloon.h"
 #include "xxh3.h"
 
@@ -214,6 +218,7 @@ int main(const char *cmdline)
 	vballoon_update_actual(&vb);
 	bool normal = in == 1 && out == 1;
 	printf("balloon-hostile: a normal inflate and deflate %s\n", normal ? "work" : "FAILED");
+	bool reporting = hostile_report_cases(&vb, (uint64_t)past << PAGE_SHIFT);
 
 	/* ---- 4. broken ring indexes: the device gives up on the queue
 	 * (NEEDS_RESET), so each case is followed by a reset ---- */
@@ -250,5 +255,5 @@ int main(const char *cmdline)
 		else
 			sleep_us(1000000);
 	}
-	return bad || !i1 || !normal || !after_reset ? 1 : 0;
+	return bad || !i1 || !normal || !after_reset || !reporting ? 1 : 0;
 }

@@ -4,6 +4,12 @@
  * frame descriptors (16 bytes per 4 KiB frame) and pageblock bytes sit at
  * the start of its range, zeroed here as buddy_zone_init wants; the frames
  * after them are the zone. See virtio_balloon.h.
+ *
+ * Free page reporting's bookkeeping is here too, where every allocation
+ * passes: one bit per pageblock (2 MiB) of each zone, after the pageblock
+ * bytes, set once the whole pageblock was reported free and cleared when
+ * any frame of it is handed out again; and a flag raised when a free
+ * block of reporting size forms, which starts the report's delay.
  */
 #include "internal.h"
 #include "virtio_balloon.h"
@@ -17,14 +23,25 @@
 struct ram_zone {
 	struct buddy_zone z;
 	uint64_t base;                  /* GPA of zone frame 0 */
+	uint8_t *reported;              /* one bit per pageblock */
 };
 
 static struct ram_zone zones[RAM_MAX_ZONES];
 static unsigned nzones;
+/* A free block of at least RAM_HUGE_ORDER formed since the last look:
+ * everything is free at boot, so it starts raised (Linux reports a
+ * guest's free memory once its driver registers, too). */
+static bool report_wanted = true;
+
+static uint64_t reported_bytes(uint64_t nf)
+{
+	return (buddy_nr_pageblocks((uint32_t)nf) + 7) / 8;
+}
 
 static uint64_t meta_pages(uint64_t nf)
 {
-	uint64_t bytes = buddy_frames_bytes((uint32_t)nf) + buddy_nr_pageblocks((uint32_t)nf);
+	uint64_t bytes = buddy_frames_bytes((uint32_t)nf) + buddy_nr_pageblocks((uint32_t)nf) +
+			 reported_bytes(nf);
 	return (bytes + PAGE_SIZE - 1) / PAGE_SIZE;
 }
 
@@ -59,6 +76,7 @@ bool ram_init(const char **why)
 		rz->base = base;
 		struct frame *frames_arr = (struct frame *)m;
 		uint8_t *pb = m + buddy_frames_bytes((uint32_t)nf);
+		rz->reported = pb + buddy_nr_pageblocks((uint32_t)nf);
 		if (buddy_zone_init(&rz->z, "Guest", frames_arr, pb, (uint32_t)nf, MM_DEFAULT_MAX_ORDER) == 0)
 			nzones++;
 	}
@@ -80,12 +98,22 @@ static struct ram_zone *zone_of(uint64_t gpa, uint32_t *idx)
 	return NULL;
 }
 
+/* Frames [idx, idx + nr) of rz are handed out: their pageblocks hold
+ * data again, not reported memory. */
+static void unreport(struct ram_zone *rz, uint32_t idx, uint64_t nr)
+{
+	for (uint64_t pb = idx / PAGEBLOCK_FRAMES; pb <= (idx + nr - 1) / PAGEBLOCK_FRAMES; pb++)
+		rz->reported[pb / 8] &= (uint8_t)~(1u << (pb % 8));
+}
+
 uint64_t ram_alloc(unsigned order)
 {
 	for (unsigned i = 0; i < nzones; i++) {
 		long idx = buddy_alloc(&zones[i].z, order, MT_MOVABLE, FRAME_GUEST, false);
-		if (idx >= 0)
+		if (idx >= 0) {
+			unreport(&zones[i], (uint32_t)idx, 1ull << order);
 			return zones[i].base + (uint64_t)idx * PAGE_SIZE;
+		}
 	}
 	return 0;
 }
@@ -94,8 +122,10 @@ uint64_t ram_alloc_contig(uint32_t nr)
 {
 	for (unsigned i = 0; i < nzones; i++) {
 		long idx = buddy_alloc_contig(&zones[i].z, nr, 0, FRAME_GUEST);
-		if (idx >= 0)
+		if (idx >= 0) {
+			unreport(&zones[i], (uint32_t)idx, nr);
 			return zones[i].base + (uint64_t)idx * PAGE_SIZE;
+		}
 	}
 	return 0;
 }
@@ -104,7 +134,13 @@ bool ram_free(uint64_t gpa, unsigned order)
 {
 	uint32_t idx;
 	struct ram_zone *rz = zone_of(gpa, &idx);
-	return rz && buddy_free(&rz->z, idx, order) == 0;
+	if (!rz || buddy_free(&rz->z, idx, order) != 0)
+		return false;
+	/* What the free merged into: reporting size starts the delay. */
+	long head = buddy_block_head(&rz->z, idx);
+	if (head >= 0 && rz->z.frames[head].order >= RAM_HUGE_ORDER)
+		report_wanted = true;
+	return true;
 }
 
 bool ram_split(uint64_t gpa)
@@ -150,4 +186,78 @@ bool ram_count_states(uint64_t counts[FRAME_NR_OWNER_STATES])
 			counts[s] += c[s];
 	}
 	return ok;
+}
+
+bool ram_report_wanted(void)
+{
+	bool w = report_wanted;
+	report_wanted = false;
+	return w;
+}
+
+static bool pageblock_reported(const struct ram_zone *rz, uint64_t pb)
+{
+	return rz->reported[pb / 8] & (1u << (pb % 8));
+}
+
+/* A free block is reported once every pageblock it covers is. */
+static bool block_reported(const struct ram_zone *rz, uint32_t idx, unsigned order)
+{
+	for (uint64_t pb = idx / PAGEBLOCK_FRAMES; pb < (idx + (1ull << order)) / PAGEBLOCK_FRAMES; pb++)
+		if (!pageblock_reported(rz, pb))
+			return false;
+	return true;
+}
+
+unsigned ram_unreported_free(struct ram_block *out, unsigned max)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < nzones && n < max; i++) {
+		struct buddy_zone *z = &zones[i].z;
+		/* Largest first: the fewest ranges for the most memory. */
+		for (unsigned o = z->max_order + 1; o-- > RAM_HUGE_ORDER && n < max;) {
+			for (unsigned mt = 0; mt < MT_NR_TYPES && n < max; mt++) {
+				for (uint32_t idx = z->area[o].head[mt]; idx != FRAME_NONE && n < max;
+				     idx = z->frames[idx].next) {
+					if (block_reported(&zones[i], idx, o))
+						continue;
+					out[n].gpa = zones[i].base + (uint64_t)idx * PAGE_SIZE;
+					out[n].bytes = PAGE_SIZE << o;
+					n++;
+				}
+			}
+		}
+	}
+	return n;
+}
+
+void ram_mark_reported(uint64_t gpa, uint64_t bytes)
+{
+	uint32_t idx;
+	struct ram_zone *rz = zone_of(gpa, &idx);
+	if (!rz || idx % PAGEBLOCK_FRAMES)
+		return;
+	for (uint64_t pb = idx / PAGEBLOCK_FRAMES; pb < (idx + bytes / PAGE_SIZE) / PAGEBLOCK_FRAMES; pb++)
+		rz->reported[pb / 8] |= (uint8_t)(1u << (pb % 8));
+}
+
+uint64_t ram_reported_misplaced(uint64_t *reported_pages)
+{
+	uint64_t bad = 0, pages = 0;
+	for (unsigned i = 0; i < nzones; i++) {
+		struct buddy_zone *z = &zones[i].z;
+		for (uint64_t pb = 0; pb < z->nr_pageblocks; pb++) {
+			if (!pageblock_reported(&zones[i], pb))
+				continue;
+			pages += PAGEBLOCK_FRAMES;
+			long head = buddy_block_head(z, (uint32_t)(pb * PAGEBLOCK_FRAMES));
+			const struct frame *f = head >= 0 ? &z->frames[head] : NULL;
+			if (!f || frame_state_get(f) != FRAME_FREE || !(f->flags & FRAME_F_BUDDY) ||
+			    f->order < RAM_HUGE_ORDER)
+				bad++;
+		}
+	}
+	if (reported_pages)
+		*reported_pages = pages;
+	return bad;
 }

@@ -30,18 +30,22 @@ $(GUEST_OBJDIR)/%.o: guest/%.S | $(DEPS_BUILD)
 $(BUILD)/guest/%.elf: $(GUEST_OBJDIR)/%.o $(GUEST_RT_OBJS) guest/guest.ld
 	$(CC) $(GUEST_LDFLAGS) $(filter %.o,$^) -o $@
 
-# The balloon images add the virtio-mmio and virtio-balloon drivers, guest RAM
+# The balloon images add the virtio-mmio and virtio-balloon drivers (with
+# free page reporting), guest RAM
 # managed by the buddy core from mm/ (built freestanding by the top
 # Makefile), and XXH3 from the xxHash header. The buddy core is built
 # without -mgeneral-regs-only and may use SSE registers: it runs only at
 # CPL3, with SSE enabled by boot.S (CR4.OSFXSR), and the CPL0 fault path
 # never touches them.
-GUEST_BALLOON_OBJS := $(patsubst %,$(GUEST_OBJDIR)/%.o,virtio_mmio virtio_balloon balloon_ram xxh3)
-# balloon_hostile abuses the same device on purpose.
+GUEST_BALLOON_OBJS := $(patsubst %,$(GUEST_OBJDIR)/%.o,virtio_mmio virtio_balloon free_report balloon_ram xxh3)
+# balloon adds its churn workload; balloon_hostile abuses the same device
+# on purpose.
+$(BUILD)/guest/balloon.elf: $(GUEST_OBJDIR)/churn.o
+$(BUILD)/guest/balloon_hostile.elf: $(GUEST_OBJDIR)/hostile_report.o
 $(BUILD)/guest/balloon.elf $(BUILD)/guest/balloon_hostile.elf: $(GUEST_BALLOON_OBJS) $(FREESTANDING_CORE)
 
 # Objects are made by a pattern chain; keep them so relinks stay cheap.
-.SECONDARY: $(GUEST_RT_OBJS) $(GUEST_BALLOON_OBJS) $(GUEST_IMAGES:%=$(GUEST_OBJDIR)/%.o)
+.SECONDARY: $(GUEST_RT_OBJS) $(GUEST_BALLOON_OBJS) $(GUEST_OBJDIR)/churn.o $(GUEST_OBJDIR)/hostile_report.o $(GUEST_IMAGES:%=$(GUEST_OBJDIR)/%.o)
 
 all: $(GUEST_ELFS)
 

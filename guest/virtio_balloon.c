@@ -40,7 +40,8 @@ static void fill_stats(void)
 static bool vballoon_setup(struct vballoon *b, const char **why)
 {
 	uint64_t wanted = 1ull << VIRTIO_BALLOON_F_MUST_TELL_HOST | 1ull << VIRTIO_BALLOON_F_STATS_VQ |
-			  1ull << VIRTIO_BALLOON_F_DEFLATE_ON_OOM;
+			  1ull << VIRTIO_BALLOON_F_DEFLATE_ON_OOM |
+			  (b->want_reporting ? 1ull << VIRTIO_BALLOON_F_REPORTING : 0);
 	if (!virtio_mmio_negotiate(&b->dev, wanted, why))
 		return false;
 	b->must_tell_host = b->dev.features & 1ull << VIRTIO_BALLOON_F_MUST_TELL_HOST;
@@ -48,7 +49,9 @@ static bool vballoon_setup(struct vballoon *b, const char **why)
 	b->deflate_on_oom = b->dev.features & 1ull << VIRTIO_BALLOON_F_DEFLATE_ON_OOM;
 	if (!virtio_mmio_queue_setup(&b->dev, &b->inflate_vq, INFLATE_Q, &inflate_rings, why) ||
 	    !virtio_mmio_queue_setup(&b->dev, &b->deflate_vq, DEFLATE_Q, &deflate_rings, why) ||
-	    (b->has_stats && !virtio_mmio_queue_setup(&b->dev, &b->stats_vq, STATS_Q, &stats_rings, why))) {
+	    (b->has_stats && !virtio_mmio_queue_setup(&b->dev, &b->stats_vq, STATS_Q, &stats_rings, why)) ||
+	    /* Numbered after the queues negotiated before it (no hints here). */
+	    !vballoon_report_setup(b, b->has_stats ? STATS_Q + 1 : STATS_Q, why)) {
 		virtio_mmio_fail(&b->dev);
 		return false;
 	}
@@ -66,6 +69,7 @@ static bool vballoon_setup(struct vballoon *b, const char **why)
 bool vballoon_init(struct vballoon *b, const char **why)
 {
 	memset(b, 0, sizeof(*b));
+	b->want_reporting = !cmdline_is("reporting", "0");
 	/* The first virtio-mmio device on the command line that is a balloon;
 	 * a word that does not parse, or another device, is passed over. */
 	const char *first_why = NULL;

@@ -48,6 +48,24 @@ uint64_t ram_free_pages(void);
 /* Invariant I1 over every zone: counts per state; false if it does not hold. */
 bool ram_count_states(uint64_t counts[FRAME_NR_OWNER_STATES]);
 
+/* Free page reporting's view of the buddy (see free_report.c). */
+struct ram_block {
+	uint64_t gpa, bytes;
+};
+/* True once since a free block of at least RAM_HUGE_ORDER formed (and at
+ * boot); reading it lowers it. */
+bool ram_report_wanted(void);
+/* Up to max free blocks of at least RAM_HUGE_ORDER not yet reported,
+ * largest first. They stay on the free lists: the caller must not
+ * allocate until it has reported them. */
+unsigned ram_unreported_free(struct ram_block *out, unsigned max);
+/* The pageblocks of a free block were reported: skipped from now on,
+ * until a frame of theirs is allocated. */
+void ram_mark_reported(uint64_t gpa, uint64_t bytes);
+/* Pageblocks marked reported that are not wholly free (should be none),
+ * and the pages marked reported in *reported_pages. */
+uint64_t ram_reported_misplaced(uint64_t *reported_pages);
+
 /* ---- virtio_balloon.c -------------------------------------------------- */
 
 /* PFNs per inflate or deflate buffer, as Linux's driver sends them. */
@@ -68,12 +86,21 @@ struct vballoon {
 	bool check_deflated;
 	uint64_t deflated_checked, deflated_bad;
 	uint64_t stats_sent;
+	/* Free page reporting (free_report.c): asked for unless reporting=0
+	 * is on the command line, on when the device agreed. */
+	bool want_reporting, reporting;
+	struct virtq report_vq;
+	uint16_t report_index;          /* the reporting queue's number */
+	uint64_t report_due;            /* TSC of the next report; 0: none pending */
+	uint64_t report_buffers, report_ranges, report_bytes;
+	uint64_t report_ticks;          /* TSC ticks spent reporting */
 };
 
 /*
  * Finds the first virtio-balloon on the command line, negotiates VERSION_1,
- * MUST_TELL_HOST, STATS_VQ and DEFLATE_ON_OOM, sets up the queues, starts
- * the stats buffer and reports actual 0. The ballooned-PFN list comes from
+ * MUST_TELL_HOST, STATS_VQ, DEFLATE_ON_OOM and (unless reporting=0)
+ * REPORTING, sets up the queues, starts the stats buffer and reports
+ * actual 0. The ballooned-PFN list comes from
  * the guest's buddy (ram_init first).
  */
 bool vballoon_init(struct vballoon *b, const char **why);
@@ -103,5 +130,18 @@ void vballoon_poll_stats(struct vballoon *b);
  * Returns the pages deflated.
  */
 long vballoon_deflate_on_oom(struct vballoon *b, uint32_t nr);
+
+/* ---- free_report.c: free page reporting ------------------------------- */
+
+/* When REPORTING was negotiated: the reporting queue, number index. */
+bool vballoon_report_setup(struct vballoon *b, uint16_t index, const char **why);
+/* Reports every free block of at least 2 MiB not yet reported, now: the
+ * ranges reported (0 without the feature), or -1 (*why) if the device
+ * stopped answering. */
+long vballoon_report_now(struct vballoon *b, const char **why);
+/* Called often from the guest's loop: reports once REPORT_DELAY_US have
+ * passed since a free block of reporting size formed. False (*why) if the
+ * device stopped answering. */
+bool vballoon_report_poll(struct vballoon *b, const char **why);
 
 #endif

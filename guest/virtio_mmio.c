@@ -270,25 +270,40 @@ void virtio_mmio_config_write32(struct virtio_mmio_dev *dev, unsigned offset, ui
 
 /* ---- split virtqueues ------------------------------------------------------ */
 
-bool virtq_add_buf(struct virtq *q, const void *buf, uint32_t len, bool writable)
+bool virtq_add_chain(struct virtq *q, const uint64_t *addr, const uint32_t *len, unsigned n,
+		     bool writable)
 {
-	if (!q->ready || !q->free_desc)
+	unsigned nfree = 0;
+	for (uint64_t f = q->free_desc; f && nfree < n; f &= f - 1)
+		nfree++;            /* no popcnt: it may be hidden from guests */
+	if (!q->ready || !n || nfree < n)
 		return false;
-	uint16_t d = (uint16_t)__builtin_ctzll(q->free_desc);
-	q->free_desc &= ~(1ull << d);
-	volatile struct virtq_desc *desc = &q->rings->desc[d];
-	desc->addr = (uintptr_t)buf;
-	desc->len = len;
-	desc->flags = writable ? VIRTQ_DESC_F_WRITE : 0;
-	desc->next = 0;
+	uint16_t head = (uint16_t)__builtin_ctzll(q->free_desc), d = head;
+	for (unsigned i = 0; i < n; i++) {
+		q->free_desc &= ~(1ull << d);
+		uint16_t next = i + 1 < n ? (uint16_t)__builtin_ctzll(q->free_desc) : 0;
+		volatile struct virtq_desc *desc = &q->rings->desc[d];
+		desc->addr = addr[i];
+		desc->len = len[i];
+		desc->flags = (uint16_t)((writable ? VIRTQ_DESC_F_WRITE : 0) |
+					 (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0));
+		desc->next = next;
+		d = next;
+	}
 	volatile struct virtq_avail *avail = &q->rings->avail;
 	uint16_t idx = avail->idx;
-	avail->ring[idx & (q->size - 1)] = d;
+	avail->ring[idx & (q->size - 1)] = head;
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	avail->idx = (uint16_t)(idx + 1);
 	q->in_flight++;
 	virtq_notify(q);
 	return true;
+}
+
+bool virtq_add_buf(struct virtq *q, const void *buf, uint32_t len, bool writable)
+{
+	uint64_t addr = (uintptr_t)buf;
+	return virtq_add_chain(q, &addr, &len, 1, writable);
 }
 
 void virtq_notify(struct virtq *q)
@@ -309,11 +324,19 @@ bool virtq_get_used(struct virtq *q, uint32_t *len)
 	if (len)
 		*len = e->len;
 	q->last_used++;
-	/* An id the driver did not hand out is ignored rather than freed twice. */
+	/* An id the driver did not hand out is ignored rather than freed
+	 * twice; a chain goes back whole, as the driver wrote it (the device
+	 * never writes descriptors), and no further than the ring is long. */
 	if (id < q->size && !(q->free_desc & (1ull << id))) {
-		q->free_desc |= 1ull << id;
 		if (q->in_flight)
 			q->in_flight--;
+		for (unsigned n = 0; n < q->size && id < q->size && !(q->free_desc & (1ull << id)); n++) {
+			q->free_desc |= 1ull << id;
+			const volatile struct virtq_desc *d = &q->rings->desc[id];
+			if (!(d->flags & VIRTQ_DESC_F_NEXT))
+				break;
+			id = d->next;
+		}
 	}
 	return true;
 }

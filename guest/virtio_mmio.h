@@ -20,7 +20,8 @@
 #include "abi/virtio.h"
 
 /* Split virtqueue structures (virtio 1.x, 2.7). */
-/* The largest queue this driver sets up: its buffers go one at a time. */
+/* The largest queue this driver sets up: room for two buffers of the
+ * longest chain it sends (free page reporting's 32 ranges). */
 #define VIRTQ_MAX_SIZE             64
 
 struct virtq_avail {
@@ -115,6 +116,13 @@ void virtio_mmio_config_write32(struct virtio_mmio_dev *dev, unsigned offset, ui
  * queue has no free descriptor.
  */
 bool virtq_add_buf(struct virtq *q, const void *buf, uint32_t len, bool writable);
+/*
+ * The same for a buffer of n descriptors chained in order, descriptor i
+ * covering [addr[i], addr[i] + len[i]) (GPAs): false if fewer than n are
+ * free. When the device uses it the whole chain is free again.
+ */
+bool virtq_add_chain(struct virtq *q, const uint64_t *addr, const uint32_t *len, unsigned n,
+		     bool writable);
 /* Tells the device the available ring has news (one register write). */
 void virtq_notify(struct virtq *q);
 /* True once the device has used a buffer not yet consumed; consumes it. */

@@ -71,7 +71,10 @@
 #define VIRTIO_BALLOON_Q_INFLATE        0
 #define VIRTIO_BALLOON_Q_DEFLATE        1
 #define VIRTIO_BALLOON_Q_STATS          2
-/* Ranges in one reporting buffer, at most: Linux's PAGE_REPORTING_CAPACITY. */
+/* Free page reporting (5.5.6.7): one buffer is a chain of up to this many
+ * descriptors, each a free range (addr = GPA, len = bytes); Linux's driver
+ * sends them device-writable (PAGE_REPORTING_CAPACITY); the queue needs at
+ * least that many descriptors. */
 #define VIRTIO_BALLOON_REPORT_MAX_RANGES 32
 /* Its config space (5.5.4): num_pages, actual, free page hint command id,
  * poison value; all le32. */

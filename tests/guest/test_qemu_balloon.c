@@ -5,7 +5,10 @@
  * `query-balloon` shows the new logical size. Run once with QEMU's default
  * legacy virtio-mmio (version 1, what a plain command line gives) and once
  * with force-legacy=false (version 2, virtio 1.x with VERSION_1), where the
- * guest's statistics are read back through QOM as well.
+ * guest's statistics are read back through QOM as well. With
+ * free-page-reporting=on, the churn workload's freed memory leaves QEMU's
+ * RSS the way it leaves memvisor's (tests/monitor/test_reporting_e2e.c),
+ * with no balloon target set.
  *
  * Needs /dev/kvm and qemu-system-x86_64 (Debian: qemu-system-x86). When
  * either is missing the tests fail when CI=true and are skipped with the
@@ -284,5 +287,50 @@ Test(qemu_balloon, virtio_1_inflates_and_reports_stats)
 	qemu_stop(vm);
 	cr_expect(!strstr(vm->out, "CORRUPT") && !strstr(vm->out, "BROKEN") && !strstr(vm->out, "BAD"),
 		  "serial:\n%s", vm->out);
+	free(vm);
+}
+
+/* QEMU's VmRSS in bytes. */
+static unsigned long long qemu_rss(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	char *status = test_read_file(path);
+	const char *v = strstr(status, "VmRSS:");
+	unsigned long long kb = v ? strtoull(v + strlen("VmRSS:"), NULL, 10) : 0;
+	free(status);
+	return kb * 1024;
+}
+
+Test(qemu_balloon, free_page_reporting_gives_freed_memory_back)
+{
+	test_need_qemu();
+	struct balloon_vm *vm = malloc(sizeof(*vm));
+	cr_assert(vm);
+	const char *extra[] = { "-global", "virtio-mmio.force-legacy=false",
+				"-device", "virtio-balloon-device,free-page-reporting=on",
+				"-append", "ws=16M churn=128M cycles=2 pause=3000", NULL };
+	qemu_start(vm, extra);
+	wait_serial(vm, 0, "balloon: reporting on queue ");
+	for (int c = 1; c <= 2; c++) {
+		char wrote[64], reported[64];
+		snprintf(wrote, sizeof(wrote), "balloon: churn %d wrote ", c);
+		snprintf(reported, sizeof(reported), "balloon: churn %d reported ", c);
+		wait_serial(vm, 0, wrote);
+		unsigned long long rss0 = qemu_rss(vm->pid);
+		double t0 = test_now();
+		const char *line = wait_serial(vm, 0, reported);
+		wait_serial(vm, (size_t)(line - vm->out), "\n");
+		cr_expect_lt(test_now() - t0, 3.5, "the report took %.1f s", test_now() - t0);
+		unsigned long long rss1 = qemu_rss(vm->pid);
+		/* QEMU discards every reported range (MADV_DONTNEED): its RSS
+		 * falls by what the guest freed, less a little noise. */
+		cr_expect_geq(rss0 - rss1, 128 * MIB * 95 / 100, "QEMU's RSS fell by %lld of %llu bytes",
+			      (long long)(rss0 - rss1), 128 * MIB);
+	}
+	wait_serial(vm, 0, "balloon: churn done ");
+	qemu_stop(vm);
+	cr_expect(!strstr(vm->out, "CORRUPT") && !strstr(vm->out, "BROKEN") && !strstr(vm->out, "BAD") &&
+		  !strstr(vm->out, "NOT FREE") && !strstr(vm->out, "zeroed 0 blocks"), "serial:\n%s", vm->out);
 	free(vm);
 }

@@ -34,18 +34,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "need_kvm.h"
-#include "vm_child.h"
+#include "balloon_vm.h"
 
-#define MIB (1ULL << 20)
-#define GUEST_MIB 1024
 #define TARGET_MIB 512
 #define REPS 3
-#define STEP_LIMIT_S 60.0
-#define READY_LIMIT_S 30.0
-
-enum vmm { MV_HUGE, MV_NORMAL, QEMU, NR_VMM };
-static const char *const vmm_name[NR_VMM] = { "memvisor-huge", "memvisor-normal", "qemu-microvm" };
 
 struct result {
 	bool ok;
@@ -53,153 +45,6 @@ struct result {
 	double released_mib, touched_mib;   /* medians over REPS */
 	char why[200];
 };
-
-static const char *build_dir;
-
-static double now_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-/* Free 2 MiB pages in the hugetlb pool (0 if not 2 MiB pages); the pool's
- * pages in use in *used when not NULL. */
-static long huge_free(long *used)
-{
-	char line[256];
-	long v = 0, total = 0, size = 0;
-	FILE *f = fopen("/proc/meminfo", "r");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		sscanf(line, "HugePages_Total: %ld", &total);
-		sscanf(line, "HugePages_Free: %ld", &v);
-		sscanf(line, "Hugepagesize: %ld", &size);
-	}
-	fclose(f);
-	if (used)
-		*used = total - v;
-	return size == 2048 ? v : 0;
-}
-
-/*
- * The host memory pid holds, in bytes; -1 if unreadable: VmRSS plus its
- * hugetlb memory. That is HugetlbPages for QEMU and zone Normal (none);
- * for zone Huge it is the hugetlb pool's pages in use, as HugetlbPages
- * counts a huge page once per mapping and memvisor's figure there grows
- * by twice what the pool gives it. Nothing else on the host is expected
- * to take from the pool during the run.
- */
-static long long resident(pid_t pid, bool pool)
-{
-	char path[64], line[256];
-	long long rss = -1, huge = 0, kb;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "VmRSS: %lld", &kb) == 1)
-			rss = kb;
-		else if (sscanf(line, "HugetlbPages: %lld", &kb) == 1)
-			huge = kb;
-	}
-	fclose(f);
-	if (pool) {
-		long used = 0;
-		huge_free(&used);
-		huge = used * 2048;
-	}
-	return rss < 0 ? -1 : (rss + huge) * 1024;
-}
-
-struct vm {
-	pid_t pid;
-	int qmp;
-	char dir[96], sock[108], out[128], err[128];
-	char buf[65536];
-	size_t len;
-};
-
-static void vm_stop(struct vm *vm)
-{
-	if (vm->qmp >= 0)
-		close(vm->qmp);
-	if (vm->pid > 0) {
-		kill(vm->pid, SIGKILL);
-		waitpid(vm->pid, NULL, 0);
-	}
-	unlink(vm->sock);
-	unlink(vm->out);
-	unlink(vm->err);
-	rmdir(vm->dir);
-}
-
-/* The first line of a file, in a static buffer ("" if none). */
-static const char *first_line(const char *path)
-{
-	static char line[160];
-	line[0] = '\0';
-	FILE *f = fopen(path, "r");
-	if (f) {
-		if (!fgets(line, sizeof(line), f))
-			line[0] = '\0';
-		fclose(f);
-	}
-	line[strcspn(line, "\n")] = '\0';
-	return line;
-}
-
-/* True once the guest's console holds text. */
-static bool console_has(const struct vm *vm, const char *text)
-{
-	char buf[8192];
-	int fd = open(vm->out, O_RDONLY);
-	if (fd < 0)
-		return false;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	return strstr(buf, text) != NULL;
-}
-
-/* The next line from the QMP socket that is not an event, in vm->buf
- * (NUL-terminated, consumed by the next call); NULL on EOF or timeout. */
-static char *qmp_line(struct vm *vm, double limit_s)
-{
-	double end = now_s() + limit_s;
-	for (;;) {
-		char *nl = memchr(vm->buf, '\n', vm->len);
-		if (nl) {
-			*nl = '\0';
-			static char line[sizeof(((struct vm *)0)->buf)];
-			size_t n = (size_t)(nl - vm->buf);
-			memcpy(line, vm->buf, n + 1);
-			memmove(vm->buf, nl + 1, vm->len - n - 1);
-			vm->len -= n + 1;
-			if (strstr(line, "\"event\""))
-				continue;
-			return line;
-		}
-		if (vm->len == sizeof(vm->buf) - 1 || now_s() > end)
-			return NULL;
-		ssize_t r = recv(vm->qmp, vm->buf + vm->len, sizeof(vm->buf) - 1 - vm->len, 0);
-		if (r <= 0)
-			return NULL;
-		vm->len += (size_t)r;
-	}
-}
-
-static char *qmp_cmd(struct vm *vm, const char *text)
-{
-	size_t n = strlen(text);
-	if (send(vm->qmp, text, n, MSG_NOSIGNAL) != (ssize_t)n)
-		return NULL;
-	return qmp_line(vm, STEP_LIMIT_S);
-}
 
 /* query-balloon's actual in bytes, or 0. */
 static unsigned long long query_actual(struct vm *vm)
@@ -233,74 +78,6 @@ static double balloon_to(struct vm *vm, unsigned long long bytes)
 	return now_s() - t0;
 }
 
-static bool vm_start(enum vmm v, struct vm *vm, char *why, size_t whylen)
-{
-	char mem[16], img[512], bin[512], qmp[160];
-	memset(vm, 0, sizeof(*vm));
-	vm->qmp = -1;
-	const char *tmp = getenv("TMPDIR");
-	snprintf(vm->dir, sizeof(vm->dir), "%s/balloon-bench-XXXXXX", tmp && *tmp ? tmp : P_tmpdir);
-	if (!mkdtemp(vm->dir)) {
-		snprintf(why, whylen, "mkdtemp: %s", strerror(errno));
-		return false;
-	}
-	snprintf(vm->sock, sizeof(vm->sock), "%s/qmp.sock", vm->dir);
-	snprintf(vm->out, sizeof(vm->out), "%s/console", vm->dir);
-	snprintf(vm->err, sizeof(vm->err), "%s/stderr", vm->dir);
-	snprintf(mem, sizeof(mem), "%dM", GUEST_MIB);
-	snprintf(img, sizeof(img), "%s/guest/balloon.elf", build_dir);
-	snprintf(bin, sizeof(bin), "%s/memvisor", build_dir);
-	snprintf(qmp, sizeof(qmp), "unix:%s,server=on,wait=off", vm->sock);
-	char *qemu_argv[] = { "qemu-system-x86_64", "-accel", "kvm", "-M", "microvm,acpi=off",
-			      "-m", mem, "-kernel", img, "-device", "virtio-balloon-device",
-			      "-qmp", qmp, "-nodefaults", "-no-reboot", "-display", "none",
-			      "-serial", "stdio", NULL };
-	char *mv_argv[] = { bin, "--mem", mem, "--hugepages", v == MV_HUGE ? "on" : "off",
-			    "--monitor", vm->sock, img, NULL };
-	char **argv = v == QEMU ? qemu_argv : mv_argv;
-
-	vm->pid = vm_child_spawn(argv, vm->out, vm->err, 0);
-	if (vm->pid < 0) {
-		snprintf(why, whylen, "fork: %s", strerror(errno));
-		return false;
-	}
-	double end = now_s() + READY_LIMIT_S;
-	while (!console_has(vm, "balloon: ready")) {
-		if (now_s() > end || waitpid(vm->pid, NULL, WNOHANG) == vm->pid) {
-			if (console_has(vm, "balloon: "))
-				snprintf(why, whylen, "the guest did not get ready (see its console)");
-			else
-				snprintf(why, whylen, "%s did not start the guest: %s", argv[0],
-					 first_line(vm->err));
-			return false;
-		}
-		usleep(2000);
-	}
-	vm->qmp = vm_child_connect(vm->sock, vm_child_now_s() + (end - now_s()));
-	if (vm->qmp < 0) {
-		snprintf(why, whylen, "no QMP socket");
-		return false;
-	}
-	struct timeval tv = { .tv_sec = 5 };
-	setsockopt(vm->qmp, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (!qmp_line(vm, 5) || !qmp_cmd(vm, "{\"execute\": \"qmp_capabilities\"}\n")) {
-		snprintf(why, whylen, "no QMP greeting");
-		return false;
-	}
-	return true;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static bool measure_once(enum vmm v, double *inflate, double *deflate, double *released,
 			 double *touched, char *why, size_t whylen)
@@ -309,7 +86,7 @@ static bool measure_once(enum vmm v, double *inflate, double *deflate, double *r
 	bool ok = false;
 	const unsigned long long full = GUEST_MIB * MIB, half = TARGET_MIB * MIB;
 
-	if (!vm_start(v, &vm, why, whylen))
+	if (!vm_start(v, &vm, NULL, why, whylen))
 		goto out;
 	/* Warm-up: the deflate writes and checks every page it gives back. */
 	long long r0 = resident(vm.pid, v == MV_HUGE);
@@ -365,21 +142,13 @@ int main(int argc, char **argv)
 	struct result res[NR_VMM];
 	int failed = 0;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s BUILD_DIR\n", argv[0]);
-		return 2;
-	}
-	build_dir = argv[1];
-	if (!bench_have_kvm("balloon"))
-		return 0;
+	int st = bench_vm_args(argc, argv, "balloon");
+	if (st >= 0)
+		return st;
 	for (int v = 0; v < NR_VMM; v++) {
 		measure((enum vmm)v, &res[v]);
-		if (!res[v].ok) {
-			fprintf(stderr, "bench: balloon: %s: %s\n", vmm_name[v], res[v].why);
-			if (strncmp(res[v].why, "skipped", 7) != 0)
-				failed++;
+		if (bench_vm_failed("balloon", v, res[v].ok, res[v].why, &failed))
 			continue;
-		}
 		printf("{\"bench\": \"balloon\", \"impl\": \"%s\", \"guest_mib\": %d, "
 		       "\"ballooned_mib\": %d, \"inflate_ms\": %.3f, \"deflate_ms\": %.3f, "
 		       "\"released_mib\": %.1f, \"touched_mib\": %.1f, \"released_pct\": %.1f, "

@@ -9,6 +9,9 @@
  * Options (on the kernel command line; the kernel hands unknown ones with a
  * dot to nobody, and /proc/cmdline has them all):
  *   mvtest.alloc=N    allocate N MiB, write every page, check it, free it
+ *   mvtest.churn=N    allocate N MiB, write every page, free it, and say so:
+ *                     free page reporting gives it back to the host with no
+ *                     balloon target (runs after alloc, before watch)
  *   mvtest.watch=S    print the memory line every 200 ms for S seconds (the
  *                     balloon tests inflate and deflate meanwhile)
  *   mvtest.wait=S     stay S seconds before ending (stop/cont/quit tests)
@@ -161,6 +164,25 @@ static int alloc_and_check(long mib)
 	return bad != 0;
 }
 
+/* Writes every page of N MiB and frees it: memory the kernel's free page
+ * reporting hands to the host about 2 s later, in blocks of 2 MiB and up. */
+static int churn(long mib)
+{
+	size_t len = (size_t)mib << 20;
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		say("churn %ld MiB failed: %s", mib, strerror(errno));
+		return 1;
+	}
+	for (size_t i = 0; i < len; i += 4096)
+		p[i] = (char)(i >> 12 | 1);
+	say("churn %ld MiB written", mib);
+	munmap(p, len);
+	say("churn %ld MiB freed", mib);
+	return 0;
+}
+
 /* memvisor's exit port when memvisor answers a read of it; QEMU's
  * isa-debug-exit otherwise (QEMU reports 2 * status + 1). */
 static void end_vm(int status)
@@ -196,6 +218,9 @@ int main(void)
 	long mib = option(cmdline, "alloc", 0);
 	if (mib > 0)
 		status |= alloc_and_check(mib);
+	long churn_mib = option(cmdline, "churn", 0);
+	if (churn_mib > 0)
+		status |= churn(churn_mib);
 	long watch = option(cmdline, "watch", 0);
 	for (double end = now_s() + (double)watch; now_s() < end;) {
 		say_memory();
