@@ -7,7 +7,9 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include "mm/buddy.h"
 #include "mm/mm.h"
@@ -112,9 +114,20 @@ Test(proactive, compacts_a_fragmented_zone_then_backs_off)
 	json_t *r = session_return(&s, "{\"execute\": \"x-query-compaction\"}");
 	json_t *p = json_object_get(r, "proactive");
 	EXPECT_KEYS(p, "proactiveness", "wakes", "runs", "ns", "moved", "promoted-ranges", "failed",
-		    "deferred", "score", "last");
+		    "migrate-scanned", "free-scanned", "deferred", "score", "last");
 	cr_assert_eq(json_integer_value(json_object_get(p, "proactiveness")), 100);
 	cr_assert_geq(json_integer_value(json_object_get(p, "runs")), 1);
+	cr_assert_gt(json_integer_value(json_object_get(p, "migrate-scanned")), 0);
+	/* info compaction's kcompactd lines are the thread's counters. */
+	char want[96];
+	snprintf(want, sizeof(want), "compact_daemon_wake %lld\ncompact_daemon_migrate_scanned %lld\n",
+		 (long long)json_integer_value(json_object_get(p, "wakes")),
+		 (long long)json_integer_value(json_object_get(p, "migrate-scanned")));
+	json_t *h = session_return(&s, "{\"execute\": \"human-monitor-command\", \"arguments\": "
+				      "{\"command-line\": \"info compaction\"}}");
+	cr_assert(json_is_string(h));
+	cr_assert(strstr(json_string_value(h), want), "%s", json_string_value(h));
+	json_decref(h);
 	cr_assert_eq(json_integer_value(json_object_get(p, "score")), 100);
 	cr_assert_str_eq(json_string_value(json_object_get(p, "last")), "deferred");
 	json_decref(r);

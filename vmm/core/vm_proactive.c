@@ -114,6 +114,8 @@ static void pa_wake(struct vm_proactive *p)
 	STAT_ADD(p, moved, r.moved);
 	STAT_ADD(p, promoted_ranges, r.promoted_ranges);
 	STAT_ADD(p, failed, r.failed);
+	STAT_ADD(p, migrate_scanned, r.migrate_scanned);
+	STAT_ADD(p, free_scanned, r.free_scanned);
 	vm_proactive_ran(&p->policy, budget, ns, before, after, r.moved || r.promoted_ranges);
 }
 
@@ -184,6 +186,8 @@ void vm_proactive_get_stats(struct vm_proactive *p, struct vm_proactive_stats *o
 	out->moved = STAT_GET(p, moved);
 	out->promoted_ranges = STAT_GET(p, promoted_ranges);
 	out->failed = STAT_GET(p, failed);
+	out->migrate_scanned = STAT_GET(p, migrate_scanned);
+	out->free_scanned = STAT_GET(p, free_scanned);
 	out->deferred = STAT_GET(p, deferred);
 	out->score = STAT_GET(p, score);
 	out->last = STAT_GET(p, last);

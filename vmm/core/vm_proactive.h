@@ -27,6 +27,7 @@ struct vm_proactive_stats {
 	uint64_t runs;              /* compactions started */
 	uint64_t ns;                /* their time, vCPUs held throughout */
 	uint64_t moved, promoted_ranges, failed;
+	uint64_t migrate_scanned, free_scanned; /* by its runs' scanners */
 	uint64_t deferred;          /* wakes skipped after runs that did nothing */
 	unsigned score;             /* the last score read (percent) */
 	enum vm_proactive_verdict last; /* the last wake's verdict */

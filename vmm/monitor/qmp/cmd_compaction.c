@@ -73,21 +73,27 @@ static json_t *per_zone(struct qmp_session *s, json_t *(*zone_fn)(struct mm_zone
 	return zones ? json_pack("{s:o}", "zones", zones) : NULL;
 }
 
+void qmp_proactive_stats(const struct vm_control *t, struct vm_proactive_stats *out)
+{
+	if (t->proactive)
+		t->proactive(t->ctx, out);
+	else
+		vm_proactive_get_stats(NULL, out);
+}
+
 /* The background thread's counters (--compaction-proactiveness); all zero
  * and "off" when it is not running. */
 static json_t *compaction_proactive(const struct vm_control *t)
 {
 	struct vm_proactive_stats p;
 
-	if (t->proactive)
-		t->proactive(t->ctx, &p);
-	else
-		vm_proactive_get_stats(NULL, &p);
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s}",
+	qmp_proactive_stats(t, &p);
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s}",
 			 "proactiveness", (json_int_t)p.proactiveness, "wakes", (json_int_t)p.wakes,
 			 "runs", (json_int_t)p.runs, "ns", (json_int_t)p.ns,
 			 "moved", (json_int_t)p.moved, "promoted-ranges", (json_int_t)p.promoted_ranges,
-			 "failed", (json_int_t)p.failed, "deferred", (json_int_t)p.deferred,
+			 "failed", (json_int_t)p.failed, "migrate-scanned", (json_int_t)p.migrate_scanned,
+			 "free-scanned", (json_int_t)p.free_scanned, "deferred", (json_int_t)p.deferred,
 			 "score", (json_int_t)p.score, "last", vm_proactive_verdict_name(p.last));
 }
 

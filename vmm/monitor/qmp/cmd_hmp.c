@@ -14,6 +14,7 @@
 #include "mm/extfrag.h"
 #include "mm/kmalloc.h"
 #include "mm/slab.h"
+#include "vmm/core/vm_proactive.h"
 #include "vmm/monitor/qmp/internal.h"
 #include "vmm/memory/balloon_report.h"
 #include "vmm/monitor/qmp/balloon_ref.h"
@@ -70,7 +71,7 @@ static const struct hmp_info {
 	{ "pagetypeinfo", hmp_pagetypeinfo, false, "free blocks per migrate type (/proc/pagetypeinfo)" },
 	{ "slabinfo", hmp_slabinfo, false, "the slab caches (/proc/slabinfo 2.1)" },
 	{ "frames", hmp_frames, false, "frame states per zone (invariant I1)" },
-	{ "compaction", hmp_compaction, false, "compaction counters (/proc/vmstat compact_*)" },
+	{ "compaction", hmp_compaction, false, "compaction counters (/proc/vmstat compact_*; kcompactd is the proactive thread)" },
 	{ "extfrag", hmp_extfrag, false, "fragmentation index per zone and order (extfrag_index)" },
 	{ "unusable", hmp_unusable, false, "unusable free space index per zone and order (unusable_index)" },
 	{ "p2m", hmp_p2m, true, "guest regions and their p2m leaves" },
@@ -139,6 +140,27 @@ static void hmp_reporting_line(const struct vm_control *t, const struct virtio_b
 		 (unsigned long long)st.kept_ranges, (unsigned long long)st.last_ms);
 }
 
+/* /proc/vmstat's compaction lines: the zones' counters, then kcompactd's,
+ * which here are the proactive thread's (all 0 when it is off, as the
+ * kernel prints them whatever happened). */
+static json_t *hmp_compaction_text(struct qmp_session *s, const struct vm_control *t)
+{
+	struct vm_proactive_stats p;
+	json_t *zones = hmp_text(s->arena, hmp_compaction, t->arena(t->ctx));
+	char daemon[160];
+
+	if (!zones)
+		return NULL;
+	qmp_proactive_stats(t, &p);
+	snprintf(daemon, sizeof(daemon),
+		 "compact_daemon_wake %llu\ncompact_daemon_migrate_scanned %llu\n"
+		 "compact_daemon_free_scanned %llu\n", (unsigned long long)p.wakes,
+		 (unsigned long long)p.migrate_scanned, (unsigned long long)p.free_scanned);
+	json_t *text = json_sprintf("%s%s", json_string_value(zones), daemon);
+	json_decref(zones);
+	return text;
+}
+
 static json_t *hmp_info(struct qmp_session *s, const char *what)
 {
 	const struct vm_control *t = s->env->target;
@@ -164,6 +186,8 @@ static json_t *hmp_info(struct qmp_session *s, const char *what)
 			hmp_reporting_line(t, &info, text + n, sizeof(text) - (size_t)n);
 			return json_string(text);
 		}
+		if (h->fn == hmp_compaction)
+			return hmp_compaction_text(s, t);
 		if (!h->fn) {
 			snprintf(line, sizeof(line), "VM status: %s\n",
 				 qmp_run_state_name(t->status(t->ctx)));

@@ -118,6 +118,9 @@ json_t *qmp_cmd_slab_tune(struct qmp_session *s, json_t *args, struct qmp_error 
 extern const struct qmp_param qmp_slab_tune_params[];
 json_t *qmp_cmd_frames(struct qmp_session *s, json_t *args, struct qmp_error *err);
 json_t *qmp_cmd_compaction(struct qmp_session *s, json_t *args, struct qmp_error *err);
+/* cmd_compaction.c: the proactive thread's counters, all 0 without one. */
+struct vm_proactive_stats;
+void qmp_proactive_stats(const struct vm_control *t, struct vm_proactive_stats *out);
 json_t *qmp_cmd_extfrag(struct qmp_session *s, json_t *args, struct qmp_error *err);
 extern const struct qmp_param qmp_compact_params[];
 json_t *qmp_cmd_compact(struct qmp_session *s, json_t *args, struct qmp_error *err);
