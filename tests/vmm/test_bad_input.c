@@ -128,8 +128,11 @@ Test(bad_input, hugepages_on_without_room)
 	    test_build_path("guest/hello.elf"));
 }
 
-Test(bad_input, more_cpus_than_kvm_allows)
+/* More vCPUs than an MP table can name (and than KVM allows): the loader,
+ * which writes the table before KVM is opened, refuses them first. */
+Test(bad_input, more_cpus_than_the_mp_table_holds)
 {
 	test_need_kvm();
-	ERR("--cpus 65536: KVM allows at most", "--cpus", "65536", test_build_path("guest/hello.elf"));
+	ERR("the MP table holds 1 to 143 vCPUs, not 65536", "--cpus", "65536",
+	    test_build_path("guest/hello.elf"));
 }

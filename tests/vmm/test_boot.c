@@ -25,7 +25,7 @@ Test(boot, hello_prints_its_line_and_exits_0)
 	cr_assert_str_eq(r.out, "hello from memvisor guest\n");
 	cr_assert(strstr(r.err, "memvisor: PVH ELF guest ran"), "short stats at exit:\n%s", r.err);
 	cr_assert(strstr(r.err, "Node 0, zone   Normal"), "buddyinfo at exit:\n%s", r.err);
-	cr_assert(strstr(r.err, "memvisor: slab:"), "slab summary at exit:\n%s", r.err);
+	cr_assert(strstr(r.err, "memvisor: slab ("), "slab summary at exit:\n%s", r.err);
 	run_free(&r);
 }
 
@@ -134,7 +134,9 @@ Test(boot, stats_prints_buddyinfo_and_slabinfo)
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	cr_assert(strstr(r.err, "Node 0, zone   Normal"), "%s", r.err);
 	cr_assert(strstr(r.err, "slabinfo - version: 2.1"), "%s", r.err);
-	cr_assert(strstr(r.err, "\nvcpu "), "the VMM's vcpu cache:\n%s", r.err);
+	/* The VMM's caches are listed as /proc/slabinfo lists them: merged
+	 * ones (its vcpu cache, say) under the cache they joined. */
+	cr_assert(strstr(r.err, "\nkmalloc-64 "), "the kmalloc caches:\n%s", r.err);
 	run_free(&r);
 }
 
