@@ -7,6 +7,7 @@
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -252,8 +253,9 @@ json_t *be_xquery(json_t **r)
 	return be_cmd("{\"execute\": \"x-query-balloon\"}", r);
 }
 
-/* Bytes allocated to the VM process's memfds (guest RAM and the VMM's
- * own), from their block counts. */
+/* Bytes allocated to the VM process's memory files (guest RAM and the
+ * VMM's own), from their block counts: memfds, and the unnamed tmpfs file
+ * a THP-backed zone Normal is (O_TMPFILE, which /proc shows deleted). */
 uint64_t be_memfd_bytes(pid_t pid)
 {
 	char dir[64], path[320], link[256];
@@ -270,7 +272,9 @@ uint64_t be_memfd_bytes(pid_t pid)
 		if (n <= 0)
 			continue;
 		link[n] = '\0';
-		if (strncmp(link, "/memfd:", 7) == 0 && stat(path, &st) == 0)
+		bool unnamed = n > 10 && !strcmp(link + n - 10, " (deleted)");
+		if ((strncmp(link, "/memfd:", 7) == 0 || unnamed) && stat(path, &st) == 0 &&
+		    S_ISREG(st.st_mode))
 			sum += (uint64_t)st.st_blocks * 512;
 	}
 	closedir(d);

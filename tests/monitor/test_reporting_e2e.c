@@ -160,7 +160,15 @@ Test(reporting_e2e, hostile_reports_are_refused_and_counted, .timeout = 120)
 	cr_assert_eq(sscanf(line, "balloon-hostile: reporting: %u bad ranges in %u buffers, %u duplicates, "
 			    "%ld reported normally", &bad, &buffers, &dups, &normal), 4, "%s", line);
 	cr_assert_gt(normal, 0, "%s", line);
-	cr_assert_null(strstr(out, "dropped"), "the device dropped a report:\n%s", out);
+	/* Every report buffer comes back used, the flood's too ("dropped"
+	 * lines further on are the ring attacks', whose buffers must go). */
+	for (const char *l = strstr(out, "balloon-hostile: report"); l;
+	     l = strstr(l + 1, "balloon-hostile: report")) {
+		const char *eol = strchr(l, '\n');
+		size_t len = eol ? (size_t)(eol - l) : strlen(l);
+		cr_assert(!memmem(l, len, " dropped", 8) || memmem(l, len, " 0 dropped", 10),
+			  "the device dropped a report: %.*s", (int)len, l);
+	}
 	const char *done = be_last_line(out, "balloon-hostile: done:");
 	cr_assert_not_null(strstr(done, "ws ok"), "%s", done);
 	cr_assert_null(strstr(done, "I1 BROKEN"), "%s", done);

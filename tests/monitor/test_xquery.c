@@ -203,8 +203,8 @@ Test(xquery, frames)
 	EXPECT_KEYS(r, "zones");
 	cr_assert_eq(json_array_size(json_object_get(r, "zones")), 1);
 	json_t *z = json_array_get(json_object_get(r, "zones"), 0);
-	EXPECT_KEYS(z, "name", "backing", "frames", "free", "vmm", "guest", "ballooned", "pcp", "consistent",
-		    "busy");
+	EXPECT_KEYS(z, "name", "backing", "frames", "free", "vmm", "guest", "ballooned", "reported", "pcp",
+		    "consistent", "busy");
 	cr_assert_str_eq(json_string_value(json_object_get(z, "name")), "Normal");
 	cr_assert(json_is_true(json_object_get(z, "consistent")));
 	cr_assert_eq(INT(z, "guest"), (8 << 20) >> 12);
@@ -214,6 +214,7 @@ Test(xquery, frames)
 		     INT(z, "frames"));
 	cr_assert_eq((uint64_t)INT(z, "frames"), s.arena->zone[ZONE_NORMAL].buddy.nr_frames);
 	cr_assert_leq(INT(z, "pcp"), INT(z, "free"));
+	cr_assert_eq(INT(z, "reported"), 0, "nothing reported: part of guest when it is");
 	json_decref(r);
 }
 
