@@ -240,12 +240,14 @@ Test(linux_cmdline, defaults_per_host)
 	cr_assert_not_null(strstr(buf, " lpj=23000000"), "%s", buf);
 	cr_assert_not_null(strstr(buf, "panic=-1"));
 	cr_assert_null(strstr(buf, "syscall_pf_fixup"), "hardware KVM needs no fixup: %s", buf);
+	cr_assert_null(strstr(buf, "noxsave"), "hardware KVM runs XSAVE: %s", buf);
 	cr_assert_neq(buf[0], ' ');
 	cr_assert_neq(buf[n - 1], ' ');
 
 	struct linux_cmdline_host pvm = { .tsc_khz = 0, .pvm = true };
 	linux_default_cmdline(&pvm, buf, sizeof(buf));
 	cr_assert_not_null(strstr(buf, "syscall_pf_fixup"));
+	cr_assert_not_null(strstr(buf, " noxsave clearcpuid=smap,popcnt,erms,fsrm"), "%s", buf);
 	cr_assert_null(strstr(buf, "lpj="), "no TSC rate, no lpj: %s", buf);
 
 	/* Too small a buffer: truncated, terminated, and the length it needs. */

@@ -11,6 +11,12 @@
  *   panic=-1 reboot=t    a panic reboots at once, and a reboot is a triple
  *                        fault, which ends the VM with a crash report
  *   syscall_pf_fixup     (PVM) the test guest's patch for SYSCALL at CPL 3
+ *   noxsave clearcpuid=smap,popcnt,erms,fsrm  (PVM) what KVM's emulator
+ *                        cannot run, unused: the VMM's CPUID hides it too
+ *                        (x86_cpuid_host_policy), but kvm_pvm on some hosts
+ *                        (AMD EPYC, seen) runs the guest kernel's CPUID
+ *                        natively, so the kernel would see the host's and
+ *                        end in an XSETBV or POPCNT the emulator refuses
  */
 #include <stdio.h>
 #include "vmm/boot/linux_cmdline.h"
@@ -25,6 +31,6 @@ size_t linux_default_cmdline(const struct linux_cmdline_host *h, char *buf, size
 	int n = snprintf(buf, len,
 			 "console=ttyS0 earlyprintk=serial,ttyS0 8250.nr_uarts=1 io_delay=none "
 			 "tsc=reliable clocksource=tsc%s panic=-1 reboot=t%s",
-			 lpj, h->pvm ? " syscall_pf_fixup" : "");
+			 lpj, h->pvm ? " syscall_pf_fixup noxsave clearcpuid=smap,popcnt,erms,fsrm" : "");
 	return n < 0 ? 0 : (size_t)n;
 }
