@@ -33,9 +33,9 @@ Test(virtio_boot, a_domain_target_inflates_the_guest)
 	run_memvisor(&r, &o, (const char *const[]){ "--domain", balloon_domain("virtio"), NULL });
 	cr_assert_not(r.timed_out);
 	cr_assert_eq(r.status, 128 + SIGTERM, "status %d, stderr:\n%s", r.status, r.err);
-	cr_assert(strstr(r.out, "features 0x100000007 at 0xfeb00e00"),
-		  "VERSION_1, MUST_TELL_HOST, STATS_VQ, DEFLATE_ON_OOM at microvm's address:\n%s",
-		  r.out);
+	cr_assert(strstr(r.out, "features 0x100000027 at 0xfeb00e00"),
+		  "VERSION_1, MUST_TELL_HOST, STATS_VQ, DEFLATE_ON_OOM and REPORTING (on by default) "
+		  "at microvm's address:\n%s", r.out);
 	/* 128 MiB of 256 given back: 32768 pages of 4 KiB. */
 	cr_assert(strstr(r.out, "target 32768 pages actual 32768 pages ws ok"), "%s", r.out);
 	run_free(&r);

@@ -691,6 +691,11 @@ static void report_and_check(struct virtio_balloon *b, unsigned q)
 	struct virtio_mmio *t = virtio_balloon_mmio(b);
 	const struct virtq_range r[] = { { 4 * MIB, 2 * MIB }, { 8 * MIB, 64 << 10 } };
 
+	/* SLUB's slabs have room for what a report takes (a p2m table page
+	 * to split a leaf); other policies take a fresh metadata page. */
+	test_skip_under_slab(arena, "slob", "the host memory counted here is exact to the page");
+	test_skip_under_slab(arena, "slab", "the host memory counted here is exact to the page");
+
 	memset(hva(3 * MIB, 13 * MIB), 0xa5, 13 * MIB);
 	uint64_t before = normal_memfd_bytes();
 	post_ranges(q, 0, r, 2, VIRTQ_DESC_F_WRITE);
