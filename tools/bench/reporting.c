@@ -81,6 +81,10 @@ static void measure(enum vmm v, struct result *r)
 		 (int)(WINDOW_S * 1000) + 500);
 	if (!vm_start(v, &vm, cmdline, r->why, sizeof(r->why)))
 		goto out;
+	/* The line after "ready", which QEMU's console may not have written
+	 * out yet. */
+	for (double end = now_s() + 5; !console_has(&vm, "balloon: reporting ") && now_s() < end;)
+		usleep(2000);
 	if (!console_has(&vm, "balloon: reporting on")) {
 		snprintf(r->why, sizeof(r->why), "the guest has no free page reporting (see its console)");
 		goto out;
