@@ -114,7 +114,11 @@ static void measure(enum vmm v, struct result *r)
 		r->min_pct = c == 1 || pct[c - 1] < r->min_pct ? pct[c - 1] : r->min_pct;
 		snprintf(text, sizeof(text), "balloon: churn %d reused ", c);
 		const char *reused = wait_console(&vm, at, text, STEP_LIMIT_S);
-		at = reused ? (size_t)(reused - console_find(&vm, 0, "")) : at;
+		if (!reused) {
+			snprintf(r->why, sizeof(r->why), "cycle %d's reuse did not come (see the console)", c);
+			goto out;
+		}
+		at = (size_t)(reused - console_find(&vm, 0, ""));
 	}
 	const char *done = wait_console(&vm, 0, "balloon: churn done ", STEP_LIMIT_S);
 	unsigned long long bytes = 0, guest_us = 0;
