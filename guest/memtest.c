@@ -10,6 +10,8 @@
  * (timed: for fresh guest RAM this is the first touch, the figure that shows
  * how the host backs guest memory), pass 2 verifies it (timed), passes 3
  * and 4 write and verify the complement, so every bit is seen both ways.
+ * rounds=N repeats passes 3 and 4 N times (default 1): a guest that keeps
+ * its memory busy for longer, for tests that need it running meanwhile.
  * Rates need the TSC frequency (tsc.c); without one they print as "?".
  */
 #include "runtime.h"
@@ -95,13 +97,20 @@ int main(const char *cmdline)
 		used++;
 	}
 
+	uint64_t rounds = 1;
+	got = cmdline_u64("rounds", &rounds);
+	if (got < 0 || !rounds || rounds > 1000) {
+		printf("memtest: bad rounds= (want 1 to 1000)\n");
+		return 2;
+	}
+
 	uint64_t t0 = rdtsc();
 	fill(r, used, 0);
 	uint64_t t1 = rdtsc();
 	struct failure f;
 	bool ok = verify(r, used, 0, &f);
 	uint64_t t2 = rdtsc();
-	if (ok) {
+	for (uint64_t k = 0; ok && k < rounds; k++) {
 		fill(r, used, ~0ull);
 		ok = verify(r, used, ~0ull, &f);
 	}

@@ -98,7 +98,9 @@ static void *load_client(void *arg)
 
 Test(load, clients_32_requests_500_during_memtest, .timeout = 180)
 {
-	const char *args[] = { "-m", "2112M", "--hugepages", "off", "--cmdline", "size=2048M",
+	/* Rounds enough that the guest outlasts the load even when the VMM
+	 * answers slower (under the sanitizers). */
+	const char *args[] = { "-m", "2112M", "--hugepages", "off", "--cmdline", "size=2048M rounds=6",
 			       test_build_path("guest/memtest.elf"), NULL };
 	static struct loader loaders[LOAD_CLIENTS];
 	struct mon_proc vm;
