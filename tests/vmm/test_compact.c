@@ -14,6 +14,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -518,11 +519,13 @@ static void *monitor_queries(void *arg)
 {
 	struct churn *c = arg;
 	char buf[4096];
+	/* One per pageblock of the zone, as x-query-pageblocks takes them. */
+	struct mm_pageblock_usage *pu = calloc(c->fx->z->buddy.nr_pageblocks, sizeof(*pu));
 
+	cr_assert_not_null(pu);
 	while (!__atomic_load_n(&c->done, __ATOMIC_ACQUIRE)) {
 		struct guest_compact_stats gs;
 		struct mm_compact_counters mc;
-		struct mm_pageblock_usage pu;
 		struct balloon_mem_stats bs;
 		struct p2m_counts pc;
 		uint64_t counts[MM_NR_ZONES][FRAME_NR_OWNER_STATES];
@@ -531,7 +534,7 @@ static void *monitor_queries(void *arg)
 		cr_assert_geq(mm_zone_extfrag_index(c->fx->z, 9), -1000);
 		cr_assert_leq(mm_zone_unusable_index(c->fx->z, 9), 1000);
 		mm_format_extfrag_index(c->fx->arena, buf, sizeof(buf));
-		mm_zone_pageblock_usage(c->fx->z, &pu);
+		mm_zone_pageblock_usage(c->fx->z, pu);
 		balloon_mem_stats(c->fx->gm, &bs);
 		cr_assert_eq(p2m_count_leaves(guest_mem_p2m(c->fx->gm), 0, GUEST_FRAMES, &pc), 0);
 		int rc = mm_arena_check_frames(c->fx->arena, counts);
@@ -539,6 +542,7 @@ static void *monitor_queries(void *arg)
 		c->busy += rc == -EBUSY;
 		c->queries++;
 	}
+	free(pu);
 	return NULL;
 }
 
