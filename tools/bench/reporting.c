@@ -31,7 +31,7 @@ struct result {
 	bool ok, hashes_ok;
 	double back_pct, min_pct;           /* median and worst cycle */
 	double guest_ms_per_gib, vmm_cpu_ms_per_gib;
-	char why[200];
+	char why[320];
 };
 
 /* The process's CPU time (user + system), in seconds. */
@@ -124,10 +124,18 @@ static void measure(enum vmm v, struct result *r)
 		at = (size_t)(reused - console_find(&vm, 0, ""));
 	}
 	const char *done = wait_console(&vm, 0, "balloon: churn done ", CYCLE_STEP_LIMIT_S);
+	/* The whole line: QEMU's serial writes it a character at a time. */
+	for (double end = now_s() + 5; done && !strchr(done, '\n') && now_s() < end;) {
+		usleep(2000);
+		done = console_find(&vm, 0, "balloon: churn done ");
+	}
 	unsigned long long bytes = 0, guest_us = 0;
 	if (!done || sscanf(done, "balloon: churn done %*u cycles ranges %*u bytes %llu guest-us %llu",
 			    &bytes, &guest_us) != 2 || !bytes) {
-		snprintf(r->why, sizeof(r->why), "no summary line from the guest");
+		const char *all = console_find(&vm, 0, "");
+		size_t len = all ? strlen(all) : 0;
+		snprintf(r->why, sizeof(r->why), "no summary line from the guest; its console ends: %s",
+			 all ? all + (len > 120 ? len - 120 : 0) : "(empty)");
 		goto out;
 	}
 	double gib = (double)bytes / (double)(1ULL << 30);
